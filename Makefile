@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything they
+# need is installed here, into .venv, from pyproject.toml.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+export CONTACTDESK_DATABASE_URL ?= sqlite:///contactdesk.db
+
+.PHONY: install run test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/contactdesk db upgrade
+	$(BIN)/contactdesk demo
+	$(BIN)/contactdesk serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) contactdesk.db contactdesk.db-wal contactdesk.db-shm

@@ -1,0 +1,246 @@
+"""Inbound routing throughput and latency against two floors measured in the same run.
+
+    python bench/routing.py                      # 100,000 customers, 10 s per target
+    python bench/routing.py --customers 1000000  # the full run
+
+Loads customers into a PostgreSQL database of its own (COPY), then drives, from a second
+process over loopback, in turn: (1) an aiohttp handler that parses the same CTI request and
+returns a fixed answer, (2) one that also does one indexed asyncpg fetch of the caller,
+(3) contactdesk's CTI `newCall` webhook, (4) contactdesk's Twilio voice webhook (signed).
+Prints throughput, p50 and p99 for each and the ratio of (3) and (4) to floor (2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import random
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import create_database, drive, drop_database, machine, summary, wait_for_port
+
+CTI_TOKEN = "bench-token"
+TWILIO_TOKEN = "bench-twilio"
+PUBLIC = "http://127.0.0.1"
+
+
+def phone(n: int) -> str:
+    return f"+86139{n:08d}"
+
+
+async def load(url: str, customers: int) -> None:
+    import asyncpg
+
+    from storage.migrate import upgrade
+
+    await upgrade(url)
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    now = datetime.now(UTC)
+    tiers = ["vip"] * 5 + ["preferred"] * 20 + ["regular"] * 75
+    await connection.copy_records_to_table(
+        "customers",
+        records=(
+            (n + 1, f"c{n}", tiers[n % 100], n % 997 == 0, "zh" if n % 10 else "en", "{}", False, now, now)
+            for n in range(customers)
+        ),
+        columns=[
+            "id",
+            "name",
+            "tier",
+            "blacklisted",
+            "language",
+            "attributes",
+            "marketing_opt_out",
+            "created_at",
+            "updated_at",
+        ],
+    )
+    await connection.copy_records_to_table(
+        "customer_identities",
+        records=((n + 1, n + 1, "phone", phone(n), now) for n in range(customers)),
+        columns=["id", "customer_id", "kind", "value", "created_at"],
+    )
+    await connection.execute("SELECT setval('customers_id_seq', $1)", customers + 1)
+    await connection.execute("SELECT setval('customer_identities_id_seq', $1)", customers + 1)
+    for queue in ("vip", "complaints", "english", "general", "overflow"):
+        await connection.execute(
+            "INSERT INTO queues (name, description, days, timezone) VALUES ($1, '', '[0,1,2,3,4,5,6]', 'Asia/Shanghai')",
+            queue,
+        )
+    for i in range(20):
+        user_id = await connection.fetchval(
+            "INSERT INTO users (login, name, password_hash, role, skills, languages, active, created_at) "
+            "VALUES ($1, '', 'x', 'agent', $2, $3, true, now()) RETURNING id",
+            f"agent{i}",
+            '["general", "complaints", "vip", "billing"]',
+            '["zh", "en"]',
+        )
+        await connection.execute(
+            "INSERT INTO agent_states (user_id, state, since, capacity, active_contacts) "
+            "VALUES ($1, 'available', now(), 1000000000, 0)",
+            user_id,
+        )
+    await connection.execute("ANALYZE")
+    await connection.close()
+
+
+def serve_floor(kind: str, port: int, dsn: str) -> None:
+    from aiohttp import web
+
+    async def make() -> web.Application:
+        app = web.Application()
+        pool: Any = None
+        if kind == "fetch":
+            import asyncpg
+
+            pool = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
+
+        async def handler(request: web.Request) -> web.Response:
+            body = await request.json()
+            if pool is not None:
+                await pool.fetchrow(
+                    "SELECT c.id, c.tier FROM customer_identities i JOIN customers c ON c.id = i.customer_id "
+                    "WHERE i.kind = 'phone' AND i.value = $1",
+                    body["from"],
+                )
+            return web.json_response({"action": "route", "queue": "general", "priority": 20})
+
+        app.router.add_post("/telephony/cti", handler)
+        return app
+
+    web.run_app(make(), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def serve_app(port: int, url: str) -> None:
+    import logging
+
+    from aiohttp import web
+
+    from callcenter.app import create_app
+    from callcenter.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings(
+        database_url=url,
+        cti_token=CTI_TOKEN,
+        twilio_auth_token=TWILIO_TOKEN,
+        public_url=f"{PUBLIC}:{port}",
+    )
+    web.run_app(create_app(settings), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def cti_request(customers: int) -> Any:
+    def make(n: int) -> tuple[dict[str, str], Any, str | None]:
+        caller = phone(random.randrange(customers)) if n % 20 else f"+86137{n:08d}"
+        body = {
+            "event": "newCall",
+            "call_id": f"bench-{n}-{random.random()}",
+            "from": caller,
+            "to": "+862000000000",
+            "direction": "in",
+        }
+        return {"Authorization": f"Bearer {CTI_TOKEN}"}, body, "json"
+
+    return make
+
+
+def twilio_request(customers: int, port: int) -> Any:
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TWILIO_TOKEN)
+
+    def make(n: int) -> tuple[dict[str, str], Any, str | None]:
+        params = {
+            "CallSid": f"CA{n}{random.random()}",
+            "From": phone(random.randrange(customers)),
+            "To": "+862000000000",
+            "Direction": "inbound",
+            "CallStatus": "ringing",
+        }
+        signature = validator.compute_signature(f"{PUBLIC}:{port}/telephony/twilio/voice", params)
+        return {"X-Twilio-Signature": signature}, params, "form"
+
+    return make
+
+
+def measure(
+    target: Any, args: tuple[Any, ...], port: int, path: str, make: Any, options: argparse.Namespace
+) -> dict[str, float]:
+    server = multiprocessing.Process(target=target, args=args, daemon=True)
+    server.start()
+    try:
+        asyncio.run(wait_for_port(port))
+        out: Any = multiprocessing.Queue()
+        # warm-up, then the measured run
+        for duration, count in ((1.0, 500), (options.seconds, options.max_requests)):
+            client = multiprocessing.Process(
+                target=drive,
+                args=(f"http://127.0.0.1:{port}{path}", make, options.concurrency, duration, count, out),
+            )
+            client.start()
+            latencies, elapsed, errors = out.get(timeout=duration + 120)
+            client.join()
+        result = summary(latencies, elapsed)
+        result["errors"] = errors
+        return result
+    finally:
+        server.terminate()
+        server.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--max-requests", type=int, default=200_000)
+    options = parser.parse_args()
+
+    multiprocessing.set_start_method("fork")
+    name, dsn = asyncio.run(create_database())
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        print(f"machine: {machine()}")
+        print(f"loading {options.customers:,} customers into {name} ...", flush=True)
+        asyncio.run(load(url, options.customers))
+        make_cti = cti_request(options.customers)
+        results = {
+            "floor: parse + fixed answer": measure(
+                serve_floor, ("bare", 18601, dsn), 18601, "/telephony/cti", make_cti, options
+            ),
+            "floor: parse + 1 indexed fetch": measure(
+                serve_floor, ("fetch", 18602, dsn), 18602, "/telephony/cti", make_cti, options
+            ),
+            "contactdesk CTI newCall": measure(
+                serve_app, (18603, url), 18603, "/telephony/cti", make_cti, options
+            ),
+            "contactdesk Twilio voice": measure(
+                serve_app,
+                (18604, url),
+                18604,
+                "/telephony/twilio/voice",
+                twilio_request(options.customers, 18604),
+                options,
+            ),
+        }
+    finally:
+        asyncio.run(drop_database(name))
+    floor = results["floor: parse + 1 indexed fetch"]["rps"]
+    print(f"\n{options.concurrency} concurrent connections, {options.seconds:.0f} s each, one server process")
+    print(f"{'target':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs fetch floor':>15}")
+    for label, r in results.items():
+        print(
+            f"{label:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['errors']):7d} {r['rps'] / floor:14.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""aiogram FSM storage in the database: conversation state survives restarts and is shared
+by every instance behind the load balancer (aiogram's MemoryStorage is per process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import telegram as repo
+
+
+def _key(key: StorageKey) -> str:
+    return ":".join(
+        str(part)
+        for part in (
+            key.bot_id,
+            key.chat_id,
+            key.user_id,
+            key.thread_id,
+            key.business_connection_id,
+            key.destiny,
+        )
+    )
+
+
+class DatabaseStorage(BaseStorage):
+    def __init__(self, sessions: Callable[[], AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        async with self._sessions() as session:
+            await repo.write_conversation(session, _key(key), state=value, set_state=True)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        async with self._sessions() as session:
+            state, _ = await repo.read_conversation(session, _key(key))
+        return state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        async with self._sessions() as session:
+            await repo.write_conversation(session, _key(key), data=dict(data), set_data=True)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        async with self._sessions() as session:
+            _, data = await repo.read_conversation(session, _key(key))
+        return data
+
+    async def close(self) -> None:
+        return None

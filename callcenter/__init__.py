@@ -1,0 +1,1 @@
+"""The aiohttp application, telephony webhooks, console, API and the composition root."""

@@ -1,0 +1,262 @@
+"""`/api/v1/customers`: find by any phone spelling, read a profile, create, change tier/blacklist."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.auth import require_user
+from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.openapi import error_responses
+from callcenter.serialize import json_response, parse, plain, read_json
+from handlers import customers
+from handlers.customers import NewCustomer, TierLimits
+from handlers.errors import InvalidInput
+from storage.customers import CustomerRecord
+
+STAFF = ("agent", "supervisor", "admin")
+
+# Features that keep customer history (complaints, contacts, surveys) add a section
+# to the profile here; each gets the session and the customer id.
+ProfileSection = Callable[[AsyncSession, int], Awaitable[Any]]
+PROFILE_SECTIONS = web.AppKey("profile_sections", dict[str, ProfileSection])
+
+
+class CustomerIn(BaseModel):
+    name: str = Field(default="", max_length=200)
+    phones: list[str] = Field(default_factory=list, max_length=10)
+    email: str | None = None
+    telegram_id: str | None = None
+    tier: str = "regular"
+    language: str | None = Field(default=None, max_length=16)
+    region: str | None = Field(default=None, max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerPatch(BaseModel):
+    tier: str | None = None
+    blacklisted: bool | None = None
+    reason: str = ""
+    force: bool = False
+
+
+class IdentityIn(BaseModel):
+    kind: str
+    value: str
+
+
+class MergeIn(BaseModel):
+    source_id: int
+
+
+def _customer_id(request: web.Request) -> int:
+    raw = request.match_info["customer_id"]
+    if not raw.isdigit():
+        raise InvalidInput("customer id must be a number", field="customer_id")
+    return int(raw)
+
+
+async def _profile(request: web.Request, session: AsyncSession, record: CustomerRecord) -> Any:
+    body = plain(record)
+    for name, section in request.app.get(PROFILE_SECTIONS, {}).items():
+        body[name] = plain(await section(session, record.id))
+    return body
+
+
+async def find_customers(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    phone = request.query.get("phone", "").strip()
+    if not phone:
+        raise InvalidInput("give ?phone= (any national or international format)", field="phone")
+    async with request.app[SESSIONS]() as session:
+        record = await customers.find_by_phone(
+            session, user, phone, region=request.app[SETTINGS].default_region
+        )
+        found = [] if record is None else [await _profile(request, session, record)]
+    return json_response({"customers": found})
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    async with request.app[SESSIONS]() as session:
+        record = await customers.get_profile(session, user, _customer_id(request))
+        return json_response(await _profile(request, session, record))
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    body = parse(CustomerIn, await read_json(request))
+    new = NewCustomer(
+        name=body.name,
+        phones=tuple(body.phones),
+        email=body.email,
+        telegram_id=body.telegram_id,
+        tier=body.tier,
+        language=body.language,
+        region=body.region,
+        timezone=body.timezone,
+        attributes=body.attributes,
+    )
+    if new.tier != "regular" and user.role == "agent":
+        raise web.HTTPForbidden(
+            text='{"error": "forbidden", "message": "only supervisors and admins set a tier"}',
+            content_type="application/json",
+        )
+    async with request.app[SESSIONS]() as session:
+        record = await customers.create_customer(
+            session, user, new, region=request.app[SETTINGS].default_region
+        )
+    return json_response(record, status=201)
+
+
+async def patch_customer(request: web.Request) -> web.Response:
+    user = await require_user(request, "supervisor", "admin")
+    body = parse(CustomerPatch, await read_json(request))
+    if body.tier is None and body.blacklisted is None:
+        raise InvalidInput("nothing to change: give tier and/or blacklisted, with a reason")
+    settings = request.app[SETTINGS]
+    limits = TierLimits({"vip": settings.vip_share_limit, "preferred": settings.preferred_share_limit})
+    customer_id = _customer_id(request)
+    async with request.app[SESSIONS]() as session:
+        record = None
+        if body.blacklisted is not None:
+            record = await customers.set_blacklist(
+                session, user, customer_id, body.blacklisted, reason=body.reason
+            )
+        if body.tier is not None:
+            record = await customers.change_tier(
+                session,
+                user,
+                customer_id,
+                body.tier,
+                reason=body.reason,
+                force=body.force,
+                limits=limits,
+            )
+    return json_response(record)
+
+
+async def link_identity(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    body = parse(IdentityIn, await read_json(request))
+    async with request.app[SESSIONS]() as session:
+        record = await customers.link_identity(
+            session,
+            user,
+            _customer_id(request),
+            body.kind,
+            body.value,
+            region=request.app[SETTINGS].default_region,
+        )
+    return json_response(record)
+
+
+async def merge_customer(request: web.Request) -> web.Response:
+    user = await require_user(request, "supervisor", "admin")
+    body = parse(MergeIn, await read_json(request))
+    async with request.app[SESSIONS]() as session:
+        record = await customers.merge_customers(session, user, body.source_id, _customer_id(request))
+    return json_response(record)
+
+
+_CUSTOMER = {"$ref": "#/components/schemas/Customer"}
+_ID = [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(schema: dict[str, Any], status: str = "200") -> dict[str, Any]:
+    return {status: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+
+PATHS: dict[str, Any] = {
+    "/customers": {
+        "get": {
+            "summary": "Find a customer by phone number in any format",
+            "parameters": [{"name": "phone", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                **_ok(
+                    {
+                        "type": "object",
+                        "properties": {"customers": {"type": "array", "items": _CUSTOMER}},
+                    }
+                ),
+                **error_responses(400, 401, 403),
+            },
+        },
+        "post": {
+            "summary": "Create a customer",
+            "requestBody": _json_body(CustomerIn.model_json_schema()),
+            "responses": {**_ok(_CUSTOMER, "201"), **error_responses(400, 401, 403, 409)},
+        },
+    },
+    "/customers/{customer_id}": {
+        "get": {
+            "summary": "A customer's profile (audited): identities, tier, holdings and history",
+            "parameters": _ID,
+            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404)},
+        },
+        "patch": {
+            "summary": "Change tier or blacklist (supervisors and admins)",
+            "parameters": _ID,
+            "requestBody": _json_body(CustomerPatch.model_json_schema()),
+            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404, 409)},
+        },
+    },
+    "/customers/{customer_id}/identities": {
+        "post": {
+            "summary": "Link a phone, Telegram id or e-mail to the customer",
+            "parameters": _ID,
+            "requestBody": _json_body(IdentityIn.model_json_schema()),
+            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404, 409)},
+        }
+    },
+    "/customers/{customer_id}/merge": {
+        "post": {
+            "summary": "Merge another customer (source_id) into this one",
+            "parameters": _ID,
+            "requestBody": _json_body(MergeIn.model_json_schema()),
+            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404)},
+        }
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Customer": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "tier": {"type": "string", "enum": list(customers.TIERS)},
+            "blacklisted": {"type": "boolean"},
+            "blacklist_reason": {"type": ["string", "null"]},
+            "language": {"type": ["string", "null"]},
+            "region": {"type": ["string", "null"]},
+            "identities": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"kind": {"type": "string"}, "value": {"type": "string"}},
+                },
+            },
+            "holdings": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+}
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/v1/customers", find_customers)
+    app.router.add_post("/api/v1/customers", create_customer)
+    app.router.add_get("/api/v1/customers/{customer_id}", get_customer)
+    app.router.add_patch("/api/v1/customers/{customer_id}", patch_customer)
+    app.router.add_post("/api/v1/customers/{customer_id}/identities", link_identity)
+    app.router.add_post("/api/v1/customers/{customer_id}/merge", merge_customer)
+    app[OPENAPI].add(PATHS, SCHEMAS)

@@ -1,0 +1,200 @@
+"""The agent console (`/agent`, `/agent/ws`) and the live supervisor view (`/supervisor`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from callcenter.auth import current_user, require_user
+from callcenter.console_auth import check_csrf, csrf_token
+from callcenter.keys import EVENTS, SESSIONS, SETTINGS
+from callcenter.serialize import json_response, plain
+from handlers import agents, complaints, screen_pop
+from handlers.errors import InvalidInput
+from storage import routing as routing_repo
+from storage.events import CALLS, SUPERVISOR
+from storage.models.base import utcnow
+from storage.users import UserRecord
+from templates import render
+
+log = logging.getLogger(__name__)
+STAFF = ("agent", "supervisor", "admin")
+
+
+async def _signed_in(request: web.Request) -> UserRecord:
+    user = await current_user(request)
+    if user is None:
+        raise web.HTTPFound("/login")
+    return user
+
+
+async def agent_page(request: web.Request) -> web.Response:
+    user = await _signed_in(request)
+    async with request.app[SESSIONS]() as session:
+        state = next((s.state for s in await agents.states(session) if s.login == user.login), "offline")
+    html = render(
+        "console/agent.html.j2", user=user, state=state, states=agents.STATES, csrf=await csrf_token(request)
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+async def set_state(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *STAFF)
+    form = await request.post()
+    if "Authorization" not in request.headers:
+        await check_csrf(request, str(form.get("csrf", "")))
+    async with request.app[SESSIONS]() as session:
+        state = await agents.set_state(session, user.login, str(form.get("state", "")))
+    await request.app[EVENTS].publish(
+        SUPERVISOR, {"type": "agent_state", "agent": user.login, "state": state.state}
+    )
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return json_response(state)
+    raise web.HTTPFound("/agent")
+
+
+async def render_pop(request: web.Request, user: UserRecord, call_id: str) -> dict[str, Any]:
+    async with request.app[SESSIONS]() as session:
+        pop = await screen_pop.for_call(session, user, call_id)
+    html = render(
+        "console/card.html.j2",
+        pop=pop,
+        now=utcnow(),
+        csrf=await csrf_token(request),
+        categories=request.app[SETTINGS].complaint_categories,
+    )
+    customer = None
+    if pop.customer is not None:
+        customer = {
+            "id": pop.customer.id,
+            "name": pop.customer.name,
+            "tier": pop.customer.tier,
+            "blacklisted": pop.customer.blacklisted,
+        }
+    return {"type": "screen_pop", "call_id": call_id, "customer": customer, "html": html}
+
+
+async def agent_socket(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *STAFF)  # 401 before the upgrade
+    socket = web.WebSocketResponse(heartbeat=30)
+    await socket.prepare(request)
+    async with request.app[EVENTS].subscribe(CALLS) as events:
+        # A reconnecting agent gets the pops of calls still in progress.
+        async with request.app[SESSIONS]() as session:
+            in_progress = await screen_pop.calls_in_progress(session, user)
+        for call_id in in_progress:
+            await socket.send_json(await render_pop(request, user, call_id))
+
+        async def forward() -> None:
+            async for event in events:
+                if event.get("agent") != user.login:
+                    continue  # an agent only ever receives their own pops
+                if event.get("type") in ("call_offered", "call_answered"):
+                    await socket.send_json(await render_pop(request, user, str(event["call_id"])))
+                elif event.get("type") == "call_ended":
+                    await socket.send_json({"type": "call_ended", "call_id": event["call_id"]})
+
+        pump = asyncio.create_task(forward())
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+    return socket
+
+
+async def open_card(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    pop = await render_pop(request, user, request.match_info["call_id"])
+    return web.Response(text=pop["html"], content_type="text/html")
+
+
+async def set_disposition(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request, *STAFF)
+    form = await request.post()
+    if "Authorization" not in request.headers:
+        await check_csrf(request, str(form.get("csrf", "")))
+    async with request.app[SESSIONS]() as session:
+        contact = await agents.set_disposition(
+            session, user, request.match_info["call_id"], str(form.get("disposition", ""))
+        )
+    return json_response(contact)
+
+
+async def log_complaint(request: web.Request) -> web.StreamResponse:
+    """The agent logs a complaint for the caller, through the same use case the bot uses."""
+    user = await require_user(request, *STAFF)
+    form = await request.post()
+    if "Authorization" not in request.headers:
+        await check_csrf(request, str(form.get("csrf", "")))
+    call_id = request.match_info["call_id"]
+    async with request.app[SESSIONS]() as session:
+        pop = await screen_pop.for_call(session, user, call_id)
+        if pop.customer is None:
+            raise InvalidInput("the caller is not a known customer; create the customer first")
+        complaint = await complaints.lodge(
+            session,
+            customer_id=pop.customer.id,
+            category=str(form.get("category", "")),
+            description=str(form.get("description", "")),
+            severity=str(form.get("severity", "standard")),
+            channel="phone",
+            actor=user,
+        )
+    return json_response(complaint, status=201)
+
+
+async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
+    async with request.app[SESSIONS]() as session:
+        queues = await routing_repo.queue_stats(session, utcnow())
+        states = await agents.states(session)
+    return {"type": "supervisor", "queues": queues, "agents": plain(states)}
+
+
+async def supervisor_page(request: web.Request) -> web.Response:
+    user = await _signed_in(request)
+    if user.role not in ("supervisor", "admin"):
+        raise web.HTTPForbidden(text="supervisors only")
+    html = render("console/supervisor.html.j2", user=user, csrf=await csrf_token(request))
+    return web.Response(text=html, content_type="text/html")
+
+
+async def supervisor_socket(request: web.Request) -> web.StreamResponse:
+    await require_user(request, "supervisor", "admin")
+    socket = web.WebSocketResponse(heartbeat=30)
+    await socket.prepare(request)
+    async with request.app[EVENTS].subscribe(SUPERVISOR) as events:
+        await socket.send_json(await supervisor_snapshot(request))
+
+        async def forward() -> None:
+            async for _event in events:
+                await socket.send_json(await supervisor_snapshot(request))
+
+        pump = asyncio.create_task(forward())
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+    return socket
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/agent", agent_page)
+    app.router.add_post("/agent/state", set_state)
+    app.router.add_get("/agent/ws", agent_socket)
+    app.router.add_get("/agent/calls/{call_id}/card", open_card)
+    app.router.add_post("/agent/calls/{call_id}/disposition", set_disposition)
+    app.router.add_post("/agent/calls/{call_id}/complaint", log_complaint)
+    app.router.add_get("/supervisor", supervisor_page)
+    app.router.add_get("/supervisor/ws", supervisor_socket)

@@ -1,0 +1,73 @@
+"""JSON bodies from the plain dataclasses that use cases return."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def json_response(value: Any, status: int = 200) -> web.Response:
+    return web.json_response(plain(value), status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "invalid-json", "message": f"body is not JSON: {error}"}),
+            content_type="application/json",
+        ) from error
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text='{"error": "invalid-json", "message": "body must be a JSON object"}',
+            content_type="application/json",
+        )
+    return body
+
+
+def parse(model: type[ModelT], data: Any) -> ModelT:
+    """Validate a request body with a pydantic model; a 400 lists every bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+        raise web.HTTPBadRequest(
+            text=json.dumps(
+                {
+                    "error": "invalid-input",
+                    "message": "the request has invalid fields",
+                    "details": {"fields": problems},
+                }
+            ),
+            content_type="application/json",
+        ) from error

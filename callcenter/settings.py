@@ -1,0 +1,52 @@
+"""Configuration from `CONTACTDESK_*` environment variables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONTACTDESK_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///contactdesk.db"
+    default_region: str = "CN"
+    bot_token: str | None = None
+    telegram_api_base: str | None = None
+    telegram_webhook_secret: str | None = None
+    twilio_auth_token: str | None = None
+    public_url: str | None = None
+    cti_token: str | None = None
+    rasa_url: str | None = None
+    # Cookie encryption for the console; a random key per process when unset
+    # means sessions do not survive a restart, which is acceptable for a demo.
+    session_key: str | None = None
+    vip_share_limit: float = Field(default=0.15, ge=0, le=1)
+    preferred_share_limit: float = Field(default=0.30, ge=0, le=1)
+
+    # Complaints: the operator's calendar and categories.
+    timezone: str = "Asia/Shanghai"
+    holidays: list[date] = Field(default_factory=list)  # JSON list of ISO dates
+    extra_workdays: list[date] = Field(default_factory=list)  # weekend days worked (调休)
+    complaint_categories: list[str] = Field(
+        default_factory=lambda: ["network", "billing", "service", "product", "other"]
+    )
+    # Satisfaction targets over a trailing window; below them, an alert.
+    csat_target: float = 4.0
+    nps_target: float = 30.0
+    target_window_days: int = 7
+    # How often the deadline worker looks for breaches.
+    timer_interval_seconds: float = 30.0
+
+    # Routing: the rule file (default: the shipped one) and how long the telephony
+    # platform may wait before it gets the default queue instead.
+    routing_rules: str | None = None
+    routing_budget_seconds: float = Field(default=2.0, gt=0)
+
+    # Telegram: long polling instead of the webhook (development), and the sender's limits.
+    telegram_polling: bool = False
+    telegram_messages_per_second: float = 30.0
+    telegram_chat_interval_seconds: float = 1.0
+    telegram_sender_idle_seconds: float = 1.0

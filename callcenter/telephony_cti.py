@@ -1,0 +1,145 @@
+"""`POST /telephony/cti`: call events from Asterisk, FreeSWITCH or any PBX.
+
+Our JSON (`event`, `call_id`, `from`, `to`, `direction`, `agent`) and Zammad's Generic CTI
+names (`callId`, `user`, `answeringNumber`, `queue`, `cause`, as JSON or form data) are
+both accepted, so PBX scripts written for Zammad work unchanged."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from aiohttp import web
+
+from callcenter import calls
+from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.web_errors import json_error
+from handlers import routing
+from handlers.routing import InboundCall
+
+EVENTS = ("newCall", "answer", "hangup")
+
+
+def _authorised(request: web.Request) -> bool:
+    expected = request.app[SETTINGS].cti_token
+    if not expected:
+        return False
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        # Zammad's PBX scripts put the token in the URL instead of a header.
+        token = request.query.get("token", "")
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": "invalid-json", "message": f"body is not JSON: {error}"}),
+                content_type="application/json",
+            ) from error
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(
+                text='{"error": "invalid-json", "message": "body must be a JSON object"}',
+                content_type="application/json",
+            )
+        return data
+    form = await request.post()
+    return {key: (form.getall(key) if len(form.getall(key)) > 1 else form[key]) for key in form}
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return None if value in (None, "") else str(value)
+
+
+async def cti_event(request: web.Request) -> web.Response:
+    if not _authorised(request):
+        return json_error(401, "unauthenticated", "send Authorization: Bearer <CONTACTDESK_CTI_TOKEN>")
+    body = await _body(request)
+    zammad = "callId" in body
+    event = _text(body.get("event"))
+    call_id = _text(body.get("call_id") or body.get("callId"))
+    if event not in EVENTS:
+        return json_error(400, "invalid-input", f"event must be one of {', '.join(EVENTS)}", field="event")
+    if not call_id:
+        return json_error(400, "invalid-input", "call_id (or callId) is required", field="call_id")
+    direction = _text(body.get("direction")) or "in"
+    if direction not in ("in", "out"):
+        return json_error(400, "invalid-input", "direction is in or out", field="direction")
+    agent = _text(body.get("agent") or body.get("user"))
+    app = request.app
+
+    if event == "newCall":
+        call = InboundCall(
+            call_id=call_id,
+            caller=_text(body.get("from")),
+            dialled=_text(body.get("to")),
+            direction=direction,
+        )
+        if direction == "out":
+            async with app[SESSIONS]() as session:
+                await routing.log_outbound(session, call, agent, region=app[SETTINGS].default_region)
+            return web.json_response({"action": "logged"})
+        decision = await calls.decide(app, call)
+        if decision.action == "reject":
+            if zammad:
+                return web.json_response({"action": "reject", "reason": "busy"})
+            return web.json_response(
+                {
+                    "action": "reject",
+                    "reason": decision.reason,
+                    "queue": None,
+                    "priority": 0,
+                    "customer_id": decision.customer_id,
+                }
+            )
+        answer: dict[str, Any] = {
+            "action": "route",
+            "queue": decision.queue or "callback",
+            "priority": decision.priority,
+            "reason": decision.reason,
+        }
+        if decision.agent:
+            answer["agent"] = decision.agent
+        if decision.customer_id is not None:
+            answer["customer_id"] = decision.customer_id
+        if decision.ivr:
+            answer["ivr"] = True
+        if decision.action == "callback":
+            answer["callback"] = True
+        return web.json_response(answer)
+
+    if event == "answer":
+        update = await calls.answered(app, call_id, agent or _text(body.get("answeringNumber")))
+    else:
+        duration_raw = _text(body.get("duration"))
+        duration = int(duration_raw) if duration_raw and duration_raw.isdigit() else None
+        update = await calls.ended(app, call_id, cause=_text(body.get("cause")), duration=duration)
+    if not update.known:
+        return json_error(404, "no-such-call", "no newCall was seen for this call id", call_id=call_id)
+    return web.json_response({"ok": True})
+
+
+PATHS = {
+    "/telephony/cti": {
+        "post": {
+            "summary": "Generic CTI call event (newCall, answer, hangup); Zammad Generic CTI names accepted",
+            "servers": [{"url": "/"}],
+            "responses": {
+                "200": {"description": "routing decision or ok"},
+                "400": {"description": "malformed event"},
+                "401": {"description": "bad token"},
+            },
+        }
+    }
+}
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/telephony/cti", cti_event)
+    app[OPENAPI].add(PATHS)

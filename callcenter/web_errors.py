@@ -1,0 +1,48 @@
+"""One place that turns domain errors and bad requests into JSON answers, never tracebacks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from handlers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
+
+
+def json_error(status: int, error: str, message: str, **details: Any) -> web.Response:
+    body: dict[str, Any] = {"error": error, "message": message}
+    if details:
+        body["details"] = details
+    return web.json_response(body, status=status)
+
+
+def status_for(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as error:
+        return json_error(status_for(error), error.error_id, error.message, **error.details)
+    except web.HTTPException as error:
+        if error.status < 400 or error.content_type == "application/json":
+            raise
+        if not request.path.startswith(("/api/", "/telephony/", "/rasa/")):
+            raise
+        return json_error(error.status, error.reason.lower().replace(" ", "-"), error.text or error.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.match_info.route.resource)
+        return json_error(500, "internal-error", "something went wrong on our side; it has been logged")

@@ -1,0 +1,309 @@
+"""Customer use cases: identify a contact, link identities, merge, tier and blacklist changes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
+from handlers.identities import mask, normalise
+from storage import customers as repo
+from storage import users as audit_repo
+from storage.customers import CustomerRecord, Identity
+from storage.users import UserRecord
+
+log = logging.getLogger(__name__)
+
+TIERS = ("vip", "preferred", "regular")
+SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    """Share of all customers a tier may hold at most (the operator's rule: 15% and 30%)."""
+
+    shares: Mapping[str, float] = field(default_factory=lambda: {"vip": 0.15, "preferred": 0.30})
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str = ""
+    phones: tuple[str, ...] = ()
+    email: str | None = None
+    telegram_id: str | None = None
+    tier: str = "regular"
+    language: str | None = None
+    region: str | None = None
+    timezone: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _require_role(actor: UserRecord | None, roles: frozenset[str], what: str) -> None:
+    if actor is None or actor.role not in roles:
+        raise Forbidden(f"only {' or '.join(sorted(roles))} may {what}")
+
+
+async def _resolve(session: AsyncSession, customer_id: int) -> CustomerRecord | None:
+    """Follow a merged record to the customer who absorbed it."""
+    seen: set[int] = set()
+    record = await repo.get(session, customer_id)
+    while record is not None and record.merged_into_id is not None and record.id not in seen:
+        seen.add(record.id)
+        record = await repo.get(session, record.merged_into_id)
+    return record
+
+
+async def _must(session: AsyncSession, customer_id: int) -> CustomerRecord:
+    record = await repo.get(session, customer_id)
+    if record is None:
+        raise NotFound("no such customer", customer_id=customer_id)
+    return record
+
+
+async def identify(
+    session: AsyncSession, kind: str, raw: str, *, region: str = "CN"
+) -> CustomerRecord | None:
+    """The customer behind an identity in any accepted spelling, or None for a stranger."""
+    value = normalise(kind, raw, region)
+    customer_id = await repo.find_id_by_identity(session, kind, value)
+    return None if customer_id is None else await _resolve(session, customer_id)
+
+
+async def get_profile(session: AsyncSession, actor: UserRecord, customer_id: int) -> CustomerRecord:
+    """A customer's profile for a user; every read is audited (records are confidential)."""
+    record = await _resolve(session, customer_id)
+    if record is None:
+        raise NotFound("no such customer", customer_id=customer_id)
+    await audit_repo.audit(
+        session,
+        actor_id=actor.id,
+        action="customer.read",
+        subject_type="customer",
+        subject_id=record.id,
+    )
+    await session.commit()
+    return record
+
+
+async def find_by_phone(
+    session: AsyncSession, actor: UserRecord, raw: str, *, region: str = "CN"
+) -> CustomerRecord | None:
+    record = await identify(session, "phone", raw, region=region)
+    await audit_repo.audit(
+        session,
+        actor_id=actor.id,
+        action="customer.search",
+        subject_type="customer",
+        subject_id=record.id if record else "-",
+        details={"phone": mask(normalise("phone", raw, region))},
+    )
+    await session.commit()
+    return record
+
+
+def _identities(new: NewCustomer, region: str) -> list[Identity]:
+    found = [Identity("phone", normalise("phone", p, region)) for p in new.phones if p.strip()]
+    if new.email:
+        found.append(Identity("email", normalise("email", new.email, region)))
+    if new.telegram_id:
+        found.append(Identity("telegram", normalise("telegram", new.telegram_id, region)))
+    unique: dict[tuple[str, str], Identity] = {(i.kind, i.value): i for i in found}
+    return list(unique.values())
+
+
+async def create_customer(
+    session: AsyncSession, actor: UserRecord | None, new: NewCustomer, *, region: str = "CN"
+) -> CustomerRecord:
+    if new.tier not in TIERS:
+        raise InvalidInput("unknown tier", field="tier", allowed=list(TIERS))
+    identities = _identities(new, region)
+    for identity in identities:
+        owner = await repo.find_id_by_identity(session, identity.kind, identity.value)
+        if owner is not None:
+            raise Conflict(
+                f"this {identity.kind} already belongs to customer {owner}",
+                field=identity.kind,
+                customer_id=owner,
+            )
+    customer_id = await repo.create(
+        session,
+        identities,
+        name=new.name.strip(),
+        tier=new.tier,
+        language=new.language,
+        region=new.region,
+        timezone=new.timezone,
+        attributes=dict(new.attributes),
+    )
+    await audit_repo.audit(
+        session,
+        actor_id=actor.id if actor else None,
+        action="customer.create",
+        subject_type="customer",
+        subject_id=customer_id,
+    )
+    await session.commit()
+    return await _must(session, customer_id)
+
+
+async def link_identity(
+    session: AsyncSession,
+    actor: UserRecord | None,
+    customer_id: int,
+    kind: str,
+    raw: str,
+    *,
+    region: str = "CN",
+) -> CustomerRecord:
+    """Attach a phone, Telegram id or e-mail to a customer; linking twice is harmless."""
+    record = await _resolve(session, customer_id)
+    if record is None:
+        raise NotFound("no such customer", customer_id=customer_id)
+    value = normalise(kind, raw, region)
+    owner = await repo.find_id_by_identity(session, kind, value)
+    if owner == record.id:
+        return record
+    if owner is not None:
+        raise Conflict(
+            f"this {kind} belongs to customer {owner}; merge the two customers instead",
+            customer_id=owner,
+        )
+    await repo.add_identity(session, record.id, Identity(kind, value))
+    await audit_repo.audit(
+        session,
+        actor_id=actor.id if actor else None,
+        action="customer.link",
+        subject_type="customer",
+        subject_id=record.id,
+        details={"kind": kind, "value": mask(value)},
+    )
+    await session.commit()
+    log.info("linked %s identity %s to customer %s", kind, mask(value), record.id)
+    return await _must(session, record.id)
+
+
+async def merge_customers(
+    session: AsyncSession, actor: UserRecord, source_id: int, target_id: int
+) -> CustomerRecord:
+    """Two records that are one person become one: the target keeps everything of both."""
+    _require_role(actor, SUPERVISING_ROLES, "merge customers")
+    source = await _resolve(session, source_id)
+    target = await _resolve(session, target_id)
+    if source is None or target is None:
+        raise NotFound("no such customer", customer_id=source_id if source is None else target_id)
+    if source.id == target.id:
+        raise InvalidInput("a customer cannot be merged into itself")
+    await repo.merge(session, source.id, target.id)
+    # The stricter status wins: a merged person keeps a blacklist or an opt-out.
+    updates: dict[str, Any] = {}
+    if source.blacklisted and not target.blacklisted:
+        updates.update(blacklisted=True, blacklist_reason=source.blacklist_reason)
+    if source.marketing_opt_out and not target.marketing_opt_out:
+        updates["marketing_opt_out"] = True
+    if TIERS.index(source.tier) < TIERS.index(target.tier):
+        updates["tier"] = source.tier
+    if not target.name and source.name:
+        updates["name"] = source.name
+    if source.attributes:
+        updates["attributes"] = {**source.attributes, **target.attributes}
+    if updates:
+        await repo.update_fields(session, target.id, **updates)
+    await audit_repo.audit(
+        session,
+        actor_id=actor.id,
+        action="customer.merge",
+        subject_type="customer",
+        subject_id=target.id,
+        details={"merged": source.id},
+    )
+    await session.commit()
+    return await _must(session, target.id)
+
+
+async def change_tier(
+    session: AsyncSession,
+    actor: UserRecord,
+    customer_id: int,
+    tier: str,
+    *,
+    reason: str,
+    force: bool = False,
+    limits: TierLimits | None = None,
+) -> CustomerRecord:
+    _require_role(actor, SUPERVISING_ROLES, "change a customer's tier")
+    if tier not in TIERS:
+        raise InvalidInput("unknown tier", field="tier", allowed=list(TIERS))
+    if not reason.strip():
+        raise InvalidInput("a tier change needs a reason", field="reason")
+    if force and actor.role != "admin":
+        raise Forbidden("only an admin may force a tier change past its quota")
+    record = await _resolve(session, customer_id)
+    if record is None:
+        raise NotFound("no such customer", customer_id=customer_id)
+    if record.tier == tier:
+        return record
+    share_limit = (limits or TierLimits()).shares.get(tier)
+    if share_limit is not None and not force:
+        counts = await repo.count_by_tier(session)
+        total = sum(counts.values())
+        after = counts.get(tier, 0) + 1
+        if total and after / total > share_limit:
+            raise QuotaExceeded(
+                f"{tier} would be {after} of {total} customers ({after / total:.0%}), "
+                f"above the {share_limit:.0%} limit; an admin may force it",
+                tier=tier,
+                count=after,
+                total=total,
+                limit=share_limit,
+            )
+    await repo.update_fields(session, record.id, tier=tier)
+    await audit_repo.audit(
+        session,
+        actor_id=actor.id,
+        action="customer.tier",
+        subject_type="customer",
+        subject_id=record.id,
+        details={"from": record.tier, "to": tier, "reason": reason.strip(), "forced": force},
+    )
+    await session.commit()
+    return await _must(session, record.id)
+
+
+async def set_blacklist(
+    session: AsyncSession,
+    actor: UserRecord,
+    customer_id: int,
+    blacklisted: bool,
+    *,
+    reason: str,
+) -> CustomerRecord:
+    _require_role(actor, SUPERVISING_ROLES, "blacklist a customer")
+    if blacklisted and not reason.strip():
+        raise InvalidInput("blacklisting needs a reason", field="reason")
+    record = await _resolve(session, customer_id)
+    if record is None:
+        raise NotFound("no such customer", customer_id=customer_id)
+    await repo.update_fields(
+        session,
+        record.id,
+        blacklisted=blacklisted,
+        blacklist_reason=reason.strip() if blacklisted else None,
+    )
+    await audit_repo.audit(
+        session,
+        actor_id=actor.id,
+        action="customer.blacklist" if blacklisted else "customer.unblacklist",
+        subject_type="customer",
+        subject_id=record.id,
+        details={"reason": reason.strip()},
+    )
+    await session.commit()
+    return await _must(session, record.id)
+
+
+def identities_of(record: CustomerRecord, kind: str) -> Iterable[str]:
+    return (i.value for i in record.identities if i.kind == kind)

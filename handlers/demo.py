@@ -1,0 +1,159 @@
+"""A small demo data set: every tier, a blacklisted caller, agents, a supervisor.
+
+Loading it twice changes nothing but the demo users' passwords, which are new each
+run and printed, because only their hashes are stored."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.accounts import save_user
+from handlers.identities import normalise_phone
+from storage import customers as repo
+from storage import routing as routing_repo
+from storage.customers import Identity
+from storage.models.base import utcnow
+from storage.users import get_by_login
+
+PRODUCTS = (
+    ("mobile-basic", "Mobile Basic 30GB", "mobile", Decimal("39.00")),
+    ("mobile-unlimited", "Mobile Unlimited", "mobile", Decimal("129.00")),
+    ("broadband-100", "Home Broadband 100M", "broadband", Decimal("59.00")),
+    ("broadband-1000", "Home Broadband 1000M", "broadband", Decimal("149.00")),
+    ("iptv", "IPTV Family", "tv", Decimal("30.00")),
+    ("cloud-200", "Cloud Storage 200GB", "value-added", Decimal("10.00")),
+)
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    name: str
+    phone: str
+    tier: str
+    language: str
+    region: str
+    products: tuple[str, ...]
+    blacklist_reason: str | None = None
+
+
+CUSTOMERS = (
+    DemoCustomer(
+        "王芳",
+        "+8613800000001",
+        "vip",
+        "zh",
+        "Guangzhou",
+        ("mobile-unlimited", "broadband-1000", "iptv"),
+    ),
+    DemoCustomer(
+        "李强",
+        "+8613800000002",
+        "preferred",
+        "zh",
+        "Shenzhen",
+        ("mobile-unlimited", "broadband-100"),
+    ),
+    DemoCustomer(
+        "Emily Carter",
+        "+8613800000003",
+        "preferred",
+        "en",
+        "Shanghai",
+        ("mobile-basic", "cloud-200"),
+    ),
+    DemoCustomer("张伟", "+8613800000004", "regular", "zh", "Guangzhou", ("mobile-basic",)),
+    DemoCustomer("刘洋", "+8613800000005", "regular", "zh", "Foshan", ("broadband-100",)),
+    DemoCustomer("陈静", "+8613800000006", "regular", "zh", "Guangzhou", ("mobile-basic", "iptv")),
+    DemoCustomer("John Miller", "+8613800000007", "regular", "en", "Beijing", ("mobile-basic",)),
+    DemoCustomer("赵敏", "+8613800000008", "regular", "zh", "Dongguan", ("broadband-100", "iptv")),
+    DemoCustomer("黄磊", "+8613800000009", "regular", "zh", "Guangzhou", ("mobile-unlimited",)),
+    DemoCustomer("周杰", "+8613800000010", "regular", "zh", "Zhuhai", ()),
+    DemoCustomer(
+        "孙骗",
+        "+8613800000666",
+        "regular",
+        "zh",
+        "Guangzhou",
+        ("mobile-basic",),
+        blacklist_reason="repeated abusive calls to agents",
+    ),
+)
+
+QUEUES: dict[str, dict[str, object]] = {
+    "vip": {"description": "VIP line", "opens": "08:00", "closes": "22:00", "overflow": "general"},
+    "complaints": {
+        "description": "Complaints desk",
+        "opens": "08:00",
+        "closes": "20:00",
+        "overflow": "general",
+    },
+    "english": {
+        "description": "English service",
+        "opens": "09:00",
+        "closes": "18:00",
+        "days": [0, 1, 2, 3, 4],
+        "overflow": "general",
+    },
+    "general": {"description": "General queue", "opens": "08:00", "closes": "22:00", "overflow": "overflow"},
+    "overflow": {
+        "description": "Night service and callbacks",
+        "opens": None,
+        "closes": None,
+        "overflow": None,
+    },
+}
+
+USERS = (
+    ("agent1", "agent", "Agent One", ("general", "complaints", "vip"), ("zh", "en")),
+    ("agent2", "agent", "Agent Two", ("general", "billing"), ("zh",)),
+    ("supervisor", "supervisor", "Supervisor", ("general", "complaints", "vip"), ("zh", "en")),
+)
+
+
+async def load_demo(session: AsyncSession) -> dict[str, str]:
+    """Load (or refresh) the demo data; returns each demo user's new password."""
+    product_ids = {
+        code: await repo.get_or_create_product(session, code, name, category, price)
+        for code, name, category, price in PRODUCTS
+    }
+    for demo in CUSTOMERS:
+        phone = normalise_phone(demo.phone)
+        fields = {
+            "name": demo.name,
+            "tier": demo.tier,
+            "language": demo.language,
+            "region": demo.region,
+            "timezone": "Asia/Shanghai",
+            "blacklisted": demo.blacklist_reason is not None,
+            "blacklist_reason": demo.blacklist_reason,
+        }
+        customer_id = await repo.find_id_by_identity(session, "phone", phone)
+        if customer_id is None:
+            customer_id = await repo.create(session, [Identity("phone", phone)], **fields)
+        else:
+            await repo.update_fields(session, customer_id, **fields)
+        for code in demo.products:
+            price = next(p[3] for p in PRODUCTS if p[0] == code)
+            await repo.set_holding(session, customer_id, product_ids[code], date(2024, 1, 1), price)
+    await session.commit()
+
+    for name, fields in QUEUES.items():
+        await routing_repo.upsert_queue(session, name, **fields)
+    await session.commit()
+
+    passwords: dict[str, str] = {}
+    for login, role, name, skills, languages in USERS:
+        password = secrets.token_urlsafe(9)
+        await save_user(session, login, password, role=role, name=name, skills=skills, languages=languages)
+        passwords[login] = password
+        if role == "agent":
+            user = await get_by_login(session, login)
+            if user is not None:
+                await routing_repo.set_agent_state(session, user.id, "available", utcnow())
+    await session.commit()
+    return passwords

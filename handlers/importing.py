@@ -1,0 +1,307 @@
+"""Bulk customer import from CSV: read, validate, match and upsert, one batch at a time.
+
+Channel-neutral: the CLI is one caller, an upload endpoint could be another. The file is
+streamed; only one batch of rows is held at a time. A row matches an existing customer
+through any of its phones or its e-mail, and updates that customer; a row whose
+identities belong to two different customers is rejected rather than merged silently
+(merging is a supervisor's decision, `merge_customers`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.customers import TIERS
+from handlers.errors import InvalidInput
+from handlers.identities import mask, normalise
+from handlers.phone_fast import PhoneReader
+from storage import importing as store
+from storage.customers import Identity
+
+KNOWN_COLUMNS = ("name", "phone", "email", "tier", "blacklisted", "language", "region")
+BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
+# Field sizes of the customers table: a longer value is a bad row, not a database error.
+LIMITS = {"name": 200, "tier": 16, "language": 16, "region": 64}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The header row: where each known column is, and which others become attributes."""
+
+    count: int
+    known: dict[str, int]
+    extras: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass
+class Summary:
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+
+    @property
+    def loaded(self) -> int:
+        return self.created + self.updated
+
+
+def read_header(fields: Sequence[str]) -> Columns:
+    """Header names are matched ignoring case and surrounding spaces."""
+    names = [name.strip().lower() for name in fields]
+    if "phone" not in names and "email" not in names:
+        raise InvalidInput("the header row names neither a `phone` nor an `email` column", field="header")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidInput(f"the header row names column `{name}` twice", field="header")
+        if not name:
+            raise InvalidInput("the header row has a column without a name", field="header")
+        seen.add(name)
+    known = {name: i for i, name in enumerate(names) if name in KNOWN_COLUMNS}
+    extras = tuple((i, name) for i, name in enumerate(names) if name not in KNOWN_COLUMNS)
+    return Columns(count=len(names), known=known, extras=extras)
+
+
+def _cell(columns: Columns, values: Sequence[str], name: str) -> str | None:
+    """A known column's stripped value; None when the column is absent or the cell empty
+    (an empty cell leaves the customer's stored value as it is)."""
+    index = columns.known.get(name)
+    if index is None:
+        return None
+    value = values[index].strip()
+    return value or None
+
+
+def parse_row(
+    columns: Columns, values: Sequence[str], line: int, phones: PhoneReader
+) -> store.ImportRow | Rejected:
+    if len(values) != columns.count:
+        return Rejected(line, f"expected {columns.count} columns, found {len(values)}")
+    identities: dict[Identity, None] = {}  # ordered and de-duplicated
+    for raw in (_cell(columns, values, "phone") or "").split(";"):
+        if not raw.strip():
+            continue
+        try:
+            identities[Identity("phone", phones.read(raw))] = None
+        except InvalidInput as error:
+            return Rejected(line, f"phone {mask(raw.strip())}: {error.message}")
+    email = _cell(columns, values, "email")
+    if email is not None:
+        try:
+            identities[Identity("email", normalise("email", email))] = None
+        except InvalidInput as error:
+            return Rejected(line, f"e-mail {mask(email)}: {error.message}")
+    if not identities:
+        return Rejected(line, "no phone and no e-mail: nothing to recognise the customer by")
+    tier = _cell(columns, values, "tier")
+    if tier is not None:
+        tier = tier.lower()
+        if tier not in TIERS:
+            return Rejected(line, f"unknown tier {tier[:20]!r} (allowed: {', '.join(TIERS)})")
+    blacklisted: bool | None = None
+    flag = _cell(columns, values, "blacklisted")
+    if flag is not None:
+        blacklisted = BOOLEANS.get(flag.lower())
+        if blacklisted is None:
+            return Rejected(line, f"blacklisted is {flag[:20]!r}; use yes/no, true/false or 1/0")
+    fields = {name: _cell(columns, values, name) for name in LIMITS}
+    for name, limit in LIMITS.items():
+        value = fields[name]
+        if value is not None and len(value) > limit:
+            return Rejected(line, f"{name} is longer than {limit} characters")
+    attributes = {name: values[i].strip() for i, name in columns.extras if values[i].strip()}
+    return store.ImportRow(
+        line=line,
+        name=fields["name"],
+        tier=tier,
+        blacklisted=blacklisted,
+        language=fields["language"],
+        region=fields["region"],
+        attributes=attributes,
+        identities=tuple(identities),
+    )
+
+
+class CsvSource:
+    """Rows of a CSV file with their line numbers, read as UTF-8 (a BOM is fine).
+
+    `position` is how many bytes have been read from the file, for a progress bar.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._binary = open(path, "rb")  # noqa: SIM115 - closed by close() or the with block
+        self.size = os.fstat(self._binary.fileno()).st_size
+        self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._text)
+        try:
+            header = next(self._reader, None)
+            if header is None:
+                raise InvalidInput("the file is empty; it needs a header row", field="file")
+            self.columns = read_header(header)
+        except UnicodeDecodeError as error:
+            self.close()
+            raise InvalidInput(f"the file is not UTF-8 ({error.reason})", field="file") from error
+        except csv.Error as error:
+            self.close()
+            raise InvalidInput(f"cannot read the header row: {error}", field="file") from error
+        except InvalidInput:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._text.close()
+
+    def __enter__(self) -> CsvSource:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def position(self) -> int:
+        return self._binary.tell()
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        line = self._reader.line_num
+        while True:
+            try:
+                values = next(self._reader, None)
+            except UnicodeDecodeError as error:
+                raise InvalidInput(
+                    f"the file is not UTF-8 ({error.reason}), somewhere after line {line}"
+                ) from error
+            except csv.Error as error:
+                raise InvalidInput(f"line {line + 1}: {error}") from error
+            if values is None:
+                return
+            start, line = line + 1, self._reader.line_num
+            if values and any(v.strip() for v in values):  # blank lines are not rows
+                yield start, values
+
+    def batches(self, size: int) -> Iterator[list[tuple[int, list[str]]]]:
+        batch: list[tuple[int, list[str]]] = []
+        for row in self.rows():
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def _conflict(row: store.ImportRow, owners: dict[Identity, int]) -> Rejected:
+    held = sorted((owners[i], i) for i in row.identities if i in owners)
+    parts = [
+        f"{identity.kind} {mask(identity.value)} belongs to customer {owner}" for owner, identity in held
+    ]
+    return Rejected(
+        row.line, "; ".join(parts) + " — one row cannot be two customers; merge them first or fix the row"
+    )
+
+
+async def load_rows(
+    session: AsyncSession, rows: Sequence[store.ImportRow], summary: Summary
+) -> list[Rejected]:
+    """Match and upsert one batch in one transaction.
+
+    Set-based writes need each customer written at most once per statement, so a row that
+    shares an identity or a matched customer with an earlier row of the batch waits for a
+    second round, which sees what the first one wrote (a file repeating a customer works).
+    """
+    pending = list(rows)
+    rejected: list[Rejected] = []
+    while pending:
+        owners = await store.owners(session, {i for row in pending for i in row.identities})
+        claimed_identities: set[Identity] = set()
+        claimed_customers: set[int] = set()
+        deferred: list[store.ImportRow] = []
+        writes: list[tuple[int | None, store.ImportRow]] = []
+        for row in pending:
+            found = {owners[i] for i in row.identities if i in owners}
+            if len(found) > 1:
+                rejected.append(_conflict(row, owners))
+                continue
+            customer_id = found.pop() if found else None
+            busy = claimed_identities.intersection(row.identities) or customer_id in claimed_customers
+            # A deferred row still claims its identities and customer, so that rows after
+            # it in the file are applied after it too.
+            claimed_identities.update(row.identities)
+            if customer_id is not None:
+                claimed_customers.add(customer_id)
+            if busy:
+                deferred.append(row)
+            else:
+                writes.append((customer_id, row))
+        created, updated = await store.upsert(session, writes)
+        summary.created += created
+        summary.updated += updated
+        pending = deferred
+    await session.commit()
+    summary.rejected += len(rejected)
+    return rejected
+
+
+def _parse_batch(
+    batches: Iterator[list[tuple[int, list[str]]]], columns: Columns, phones: PhoneReader
+) -> tuple[list[store.ImportRow], list[Rejected]] | None:
+    """Read and parse the next batch; None at the end of the file."""
+    batch = next(batches, None)
+    if batch is None:
+        return None
+    good: list[store.ImportRow] = []
+    bad: list[Rejected] = []
+    for line, values in batch:
+        parsed = parse_row(columns, values, line, phones)
+        if isinstance(parsed, Rejected):
+            bad.append(parsed)
+        else:
+            good.append(parsed)
+    return good, bad
+
+
+async def import_customers(
+    session: AsyncSession,
+    source: CsvSource,
+    *,
+    region: str,
+    batch_size: int = 2000,
+    on_batch: Callable[[Summary, list[Rejected]], None] = lambda _summary, _rejected: None,
+) -> Summary:
+    """Load every good row of `source`; each batch is committed on its own, so an
+    interrupted import keeps what it loaded and a re-run updates it.
+
+    The next batch is read and parsed in a thread while the database writes the current
+    one: parsing is about half of the time, and the database works on another core.
+    At most two batches are in memory.
+    """
+    phones = PhoneReader(region)
+    summary = Summary()
+    next_statistics = 1000  # rows created; doubles each time the statistics are refreshed
+    batches = source.batches(max(1, batch_size))
+    parsed = _parse_batch(batches, source.columns, phones)
+    while parsed is not None:
+        good, bad = parsed
+        upcoming = asyncio.create_task(asyncio.to_thread(_parse_batch, batches, source.columns, phones))
+        try:
+            summary.rejected += len(bad)
+            bad += await load_rows(session, good, summary)
+            if summary.created >= next_statistics:
+                await store.refresh_statistics(session)
+                next_statistics = 2 * summary.created
+        finally:
+            # Never leave the reader thread running against a file about to be closed.
+            parsed = await upcoming
+        on_batch(summary, sorted(bad, key=lambda r: r.line))
+    return summary

@@ -1,0 +1,88 @@
+"""Cross-sell: the next offer for a customer, from the catalogue's rules and what customers
+with similar holdings hold ("搭车销售"). The agent's screen pop, the Rasa action and the
+campaigns all show the same best offer."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import offers as repo
+from storage.offers import OfferFacts
+
+
+@dataclass(frozen=True)
+class Offer:
+    code: str
+    requires: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    min_tenure_days: int = 0
+    pitch: str = "add-on"
+
+
+@dataclass(frozen=True)
+class OfferView:
+    code: str
+    name: str
+    pitch: str
+    peers: int  # customers with similar holdings who hold it
+    reason: str
+
+
+def load_catalogue(path: str | None = None) -> tuple[Offer, ...]:
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+    else:
+        text = resources.files("handlers").joinpath("offers.toml").read_text(encoding="utf-8")
+    return tuple(
+        Offer(
+            code=str(raw["code"]),
+            requires=tuple(raw.get("requires", ())),
+            excludes=tuple(raw.get("excludes", ())),
+            tiers=tuple(raw.get("tiers", ())),
+            min_tenure_days=int(raw.get("min_tenure_days", 0)),
+            pitch=str(raw.get("pitch", "add-on")),
+        )
+        for raw in tomllib.loads(text).get("offer", [])
+    )
+
+
+def eligible(offer: Offer, facts: OfferFacts, today: date) -> bool:
+    return (
+        offer.code not in facts.held
+        and offer.code in facts.names
+        and set(offer.requires) <= facts.held
+        and not set(offer.excludes) & facts.held
+        and (not offer.tiers or facts.tier in offer.tiers)
+        and (today - facts.customer_since).days >= offer.min_tenure_days
+    )
+
+
+async def best_offer(
+    session: AsyncSession,
+    customer_id: int,
+    *,
+    catalogue: tuple[Offer, ...] | None = None,
+    today: date | None = None,
+) -> OfferView | None:
+    """The eligible offer most held by similar customers; none for a blacklisted customer
+    or one with an open complaint (selling to an unhappy customer backfires)."""
+    facts = await repo.facts(session, customer_id)
+    if facts is None or facts.blacklisted or facts.open_complaints:
+        return None
+    today = today or datetime.now(UTC).date()
+    candidates = [o for o in (catalogue or load_catalogue()) if eligible(o, facts, today)]
+    if not candidates:
+        return None
+    peers = await repo.peer_counts(session, customer_id)
+    # Ties keep the catalogue's order, so a new customer with no peers still gets the first.
+    best = max(candidates, key=lambda o: (peers.get(o.code, 0), -candidates.index(o)))
+    count = peers.get(best.code, 0)
+    reason = f"{count} customers with similar products hold it" if count else "recommended in the catalogue"
+    return OfferView(best.code, facts.names[best.code], best.pitch, count, reason)

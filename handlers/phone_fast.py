@@ -1,0 +1,78 @@
+"""A fast path in front of `normalise_phone` for the common case of a bulk import.
+
+`phonenumbers` costs ~20 µs a number, which is most of an import's Python time. Most rows
+of an operator's file hold a mobile number of the default region in one of a few shapes
+(bare, with the national prefix, with the country code, with spaces or dashes). For those
+we check the number against the same metadata `phonenumbers` uses (the region's general
+and mobile patterns and lengths) and build the E.164 form directly. Anything else goes
+to `normalise_phone`, so the answer is always the one `normalise_phone` gives; a
+property test compares the two on random numbers of every shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import phonenumbers
+
+from handlers.identities import normalise_phone
+
+_SEPARATORS = re.compile(r"[\s\-().]+")
+_DIGITS = re.compile(r"\+?\d+")
+
+
+def _matcher(desc: object) -> Callable[[str], bool]:
+    pattern = getattr(desc, "national_number_pattern", None)
+    lengths = set(getattr(desc, "possible_length", None) or ())
+    if not pattern:
+        return lambda _nsn: False
+    compiled = re.compile(f"(?:{pattern})")
+    return lambda nsn: (not lengths or len(nsn) in lengths) and compiled.fullmatch(nsn) is not None
+
+
+class PhoneReader:
+    """`read(raw)` equals `normalise_phone(raw, region)`, only faster for the region's mobiles."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region.upper()
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(self.region)
+        self._country = ""
+        self._prefixes: tuple[str, ...] = ()
+        self._general: Callable[[str], bool] = lambda _nsn: False
+        self._mobile: Callable[[str], bool] = lambda _nsn: False
+        if metadata is None or metadata.mobile is None or metadata.general_desc is None:
+            return
+        self._country = str(metadata.country_code)
+        self._general = _matcher(metadata.general_desc)
+        self._mobile = _matcher(metadata.mobile)
+        general_pattern = re.compile(f"(?:{metadata.general_desc.national_number_pattern})")
+        # phonenumbers strips a bare leading country code only when the whole number is not
+        # itself a plausible national number; we take the fast path only when it is not.
+        self._bare_country_ok: Callable[[str], bool] = lambda text: general_pattern.fullmatch(text) is None
+        candidates = {"+" + self._country, self._country, metadata.national_prefix or "", ""}
+        if metadata.international_prefix and re.fullmatch(metadata.international_prefix, "00"):
+            candidates.add("00" + self._country)
+        # Longest first, so "+86" is tried before "86".
+        self._prefixes = tuple(sorted(candidates, key=len, reverse=True))
+
+    def _fast(self, raw: str) -> str | None:
+        text = _SEPARATORS.sub("", raw)
+        if not _DIGITS.fullmatch(text):
+            return None
+        for prefix in self._prefixes:
+            if text.startswith(prefix):
+                if prefix == self._country and not self._bare_country_ok(text):
+                    continue
+                nsn = text[len(prefix) :]
+                if self._mobile(nsn) and self._general(nsn):
+                    return "+" + self._country + nsn
+        return None
+
+    def read(self, raw: str) -> str:
+        """E.164, or InvalidInput exactly as `normalise_phone` raises it."""
+        if self._prefixes:
+            found = self._fast(raw)
+            if found is not None:
+                return found
+        return normalise_phone(raw, self.region)

@@ -1,0 +1,77 @@
+"""What an agent sees while the call rings: the caller's context in one card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import offers
+from handlers.errors import Forbidden, NotFound
+from storage import complaints as complaints_repo
+from storage import customers as customers_repo
+from storage import routing as routing_repo
+from storage import surveys as surveys_repo
+from storage.complaints import OPEN_STATES, ComplaintView
+from storage.customers import CustomerRecord
+from storage.routing import ContactView
+from storage.surveys import SurveyView
+from storage.users import UserRecord
+
+
+@dataclass(frozen=True)
+class ScreenPop:
+    call_id: str
+    queue: str | None
+    reason: str
+    customer: CustomerRecord | None
+    caller: str | None
+    open_complaints: tuple[ComplaintView, ...]
+    recent_contacts: tuple[ContactView, ...]
+    satisfaction: tuple[SurveyView, ...]
+    offer: offers.OfferView | None
+
+
+async def for_call(
+    session: AsyncSession, agent: UserRecord, call_id: str, *, channel: str = "phone"
+) -> ScreenPop:
+    """The card for a call; an agent may open only the calls offered to them."""
+    contact = await routing_repo.get_contact(session, channel, call_id)
+    if contact is None:
+        raise NotFound("no such call", call_id=call_id)
+    if agent.role == "agent" and contact.agent_id != agent.id:
+        raise Forbidden("this call was not offered to you")
+    customer = None
+    open_complaints: tuple[ComplaintView, ...] = ()
+    recent: tuple[ContactView, ...] = ()
+    satisfaction: tuple[SurveyView, ...] = ()
+    offer = None
+    if contact.customer_id is not None:
+        customer = await customers_repo.get(session, contact.customer_id)
+        found = await complaints_repo.search(session, customer_id=contact.customer_id, states=OPEN_STATES)
+        open_complaints = tuple(found)
+        recent = tuple(
+            c
+            for c in await routing_repo.recent_contacts(session, contact.customer_id, limit=6)
+            if c.id != contact.id
+        )[:5]
+        satisfaction = tuple(
+            await surveys_repo.search(session, customer_id=contact.customer_id, answered=True, limit=5)
+        )
+        offer = await offers.best_offer(session, contact.customer_id)
+    return ScreenPop(
+        call_id,
+        contact.queue,
+        contact.reason,
+        customer,
+        contact.from_number,
+        open_complaints,
+        recent,
+        satisfaction,
+        offer,
+    )
+
+
+async def calls_in_progress(session: AsyncSession, agent: UserRecord) -> list[str]:
+    """Calls offered to or answered by the agent and not yet ended (a reconnect gets them)."""
+    return await routing_repo.open_calls_for_agent(session, agent.id)

@@ -1,0 +1,124 @@
+"""Satisfaction surveys: CSAT (1–5) and NPS (0–10), one answer each, before they expire."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import notify
+from handlers.errors import Conflict, InvalidInput, NotFound
+from storage import surveys as repo
+from storage.models.base import utcnow
+from storage.surveys import SurveyView
+
+SCALES = {"csat": (1, 5), "nps": (0, 10)}
+TRIGGERS = ("complaint", "call", "campaign", "periodic")
+SURVEY_TTL = timedelta(days=7)
+
+
+async def queue_survey(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    kind: str,
+    trigger: str,
+    channel: str = "telegram",
+    complaint_id: int | None = None,
+    contact_id: int | None = None,
+    agent_id: int | None = None,
+    campaign_id: int | None = None,
+    now: datetime | None = None,
+    ttl: timedelta = SURVEY_TTL,
+) -> SurveyView:
+    """Create a survey and queue its question; the caller commits. A phone survey is asked
+    on the call itself (IVR), so nothing is queued for it."""
+    if kind not in SCALES:
+        raise InvalidInput("a survey is csat or nps", field="kind", allowed=list(SCALES))
+    if trigger not in TRIGGERS:
+        raise InvalidInput("unknown survey trigger", field="trigger", allowed=list(TRIGGERS))
+    now = now or utcnow()
+    survey = await repo.insert(
+        session,
+        customer_id=customer_id,
+        kind=kind,
+        trigger=trigger,
+        channel=channel,
+        complaint_id=complaint_id,
+        contact_id=contact_id,
+        agent_id=agent_id,
+        campaign_id=campaign_id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    if channel != "phone":
+        await notify.enqueue(
+            session,
+            customer_id,
+            kind=f"{kind}_survey",
+            template=f"{kind}_survey",
+            payload={"survey_id": survey.id},
+            dedupe_key=f"survey:{survey.id}",
+        )
+    return survey
+
+
+async def send_survey(session: AsyncSession, **kwargs: object) -> SurveyView:
+    survey = await queue_survey(session, **kwargs)  # type: ignore[arg-type]
+    await session.commit()
+    return survey
+
+
+async def answer(
+    session: AsyncSession,
+    survey_id: int,
+    score: int,
+    *,
+    comment: str | None = None,
+    customer_id: int | None = None,
+    now: datetime | None = None,
+) -> SurveyView:
+    now = now or utcnow()
+    survey = await repo.get(session, survey_id)
+    if survey is None or (customer_id is not None and survey.customer_id != customer_id):
+        raise NotFound("no such survey", survey_id=survey_id)
+    low, high = SCALES[survey.kind]
+    if not isinstance(score, int) or isinstance(score, bool) or not low <= score <= high:
+        raise InvalidInput(f"the score is a whole number from {low} to {high}", field="score")
+    if survey.answered_at is not None:
+        raise Conflict("this survey has already been answered, thank you", error_id="already-answered")
+    if now > survey.expires_at:
+        raise Conflict("this survey has expired", error_id="survey-expired")
+    text = (comment or "").strip()[:2000] or None
+    if not await repo.record_answer(session, survey_id, score, text, now):
+        raise Conflict("this survey has already been answered, thank you", error_id="already-answered")
+    await session.commit()
+    answered = await repo.get(session, survey_id)
+    if answered is None:
+        raise NotFound("no such survey", survey_id=survey_id)
+    return answered
+
+
+async def add_comment(
+    session: AsyncSession, survey_id: int, comment: str, *, customer_id: int | None = None
+) -> SurveyView:
+    survey = await repo.get(session, survey_id)
+    if survey is None or (customer_id is not None and survey.customer_id != customer_id):
+        raise NotFound("no such survey", survey_id=survey_id)
+    if survey.answered_at is None:
+        raise Conflict("answer the question before adding a comment", error_id="not-answered")
+    text = comment.strip()[:2000]
+    if not text:
+        raise InvalidInput("the comment is empty", field="comment")
+    await repo.set_comment(session, survey_id, text)
+    await session.commit()
+    updated = await repo.get(session, survey_id)
+    if updated is None:
+        raise NotFound("no such survey", survey_id=survey_id)
+    return updated
+
+
+async def list_surveys(
+    session: AsyncSession, *, customer_id: int | None = None, answered: bool | None = None, limit: int = 100
+) -> list[SurveyView]:
+    return await repo.search(session, customer_id=customer_id, answered=answered, limit=limit)

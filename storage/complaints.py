@@ -1,0 +1,245 @@
+"""Complaint repository: complaints, their event trail, deadline timers and alerts."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Complaint, ComplaintEvent
+from storage.models.surveys import Alert, ComplaintTimer
+
+OPEN_STATES = ("received", "acknowledged", "investigating", "reopened")
+
+
+@dataclass(frozen=True)
+class ComplaintView:
+    id: int
+    ticket: str
+    customer_id: int
+    category: str
+    severity: str
+    state: str
+    description: str
+    channel: str
+    created_at: datetime
+    acknowledge_due_at: datetime | None
+    resolve_due_at: datetime | None
+    reopen_count: int
+    department: str | None = None
+    resolution: str | None = None
+    compensation: str | None = None
+    attachments: tuple[str, ...] = ()
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    kind: str
+    actor_kind: str
+    actor_id: int | None
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ComplaintDetail:
+    complaint: ComplaintView
+    events: tuple[EventView, ...]
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    id: int
+    complaint_id: int
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    at: datetime
+    kind: str
+    complaint_id: int | None
+    message: str
+
+
+def _view(row: Complaint) -> ComplaintView:
+    return ComplaintView(
+        id=row.id,
+        ticket=row.ticket,
+        customer_id=row.customer_id,
+        category=row.category,
+        severity=row.severity,
+        state=row.state,
+        description=row.description,
+        channel=row.channel,
+        created_at=row.created_at,
+        acknowledge_due_at=row.acknowledge_due_at,
+        resolve_due_at=row.resolve_due_at,
+        reopen_count=row.reopen_count,
+        department=row.department,
+        resolution=row.resolution,
+        compensation=row.compensation,
+        attachments=tuple(str(a.get("ref", "")) for a in (row.attachments or [])),
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+    )
+
+
+async def insert(session: AsyncSession, *, created_at: datetime, **fields: Any) -> ComplaintView:
+    row = Complaint(ticket=f"new-{secrets.token_hex(8)}", created_at=created_at, **fields)
+    session.add(row)
+    await session.flush()
+    # The ticket a customer quotes comes from the id, so it is unique without a sequence table.
+    row.ticket = f"CD-{created_at.year}-{row.id:06d}"
+    await session.flush()
+    return _view(row)
+
+
+async def get(session: AsyncSession, complaint_id: int, *, lock: bool = False) -> ComplaintView | None:
+    query = select(Complaint).where(Complaint.id == complaint_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await session.execute(query)).scalar_one_or_none()
+    return None if row is None else _view(row)
+
+
+async def update_fields(session: AsyncSession, complaint_id: int, **fields: Any) -> ComplaintView:
+    row = await session.get(Complaint, complaint_id)
+    if row is None:
+        raise LookupError(complaint_id)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    await session.flush()
+    return _view(row)
+
+
+async def add_event(
+    session: AsyncSession,
+    complaint_id: int,
+    *,
+    at: datetime,
+    kind: str,
+    actor_kind: str,
+    actor_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    note: str | None = None,
+) -> None:
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint_id,
+            at=at,
+            kind=kind,
+            actor_kind=actor_kind,
+            actor_id=actor_id,
+            from_state=from_state,
+            to_state=to_state,
+            note=note,
+        )
+    )
+    await session.flush()
+
+
+async def events(session: AsyncSession, complaint_id: int) -> tuple[EventView, ...]:
+    rows = (
+        await session.execute(
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == complaint_id)
+            .order_by(ComplaintEvent.id)
+        )
+    ).scalars()
+    return tuple(
+        EventView(r.at, r.kind, r.actor_kind, r.actor_id, r.from_state, r.to_state, r.note) for r in rows
+    )
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    customer_id: int | None = None,
+    states: Sequence[str] = (),
+    overdue_at: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ComplaintView]:
+    query = select(Complaint).order_by(Complaint.id.desc()).limit(limit).offset(offset)
+    if customer_id is not None:
+        query = query.where(Complaint.customer_id == customer_id)
+    if states:
+        query = query.where(Complaint.state.in_(states))
+    if overdue_at is not None:
+        query = query.where(Complaint.state.in_(OPEN_STATES), Complaint.resolve_due_at < overdue_at)
+    return [_view(r) for r in (await session.execute(query)).scalars()]
+
+
+async def count_open(session: AsyncSession, customer_id: int) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(Complaint)
+        .where(Complaint.customer_id == customer_id, Complaint.state.in_(OPEN_STATES))
+    )
+    return int(result.scalar_one())
+
+
+async def add_timer(session: AsyncSession, complaint_id: int, kind: str, due_at: datetime) -> None:
+    session.add(ComplaintTimer(complaint_id=complaint_id, kind=kind, due_at=due_at))
+    await session.flush()
+
+
+async def finish_timers(session: AsyncSession, complaint_id: int, kinds: Sequence[str], at: datetime) -> None:
+    """The step a deadline watched for happened: stop watching it."""
+    await session.execute(
+        update(ComplaintTimer)
+        .where(
+            ComplaintTimer.complaint_id == complaint_id,
+            ComplaintTimer.kind.in_(kinds),
+            ComplaintTimer.done_at.is_(None),
+        )
+        .values(done_at=at)
+    )
+
+
+async def claim_due_timers(session: AsyncSession, now: datetime, limit: int = 100) -> list[DueTimer]:
+    """Due timers, locked for this transaction; SKIP LOCKED lets other workers take the rest."""
+    query = (
+        select(ComplaintTimer)
+        .where(ComplaintTimer.done_at.is_(None), ComplaintTimer.due_at <= now)
+        .order_by(ComplaintTimer.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await session.execute(query)).scalars().all()
+    return [DueTimer(r.id, r.complaint_id, r.kind, r.due_at) for r in rows]
+
+
+async def mark_escalated(session: AsyncSession, timer_id: int, at: datetime) -> None:
+    await session.execute(
+        update(ComplaintTimer).where(ComplaintTimer.id == timer_id).values(done_at=at, escalated=True)
+    )
+
+
+async def add_alert(
+    session: AsyncSession, *, at: datetime, kind: str, message: str, complaint_id: int | None = None
+) -> None:
+    session.add(Alert(at=at, kind=kind, message=message, complaint_id=complaint_id))
+    await session.flush()
+
+
+async def open_alerts(session: AsyncSession, limit: int = 50) -> list[AlertView]:
+    rows = (
+        await session.execute(
+            select(Alert).where(Alert.cleared_at.is_(None)).order_by(Alert.id.desc()).limit(limit)
+        )
+    ).scalars()
+    return [AlertView(r.id, r.at, r.kind, r.complaint_id, r.message) for r in rows]

@@ -1,0 +1,33 @@
+"""Every table, imported here so that `Base.metadata` is complete for Alembic."""
+
+from storage.models.base import Base
+from storage.models.complaints import Complaint, ComplaintEvent
+from storage.models.customers import Customer, CustomerIdentity, Holding, Product
+from storage.models.outbox import OutboxMessage
+from storage.models.routing import AgentState, Contact, Queue
+from storage.models.surveys import Alert, ComplaintTimer, Survey
+from storage.models.telegram import TelegramBlockedChat, TelegramConversation, TelegramUpdate
+from storage.models.users import ApiToken, AuditEntry, User
+
+__all__ = [
+    "AgentState",
+    "Alert",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Complaint",
+    "ComplaintEvent",
+    "ComplaintTimer",
+    "Contact",
+    "Customer",
+    "CustomerIdentity",
+    "Holding",
+    "OutboxMessage",
+    "Product",
+    "Queue",
+    "Survey",
+    "TelegramBlockedChat",
+    "TelegramConversation",
+    "TelegramUpdate",
+    "User",
+]

@@ -1,0 +1,100 @@
+"""Survey repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models.surveys import Survey
+
+
+@dataclass(frozen=True)
+class SurveyView:
+    id: int
+    customer_id: int
+    kind: str
+    trigger: str
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    score: int | None
+    comment: str | None
+    complaint_id: int | None
+    contact_id: int | None
+    agent_id: int | None
+    campaign_id: int | None
+
+
+def _view(row: Survey) -> SurveyView:
+    return SurveyView(
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        trigger=row.trigger,
+        channel=row.channel,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        answered_at=row.answered_at,
+        score=row.score,
+        comment=row.comment,
+        complaint_id=row.complaint_id,
+        contact_id=row.contact_id,
+        agent_id=row.agent_id,
+        campaign_id=row.campaign_id,
+    )
+
+
+async def insert(session: AsyncSession, **fields: Any) -> SurveyView:
+    row = Survey(**fields)
+    session.add(row)
+    await session.flush()
+    return _view(row)
+
+
+async def get(session: AsyncSession, survey_id: int) -> SurveyView | None:
+    row = await session.get(Survey, survey_id, populate_existing=True)
+    return None if row is None else _view(row)
+
+
+async def record_answer(
+    session: AsyncSession, survey_id: int, score: int, comment: str | None, at: datetime
+) -> bool:
+    """Store the answer unless one is there already; the condition makes it once-only even
+    when two answers race."""
+    result = await session.execute(
+        update(Survey)
+        .where(Survey.id == survey_id, Survey.answered_at.is_(None))
+        .values(score=score, comment=comment, answered_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_comment(session: AsyncSession, survey_id: int, comment: str) -> None:
+    await session.execute(
+        update(Survey)
+        .where(Survey.id == survey_id)
+        .values(comment=comment)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    customer_id: int | None = None,
+    answered: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[SurveyView]:
+    query = select(Survey).order_by(Survey.id.desc()).limit(limit).offset(offset)
+    if customer_id is not None:
+        query = query.where(Survey.customer_id == customer_id)
+    if answered is not None:
+        query = query.where(Survey.answered_at.is_not(None) if answered else Survey.answered_at.is_(None))
+    return [_view(r) for r in (await session.execute(query)).scalars()]

@@ -1,0 +1,200 @@
+"""The agent console and supervisor view: sign-in, screen pops over the socket, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.app import create_app
+from callcenter.settings import Settings
+from handlers.customers import NewCustomer, create_customer
+from tests.conftest import Staff
+from tests.routing_fixtures import Callers, seed
+
+TOKEN = "cti-secret"
+CTI = {"Authorization": f"Bearer {TOKEN}"}
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def console(settings: Settings) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(settings.model_copy(update={"cti_token": TOKEN})))) as client:
+        yield client
+
+
+@pytest.fixture
+async def callers(sessions: async_sessionmaker[AsyncSession], staff: Staff) -> Callers:
+    return await seed(sessions)
+
+
+async def call(client: Client, call_id: str, caller: str, agent: str | None = None) -> dict[str, Any]:
+    response = await client.post(
+        "/telephony/cti", json={"event": "newCall", "call_id": call_id, "from": caller}, headers=CTI
+    )
+    decision = dict(await response.json())
+    if agent:
+        await client.post(
+            "/telephony/cti", json={"event": "answer", "call_id": call_id, "agent": agent}, headers=CTI
+        )
+    return decision
+
+
+async def next_json(socket: Any, wait: float = 5) -> dict[str, Any]:
+    return dict(await asyncio.wait_for(socket.receive_json(), wait))
+
+
+async def sign_in(client: Client, login: str, password: str) -> Any:
+    page = await (await client.get("/login")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    return await client.post(
+        "/login", data={"login": login, "password": password, "csrf": csrf.group(1)}, allow_redirects=False
+    )
+
+
+async def test_signing_in_with_the_form_opens_the_agent_console(console: Client, callers: Callers) -> None:
+    wrong = await sign_in(console, "agent1", "nope")
+    assert wrong.status == 401
+    assert "Wrong login or password." in await wrong.text()
+    ok = await sign_in(console, "agent1", "pw")
+    assert (ok.status, ok.headers["Location"]) == (302, "/agent")
+    page = await (await console.get("/agent")).text()
+    assert "agent1 (agent)" in page or "Agent" in page
+    assert 'id="pops"' in page
+
+
+async def test_the_console_sends_strangers_to_the_login_form(console: Client) -> None:
+    response = await console.get("/agent", allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (302, "/login")
+
+
+async def test_a_form_without_its_csrf_token_is_refused(console: Client, callers: Callers) -> None:
+    response = await console.post("/login", data={"login": "agent1", "password": "pw"})
+    assert response.status == 403
+
+
+async def test_an_unauthenticated_socket_is_refused(console: Client) -> None:
+    response = await console.get("/agent/ws")
+    assert response.status == 401
+
+
+async def test_the_agent_gets_the_callers_card_when_the_call_is_answered(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    async with console.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        await call(console, "pop-1", "13800000005")  # the complainer: routed to agent1 (complaints skill)
+        offered = await next_json(socket)
+    assert offered["type"] == "screen_pop"
+    assert offered["call_id"] == "pop-1"
+    assert offered["customer"]["name"] == "complainer"
+    html = offered["html"]
+    assert "complainer" in html
+    assert "Open complaints" in html
+    assert "wrong bill" not in html  # descriptions stay on the full profile
+    assert "billing" in html
+
+
+async def test_an_agent_never_receives_or_opens_another_agents_pop(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    async with console.ws_connect("/agent/ws", headers=staff.agent2) as socket:
+        decision = await call(console, "pop-2", "13800000001")  # VIP → agent1
+        assert decision["agent"] == "agent1"
+        with pytest.raises(TimeoutError):
+            await next_json(socket, wait=0.5)
+    forbidden = await console.get("/agent/calls/pop-2/card", headers=staff.agent2)
+    assert forbidden.status == 403
+    allowed = await console.get("/agent/calls/pop-2/card", headers=staff.supervisor)
+    assert allowed.status == 200
+
+
+async def test_a_customer_named_script_is_shown_as_text(
+    console: Client, callers: Callers, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        await create_customer(
+            session, None, NewCustomer(name="<script>alert(1)</script>", phones=("13800000777",), tier="vip")
+        )
+    async with console.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        await call(console, "pop-3", "13800000777")
+        pop = await next_json(socket)
+    assert "<script>" not in pop["html"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pop["html"]
+
+
+async def test_a_reconnecting_agent_gets_the_call_still_in_progress(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    await call(console, "pop-4", "13800000001", agent="agent1")
+    async with console.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        pop = await next_json(socket)
+    assert (pop["type"], pop["call_id"]) == ("screen_pop", "pop-4")
+    await console.post("/telephony/cti", json={"event": "hangup", "call_id": "pop-4"}, headers=CTI)
+    async with console.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        with pytest.raises(TimeoutError):
+            await next_json(socket, wait=0.5)
+
+
+async def test_from_the_pop_the_agent_sets_the_disposition_and_logs_a_complaint(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    await call(console, "pop-5", "13800000001", agent="agent1")
+    disposition = await console.post(
+        "/agent/calls/pop-5/disposition", data={"disposition": "explained bill"}, headers=staff.agent
+    )
+    assert (await disposition.json())["disposition"] == "explained bill"
+    lodged = await console.post(
+        "/agent/calls/pop-5/complaint",
+        data={"category": "billing", "description": "charged twice"},
+        headers=staff.agent,
+    )
+    assert lodged.status == 201
+    complaint = await lodged.json()
+    assert (complaint["customer_id"], complaint["channel"]) == (callers.vip, "phone")
+
+
+async def test_the_supervisor_sees_queues_and_agent_states_move(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    async with console.ws_connect("/supervisor/ws", headers=staff.supervisor) as socket:
+        first = await next_json(socket)
+        assert {a["login"]: a["state"] for a in first["agents"]}["agent2"] == "available"
+        await console.post(
+            "/agent/state", data={"state": "wrap_up"}, headers={**staff.agent2, "Accept": "application/json"}
+        )
+        moved = await next_json(socket)
+        while {a["login"]: a["state"] for a in moved["agents"]}["agent2"] != "wrap_up":
+            moved = await next_json(socket)
+        await call(console, "waiting-1", "13800000004")  # no agent free for it
+        queued = await next_json(socket)
+        while not queued["queues"]:
+            queued = await next_json(socket)
+    assert queued["queues"][0]["waiting"] >= 1
+    agent_socket = await console.get("/supervisor/ws", headers=staff.agent)
+    assert agent_socket.status == 403
+
+
+@pytest.mark.postgres
+async def test_a_pop_reaches_the_agent_on_another_instance(
+    postgres_database: str, staff: Staff, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("the cross-instance bus is PostgreSQL's")
+    await seed(sessions)
+    one = settings.model_copy(update={"cti_token": TOKEN})
+    async with (
+        TestClient(TestServer(create_app(one))) as first,
+        TestClient(TestServer(create_app(one))) as second,
+        second.ws_connect("/agent/ws", headers=staff.agent) as socket,
+    ):
+        await asyncio.sleep(0.2)  # LISTEN is in place
+        await call(first, "x-1", "13800000001")
+        pop = await next_json(socket)
+    assert (pop["type"], pop["call_id"], pop["customer"]["name"]) == ("screen_pop", "x-1", "vip")

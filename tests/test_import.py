@@ -1,0 +1,232 @@
+"""Bulk customer import: what an operator sees from `contactdesk import customers`."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.cli_import import Progress
+from handlers.customers import NewCustomer, create_customer, identify
+from handlers.errors import InvalidInput
+from handlers.identities import normalise_phone
+from handlers.importing import CsvSource, Rejected, Summary, import_customers
+from handlers.phone_fast import PhoneReader
+from storage.models import Customer, CustomerIdentity
+from tests.test_cli import contactdesk
+
+MESSY = (
+    "\ufeff Name ,PHONE , Email ,Tier,Blacklisted,plan\n"
+    "张三,013800000003,,VIP,no,gold\n"
+    "李四,+86 139 0000 0004,li@example.com,preferred,false,silver\n"
+    "bad phone,138000000,,regular,no,\n"
+    "王五, 8613800000005 ,,regular,1,\n"
+    "nobody,,,regular,no,\n"
+    "short row,13800000006\n"
+    "赵六,138-0000-0007,,gold,no,\n"
+    "钱七,138 0000 0008,,regular,perhaps,\n"
+)
+
+
+def write(tmp_path: Path, content: str, name: str = "customers.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+async def load(session: AsyncSession, path: Path, batch_size: int = 2000) -> tuple[Summary, list[Rejected]]:
+    rejected: list[Rejected] = []
+    with CsvSource(path) as source:
+        summary = await import_customers(
+            session,
+            source,
+            region="CN",
+            batch_size=batch_size,
+            on_batch=lambda _summary, bad: rejected.extend(bad),
+        )
+    return summary, rejected
+
+
+async def count(session: AsyncSession) -> tuple[int, int]:
+    customers = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
+    identities = (await session.execute(select(func.count()).select_from(CustomerIdentity))).scalar_one()
+    return customers, identities
+
+
+async def test_a_messy_file_loads_the_good_rows_and_names_the_bad_lines(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    path = write(tmp_path, MESSY)
+    result = contactdesk("import", "customers", str(path), database_url=database_url, cwd=tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    assert "created 3, updated 0, rejected 5" in result.stdout
+    bad = {
+        int(line.split(":")[0].split()[1]) for line in result.stderr.splitlines() if line.startswith("line ")
+    }
+    assert bad == {4, 6, 7, 8, 9}
+    assert "line 4: phone 138****00: not a valid phone number" in result.stderr
+    assert "line 6: no phone and no e-mail" in result.stderr
+    assert "line 7: expected 6 columns, found 2" in result.stderr
+    assert "line 8: unknown tier 'gold'" in result.stderr
+    assert "line 9: blacklisted is 'perhaps'" in result.stderr
+    assert "13800000007" not in result.stderr
+    assert "138-0000-0007" not in result.stderr
+    async with sessions() as session:
+        zhang = await identify(session, "phone", "+8613800000003")
+        li = await identify(session, "email", "LI@example.com")
+        wang = await identify(session, "phone", "013800000005")
+        assert zhang is not None
+        assert li is not None
+        assert wang is not None
+        assert (zhang.name, zhang.tier, dict(zhang.attributes)) == ("张三", "vip", {"plan": "gold"})
+        assert {i.value for i in li.identities} == {"+8613900000004", "li@example.com"}
+        assert wang.blacklisted
+        assert wang.blacklist_reason
+        assert await count(session) == (3, 4)
+
+
+def test_a_clean_file_exits_zero_and_a_file_without_identity_columns_exits_two(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    clean = write(tmp_path, "name,phone\nA,13800000011\n", "clean.csv")
+    result = contactdesk("import", "customers", str(clean), database_url=url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "created 1, updated 0, rejected 0" in result.stdout
+
+    headless = write(tmp_path, "name,tier\nA,vip\n", "headless.csv")
+    result = contactdesk("import", "customers", str(headless), database_url=url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "neither a `phone` nor an `email` column" in result.stderr
+
+    result = contactdesk("import", "customers", str(tmp_path / "missing.csv"), database_url=url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
+
+
+async def test_importing_the_same_file_again_updates_and_never_duplicates(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "name,phone,tier\nA,13800000021,regular\nB,13800000022;13900000022,vip\n")
+    summary, _ = await load(session, first)
+    assert (summary.created, summary.updated, summary.rejected) == (2, 0, 0)
+
+    # Same people, other spellings of their numbers, a new tier and a new name.
+    again = write(tmp_path, "name,phone,tier\nA2,+86 138 0000 0021,preferred\nB,8613900000022,vip\n", "b.csv")
+    summary, _ = await load(session, again, batch_size=1)
+    assert (summary.created, summary.updated, summary.rejected) == (0, 2, 0)
+    assert await count(session) == (2, 3)
+    a = await identify(session, "phone", "13800000021")
+    assert a is not None
+    assert (a.name, a.tier) == ("A2", "preferred")
+
+
+async def test_extra_columns_land_in_attributes_and_merge_on_update(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await load(session, write(tmp_path, "phone,Plan, Contract Ends \n13800000031,gold,2026-06\n"))
+    await load(session, write(tmp_path, "phone,plan,segment\n13800000031,platinum,b2b\n", "b.csv"))
+    customer = await identify(session, "phone", "13800000031")
+    assert customer is not None
+    assert dict(customer.attributes) == {"plan": "platinum", "contract ends": "2026-06", "segment": "b2b"}
+
+
+async def test_two_phones_on_one_row_make_one_customer_with_both(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    summary, _ = await load(session, write(tmp_path, "name,phone\nTwo,013800000041 ; +86 139-0000-0041\n"))
+    assert summary.created == 1
+    one = await identify(session, "phone", "13800000041")
+    other = await identify(session, "phone", "13900000041")
+    assert one is not None
+    assert other is not None
+    assert one.id == other.id
+    assert {i.value for i in one.identities} == {"+8613800000041", "+8613900000041"}
+
+
+async def test_a_row_joining_two_existing_customers_is_rejected_not_merged(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    first = await create_customer(session, None, NewCustomer(name="A", phones=("13800000051",)))
+    second = await create_customer(session, None, NewCustomer(name="B", email="b@example.com"))
+    path = write(tmp_path, "name,phone,email\nBoth,13800000051,b@example.com\nFine,13800000052,\n")
+    summary, rejected = await load(session, path)
+
+    assert (summary.created, summary.updated, summary.rejected) == (1, 0, 1)
+    [rejection] = rejected
+    assert rejection.line == 2
+    assert f"belongs to customer {first.id}" in rejection.reason
+    assert f"belongs to customer {second.id}" in rejection.reason
+    assert "merge them first" in rejection.reason
+    assert "13800000051" not in rejection.reason
+    a = await identify(session, "phone", "13800000051")
+    assert a is not None
+    assert a.name == "A"
+    assert len(a.identities) == 1
+
+
+async def test_one_person_twice_in_one_batch_is_one_customer_with_the_last_values(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "name,phone,email,tier\nFirst,13800000061,,regular\nSecond,+86 138 0000 0061,c@example.com,vip\n"
+        "Last,,C@example.com,preferred\n",
+    )
+    summary, rejected = await load(session, path)
+    assert rejected == []
+    assert (summary.created, summary.updated) == (1, 2)
+    customer = await identify(session, "phone", "13800000061")
+    assert customer is not None
+    assert (customer.name, customer.tier) == ("Last", "preferred")
+    assert {i.value for i in customer.identities} == {"+8613800000061", "c@example.com"}
+    assert await count(session) == (1, 2)
+
+
+async def test_a_file_with_a_utf8_error_stops_with_its_position(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,phone\nA,13800000071\nJos\xe9,13800000072\n".encode("latin-1"))
+    with pytest.raises(InvalidInput, match="not UTF-8"):
+        await load(session, path)
+
+
+def test_without_a_terminal_progress_is_plain_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "phone\n" + "13800000081\n" * 10)
+    out, err = io.StringIO(), io.StringIO()
+    with CsvSource(path) as source:
+        progress = Progress(source, out, err, every=4)
+        list(source.rows())
+        for rows in (2, 4, 6, 9):
+            progress.batch(Summary(created=rows), [Rejected(rows, "why")] if rows == 9 else [])
+        progress.close()
+    assert out.getvalue().splitlines() == ["4 rows read (100% of the file)", "9 rows read (100% of the file)"]
+    assert err.getvalue() == "line 9: why\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    nsn=st.from_regex(r"1[3-9][0-9]{9}|[2-9][0-9]{6,10}", fullmatch=True),
+    shape=st.sampled_from(
+        ["{n}", "0{n}", "+86{n}", "0086{n}", "86{n}", "+86 {a} {b}", "{a}-{b}", "({a}) {b}"]
+    ),
+    region=st.sampled_from(["CN", "US", "DE", "GB"]),
+)
+def test_the_fast_phone_path_agrees_with_phonenumbers(nsn: str, shape: str, region: str) -> None:
+    raw = shape.format(n=nsn, a=nsn[:3], b=nsn[3:])
+    try:
+        expected: str | None = normalise_phone(raw, region)
+    except InvalidInput:
+        expected = None
+    try:
+        got: str | None = PhoneReader(region).read(raw)
+    except InvalidInput:
+        got = None
+    assert got == expected

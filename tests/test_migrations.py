@@ -1,0 +1,41 @@
+"""Every migration upgrades and downgrades cleanly, one step at a time, on both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic.script import ScriptDirectory
+
+from storage.migrate import alembic_config, downgrade_sync, upgrade_sync
+from tests.conftest import create_postgres_database, drop_postgres_database
+
+
+def revisions() -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [r.revision for r in reversed(list(script.walk_revisions("base", "heads")))]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('stairway') / 'db.sqlite'}"
+        return
+    admin: str = request.getfixturevalue("postgres_server")
+    url = create_postgres_database(admin)
+    yield url
+    drop_postgres_database(admin, url)
+
+
+def test_there_is_exactly_one_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+
+
+def test_stairway_up_down_up_every_revision(fresh_database: str) -> None:
+    previous = "base"
+    for revision in revisions():
+        upgrade_sync(fresh_database, revision)
+        downgrade_sync(fresh_database, previous)
+        upgrade_sync(fresh_database, revision)
+        previous = revision
