@@ -1,47 +1,75 @@
-"""Screen-pop latency: from posting the CTI `answer` event to the pop arriving on the agent's
-socket, with many agents connected; one instance, and two instances sharing PostgreSQL.
+"""Screen-pop latency and throughput: from the telephony platform's CTI `newCall` POST to the
+pop (the caller's card, as JSON) arriving on the offered agent's WebSocket.
 
-    python bench/screen_pop.py                  # 200 agents, 300 calls per setting
-    python bench/screen_pop.py --agents 500 --calls 1000
+    python bench/screen_pop.py                          # 200 agents, 1,000 calls per pass
+    python bench/screen_pop.py --agents 500 --calls 3000 --concurrency 32
 
-The floor, measured in the same run: a bare aiohttp app whose POST handler pushes a fixed
-JSON message to a connected WebSocket. Client and servers share one process and event loop.
+Loads customers and agents (available, capacity 1, signed in with API tokens) into a
+PostgreSQL database of its own. Every server is its own forked process (`web.run_app`); the
+client runs in this process: it holds one WebSocket per agent and posts `newCall` from one
+worker (the latency pass), then from `--concurrency` workers (the throughput pass). A call is
+hung up as soon as its pop has arrived, which frees the agent for the next call. Targets,
+measured in the same run:
+
+  floor          a bare aiohttp app whose CTI handler parses the JSON, picks the next agent
+                 and pushes a fixed screen_pop message on that agent's socket
+  one instance   contactdesk: route the call, claim the longest-idle agent, publish
+                 call_offered (PostgreSQL NOTIFY), render the card, send it on the socket
+  two instances  the same, but `newCall` goes to instance A while every agent's socket is
+                 held by instance B: each pop crosses instances through LISTEN/NOTIFY
+
+pops/s is the calls whose pop arrived, per second of the pass. A call counts as an error
+(and not in the latencies or pops/s) when `newCall` fails or names no agent, the pop does not
+arrive within 10 s, the pop arrives on another agent's socket, or the hangup fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
+import itertools
+import json
+import multiprocessing
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiohttp import ClientSession, web
-from aiohttp.test_utils import TestServer
+from bench._common import create_database, drop_database, machine, percentile, wait_for_port
 
-from bench._common import create_database, drop_database, machine, percentile
+CTI_TOKEN = "bench-cti"
+CTI = {"Authorization": f"Bearer {CTI_TOKEN}"}
+POP_TIMEOUT = 10.0
+FLOOR_PORT, ONE_PORT, TWO_A_PORT, TWO_B_PORT = 18611, 18612, 18613, 18614
 
-CTI = {"Authorization": "Bearer bench"}
+
+def phone(n: int) -> str:
+    return f"+86139{n:08d}"
 
 
-async def seed(dsn: str, agents: int, customers: int) -> list[str]:
+def agent_token(i: int) -> str:
+    return f"bench-agent-token-{i}"
+
+
+async def seed(url: str, agents: int, customers: int) -> str:
+    """Customers with a phone each, two queues, the agents; returns PostgreSQL's version."""
     import asyncpg
 
+    from handlers.accounts import token_digest
     from storage.migrate import upgrade
 
-    await upgrade(dsn)
-    connection = await asyncpg.connect(dsn)
+    await upgrade(url)
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     now = datetime.now(UTC)
     await connection.copy_records_to_table(
         "customers",
-        records=[
+        records=(
             (n + 1, f"caller {n}", "regular", False, "zh", "{}", False, now, now) for n in range(customers)
-        ],
+        ),
         columns=[
             "id",
             "name",
@@ -56,150 +84,297 @@ async def seed(dsn: str, agents: int, customers: int) -> list[str]:
     )
     await connection.copy_records_to_table(
         "customer_identities",
-        records=[(n + 1, n + 1, "phone", f"+86139{n:08d}", now) for n in range(customers)],
+        records=((n + 1, n + 1, "phone", phone(n), now) for n in range(customers)),
         columns=["id", "customer_id", "kind", "value", "created_at"],
     )
     await connection.execute("SELECT setval('customers_id_seq', $1)", customers + 1)
     await connection.execute("SELECT setval('customer_identities_id_seq', $1)", customers + 1)
-    await connection.execute(
-        "INSERT INTO queues (name, description, days, timezone) "
-        "VALUES ('general', '', '[0,1,2,3,4,5,6]', 'Asia/Shanghai')"
-    )
-    tokens = []
+    for queue in ("general", "complaints"):
+        await connection.execute(
+            "INSERT INTO queues (name, description, days, timezone) "
+            "VALUES ($1, '', '[0,1,2,3,4,5,6]', 'Asia/Shanghai')",
+            queue,
+        )
     for i in range(agents):
         user_id = await connection.fetchval(
             "INSERT INTO users (login, name, password_hash, role, skills, languages, active, created_at) "
-            "VALUES ($1, '', 'x', 'agent', '[\"general\"]', '[\"zh\"]', true, now()) RETURNING id",
+            "VALUES ($1, '', 'x', 'agent', '[\"general\", \"complaints\"]', '[\"zh\"]', true, now()) "
+            "RETURNING id",
             f"agent{i}",
         )
-        # offline: newCall offers nobody, so the only pop is the one `answer` triggers
+        # available with room for one call: newCall offers the call, and that offer is the pop
         await connection.execute(
             "INSERT INTO agent_states (user_id, state, since, capacity, active_contacts) "
-            "VALUES ($1, 'offline', now(), 1, 0)",
+            "VALUES ($1, 'available', now(), 1, 0)",
             user_id,
         )
-        token = f"bench-token-{i}"
         await connection.execute(
             "INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, now())",
             user_id,
-            hashlib.sha256(token.encode()).hexdigest(),
+            token_digest(agent_token(i)),
         )
-        tokens.append(token)
+    await connection.execute("ANALYZE")
+    version = str(await connection.fetchval("SHOW server_version"))
     await connection.close()
-    return tokens
+    return version
 
 
-async def measure(post_to: TestServer, sockets: list[Any], calls: int, customers: int) -> list[float]:
-    latencies: list[float] = []
-    async with ClientSession() as http:
-        for n in range(calls):
-            agent = n % len(sockets)
-            call_id = f"pop-{time.monotonic_ns()}-{n}"
-            await http.post(
-                post_to.make_url("/telephony/cti"),
-                headers=CTI,
-                json={"event": "newCall", "call_id": call_id, "from": f"+86139{n % customers:08d}"},
+def serve_floor(port: int) -> None:
+    from aiohttp import web
+
+    sockets: dict[str, web.WebSocketResponse] = {}
+    calls: dict[str, str] = {}
+    turn = itertools.count()
+
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        login = request.query["agent"]
+        sockets[login] = ws
+        try:
+            async for _ in ws:
+                pass
+        finally:
+            sockets.pop(login, None)
+        return ws
+
+    async def cti(request: web.Request) -> web.Response:
+        body = await request.json()
+        call_id = str(body["call_id"])
+        if body["event"] == "newCall":
+            logins = list(sockets)
+            login = logins[next(turn) % len(logins)]
+            calls[call_id] = login
+            await sockets[login].send_json(
+                {"type": "screen_pop", "call_id": call_id, "customer": None, "html": "<article></article>"}
             )
-            started = time.perf_counter()
-            await http.post(
-                post_to.make_url("/telephony/cti"),
-                headers=CTI,
-                json={"event": "answer", "call_id": call_id, "agent": f"agent{agent}"},
-            )
-            while True:
-                message = await asyncio.wait_for(sockets[agent].receive_json(), 10)
-                if message.get("call_id") == call_id:
-                    break
-            latencies.append(time.perf_counter() - started)
-            await http.post(
-                post_to.make_url("/telephony/cti"), headers=CTI, json={"event": "hangup", "call_id": call_id}
-            )
-            await asyncio.wait_for(sockets[agent].receive_json(), 10)  # its call_ended
-    return latencies
-
-
-async def floor(calls: int) -> list[float]:
-    app = web.Application()
-    sockets: list[web.WebSocketResponse] = []
-
-    async def ws(request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse()
-        await socket.prepare(request)
-        sockets.append(socket)
-        async for _ in socket:
-            pass
-        return socket
-
-    async def poke(_request: web.Request) -> web.Response:
-        await sockets[0].send_json({"type": "screen_pop", "html": "<article></article>"})
+            return web.json_response({"action": "route", "queue": "general", "priority": 20, "agent": login})
+        login = calls.pop(call_id)
+        await sockets[login].send_json({"type": "call_ended", "call_id": call_id})
         return web.json_response({"ok": True})
 
-    app.router.add_get("/ws", ws)
-    app.router.add_post("/poke", poke)
-    server = TestServer(app)
-    await server.start_server()
-    latencies = []
-    async with ClientSession() as http, http.ws_connect(server.make_url("/ws")) as socket:
-        await asyncio.sleep(0.05)
-        for _ in range(calls):
-            started = time.perf_counter()
-            await http.post(server.make_url("/poke"))
-            await socket.receive_json()
-            latencies.append(time.perf_counter() - started)
-    await server.close()
-    return latencies
+    app = web.Application()
+    app.router.add_get("/agent/ws", socket)
+    app.router.add_post("/telephony/cti", cti)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--agents", type=int, default=200)
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--customers", type=int, default=10_000)
-    options = parser.parse_args()
+def serve_app(port: int, url: str) -> None:
+    import logging
+
+    from aiohttp import web
 
     from callcenter.app import create_app
     from callcenter.settings import Settings
 
-    name, dsn = await create_database()
-    results: dict[str, list[float]] = {"floor: POST → fixed push on a socket": await floor(options.calls)}
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings(database_url=url, cti_token=CTI_TOKEN)
+    web.run_app(create_app(settings), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+@dataclass
+class Pass:
+    latencies: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+    errors: int = 0
+
+
+class Console:
+    """The agents' side: one socket per agent, noting when each call's first pop arrives."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, asyncio.Future[tuple[float, str]]] = {}
+
+    async def read(self, login: str, socket: Any) -> None:
+        from aiohttp import WSMsgType
+
+        async for message in socket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            arrived = time.perf_counter()
+            data = json.loads(message.data)
+            if data.get("type") != "screen_pop":
+                continue
+            waiter = self.waiting.get(str(data.get("call_id")))
+            if waiter is not None and not waiter.done():
+                waiter.set_result((arrived, login))
+
+
+async def run_pass(
+    http: Any, cti_url: str, console: Console, label: str, calls: int, concurrency: int, phones: Any
+) -> Pass:
+    result = Pass()
+    counter = iter(range(calls))
+    loop = asyncio.get_running_loop()
+
+    async def one_call(n: int) -> None:
+        call_id = f"{label}-{n}"
+        waiter: asyncio.Future[tuple[float, str]] = loop.create_future()
+        console.waiting[call_id] = waiter
+        body = {"event": "newCall", "call_id": call_id, "from": phone(next(phones)), "to": "+862000000000"}
+        started = time.perf_counter()
+        ok = True
+        try:
+            async with http.post(cti_url, headers=CTI, json=body) as response:
+                answer = await response.json() if response.status == 200 else {}
+            offered = answer.get("agent")
+            if not offered:
+                ok = False
+            else:
+                try:
+                    arrived, holder = await asyncio.wait_for(waiter, POP_TIMEOUT)
+                except TimeoutError:
+                    ok = False
+                else:
+                    if holder == offered:
+                        result.latencies.append(arrived - started)
+                    else:
+                        ok = False
+        finally:
+            console.waiting.pop(call_id, None)
+        async with http.post(cti_url, headers=CTI, json={"event": "hangup", "call_id": call_id}) as response:
+            await response.read()
+            ok = ok and response.status == 200
+        if not ok:
+            result.errors += 1
+
+    async def worker() -> None:
+        for n in counter:
+            await one_call(n)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+async def client(
+    name: str, post_port: int, socket_port: int, floor: bool, options: argparse.Namespace, phones: Any
+) -> list[tuple[int, Pass]]:
+    """Connect every agent's socket, warm up, then the latency pass and the throughput pass."""
+    from aiohttp import ClientSession, TCPConnector
+
+    console = Console()
+    cti_url = f"http://127.0.0.1:{post_port}/telephony/cti"
+    results: list[tuple[int, Pass]] = []
+    async with ClientSession(connector=TCPConnector(limit=0)) as http:
+        sockets = []
+        for i in range(options.agents):
+            if floor:
+                socket = await http.ws_connect(f"http://127.0.0.1:{socket_port}/agent/ws?agent=agent{i}")
+            else:
+                socket = await http.ws_connect(
+                    f"http://127.0.0.1:{socket_port}/agent/ws",
+                    headers={"Authorization": f"Bearer {agent_token(i)}"},
+                )
+            sockets.append(socket)
+        readers = [asyncio.create_task(console.read(f"agent{i}", s)) for i, s in enumerate(sockets)]
+        await asyncio.sleep(1.0)  # let every socket's subscription (LISTEN) settle
+        try:
+            await run_pass(
+                http, cti_url, console, f"{name}-warm", options.warmup, options.concurrency, phones
+            )
+            for in_flight in (1, options.concurrency):
+                measured = await run_pass(
+                    http, cti_url, console, f"{name}-{in_flight}", options.calls, in_flight, phones
+                )
+                results.append((in_flight, measured))
+        finally:
+            for socket in sockets:
+                await socket.close()
+            await asyncio.gather(*readers, return_exceptions=True)
+    return results
+
+
+def measure(
+    name: str,
+    servers: list[tuple[Any, tuple[Any, ...], int]],
+    post_port: int,
+    socket_port: int,
+    options: argparse.Namespace,
+    phones: Any,
+) -> list[tuple[int, Pass]]:
+    processes = [multiprocessing.Process(target=t, args=a, daemon=True) for t, a, _ in servers]
+    for process in processes:
+        process.start()
+    try:
+        for _, _, port in servers:
+            asyncio.run(wait_for_port(port))
+        return asyncio.run(
+            client(name, post_port, socket_port, name == "floor", options, phones),
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--agents", type=int, default=200, help="agents signed in, one socket each")
+    parser.add_argument("--calls", type=int, default=1000, help="calls per pass")
+    parser.add_argument("--concurrency", type=int, default=16, help="calls in flight in the throughput pass")
+    parser.add_argument("--warmup", type=int, default=200, help="calls before each target's passes")
+    parser.add_argument("--customers", type=int, default=10_000)
+    options = parser.parse_args()
+    if options.concurrency > options.agents:
+        parser.error("--concurrency must not exceed --agents (each call in flight holds one agent)")
+
+    multiprocessing.set_start_method("fork")
+    name, dsn = asyncio.run(create_database())
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
+    # every call comes from the next customer, so each is a first contact routed by the same rule
+    phones = (n % options.customers for n in itertools.count())
     try:
         print(f"machine: {machine()}")
-        tokens = await seed(dsn, options.agents, options.customers)
-        url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-        settings = Settings(database_url=url, cti_token="bench")  # noqa: S106 - a throwaway token for the bench database
-        first, second = TestServer(create_app(settings)), TestServer(create_app(settings))
-        await first.start_server()
-        await second.start_server()
-        async with ClientSession() as http:
-            for label, post_to, held_by in (
-                ("one instance", first, first),
-                ("across two instances", first, second),
-            ):
-                sockets = [
-                    await http.ws_connect(
-                        held_by.make_url("/agent/ws"), headers={"Authorization": f"Bearer {t}"}
-                    )
-                    for t in tokens
-                ]
-                await asyncio.sleep(0.5)
-                results[f"contactdesk pop, {label}"] = await measure(
-                    post_to, sockets, options.calls, options.customers
-                )
-                for socket in sockets:
-                    await socket.close()
-        await first.close()
-        await second.close()
+        print(
+            f"loading {options.customers:,} customers and {options.agents} agents into {name} ...", flush=True
+        )
+        version = asyncio.run(seed(url, options.agents, options.customers))
+        results = {
+            "floor: POST → fixed push on a socket": measure(
+                "floor", [(serve_floor, (FLOOR_PORT,), FLOOR_PORT)], FLOOR_PORT, FLOOR_PORT, options, phones
+            ),
+            "contactdesk, one instance": measure(
+                "one", [(serve_app, (ONE_PORT, url), ONE_PORT)], ONE_PORT, ONE_PORT, options, phones
+            ),
+            "contactdesk, across two instances": measure(
+                "two",
+                [(serve_app, (TWO_A_PORT, url), TWO_A_PORT), (serve_app, (TWO_B_PORT, url), TWO_B_PORT)],
+                TWO_A_PORT,
+                TWO_B_PORT,
+                options,
+                phones,
+            ),
+        }
     finally:
-        await drop_database(name)
-    base = percentile(results["floor: POST → fixed push on a socket"], 0.5)
-    print(f"\n{options.agents} agents connected, {options.calls} calls each, PostgreSQL")
-    print(f"{'path':42} {'p50 ms':>8} {'p99 ms':>8} {'p50 vs floor':>13}")
-    for label, values in results.items():
-        p50 = percentile(values, 0.5)
-        print(f"{label:42} {p50 * 1000:8.2f} {percentile(values, 0.99) * 1000:8.2f} {p50 / base:12.1f}x")
+        asyncio.run(drop_database(name))
+
+    floor = dict(results["floor: POST → fixed push on a socket"])
+    print(
+        f"\nPostgreSQL {version}; {options.agents} agents connected; {options.calls:,} calls per pass "
+        f"(after {options.warmup} warm-up calls); latency = newCall POST sent → screen_pop received"
+    )
+    print(
+        f"{'target':36} {'in flight':>9} {'pops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f" {'p50 vs floor':>13} {'pops/s vs floor':>16}"
+    )
+    for label, passes in results.items():
+        for in_flight, measured in passes:
+            rate = len(measured.latencies) / measured.elapsed if measured.elapsed else 0.0
+            p50 = percentile(measured.latencies, 0.50)
+            p99 = percentile(measured.latencies, 0.99)
+            base = floor[in_flight]
+            base_rate = len(base.latencies) / base.elapsed if base.elapsed else float("nan")
+            print(
+                f"{label:36} {in_flight:9d} {rate:8.0f} {p50 * 1000:8.2f} {p99 * 1000:8.2f}"
+                f" {measured.errors:7d} {p50 / percentile(base.latencies, 0.50):12.1f}x"
+                f" {rate / base_rate:15.2f}x"
+            )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -14,11 +14,12 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaign_channel import TelegramCampaignChannel
 from bot.fsm_storage import DatabaseStorage
 from bot.middlewares import UpdateContext
 from bot.routers import complaints, start, surveys
 from bot.sender import RateLimiter, drain_once
-from callcenter.keys import SESSIONS, SETTINGS, WORKERS
+from callcenter.keys import CAMPAIGN_CHANNEL, SESSIONS, SETTINGS, WORKERS
 from callcenter.web_errors import json_error
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def setup(app: web.Application) -> None:
     app[BOT] = bot
     app[DISPATCHER] = dispatcher
     app[LIMITER] = RateLimiter(settings.telegram_messages_per_second, settings.telegram_chat_interval_seconds)
+    app[CAMPAIGN_CHANNEL] = TelegramCampaignChannel(bot, app[LIMITER])
     if settings.telegram_webhook_secret:
         SimpleRequestHandler(
             dispatcher, bot, handle_in_background=False, secret_token=settings.telegram_webhook_secret

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from bot import setup as telegram_bot
 from callcenter import (
+    api_campaigns,
     api_complaints,
     api_customers,
     calls,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = False) -
     api_customers.setup(app)
     complaints_setup.setup(app)
     api_complaints.setup(app)
+    api_campaigns.setup(app)
     page_satisfaction.setup(app)
     calls.setup(app)
     telephony_cti.setup(app)

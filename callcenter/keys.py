@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callcenter.metrics import Metrics
 from callcenter.openapi import OpenAPI
 from callcenter.settings import Settings
+from handlers.campaigns import Channel
 from storage.events import EventBus
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,3 +26,6 @@ EVENTS = web.AppKey("events", EventBus)
 Worker = Callable[[web.Application], Coroutine[Any, Any, None]]
 WORKERS = web.AppKey("workers", list[Worker])
 RUN_WORKERS = web.AppKey("run_workers", bool)
+
+# How campaign messages go out: set by the Telegram bot's setup when a bot token is configured.
+CAMPAIGN_CHANNEL = web.AppKey("campaign_channel", Channel)

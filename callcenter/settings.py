@@ -50,3 +50,13 @@ class Settings(BaseSettings):
     telegram_messages_per_second: float = 30.0
     telegram_chat_interval_seconds: float = 1.0
     telegram_sender_idle_seconds: float = 1.0
+
+    # Campaigns: at most one campaign message per customer per this many days (all campaigns),
+    # how many targets one INSERT … SELECT writes, and how workers share the sending.
+    campaign_frequency_cap_days: float = Field(default=7.0, ge=0)
+    campaign_expansion_batch: int = Field(default=10_000, ge=1)
+    campaign_dispatch_batch: int = Field(default=100, ge=1)
+    campaign_concurrency: int = Field(default=8, ge=1)
+    # A worker that holds a claim this long without a word is taken for dead.
+    campaign_lease_seconds: float = Field(default=60.0, gt=0)
+    campaign_idle_seconds: float = Field(default=1.0, gt=0)

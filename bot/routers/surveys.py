@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import t
-from handlers import complaints, surveys
+from handlers import campaigns, complaints, surveys
 from handlers.errors import Conflict, DomainError
 from storage.customers import CustomerRecord
 
@@ -75,10 +75,27 @@ async def comment(
     await message.answer(t("comment_thanks", lang))
 
 
+async def offer_interest(
+    query: CallbackQuery, session: AsyncSession, customer: CustomerRecord | None, lang: str
+) -> None:
+    await query.answer()
+    _, target_id, _answer = (query.data or "").split(":")
+    if customer is None or not isinstance(query.message, Message):
+        return
+    try:
+        await campaigns.offer_accepted(
+            session, customer_id=customer.id, target_id=int(target_id), channel="telegram"
+        )
+    except DomainError:
+        return
+    await query.message.answer(t("offer_thanks", lang))
+
+
 def build() -> Router:
     """A fresh router per dispatcher: aiogram attaches a router to one parent only."""
     router = Router(name="surveys")
     router.callback_query.register(satisfied, F.data.startswith("sat:"))
     router.callback_query.register(scored, F.data.regexp(r"^(csat|nps):\d+:\d+$"))
+    router.callback_query.register(offer_interest, F.data.regexp(r"^offer:\d+:yes$"))
     router.message.register(comment, Comment.waiting, F.text)
     return router

@@ -1,6 +1,7 @@
 """Every table, imported here so that `Base.metadata` is complete for Alembic."""
 
 from storage.models.base import Base
+from storage.models.campaigns import Campaign, CampaignTarget, OfferConversion
 from storage.models.complaints import Complaint, ComplaintEvent
 from storage.models.customers import Customer, CustomerIdentity, Holding, Product
 from storage.models.outbox import OutboxMessage
@@ -15,6 +16,8 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Campaign",
+    "CampaignTarget",
     "Complaint",
     "ComplaintEvent",
     "ComplaintTimer",
@@ -22,6 +25,7 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "Holding",
+    "OfferConversion",
     "OutboxMessage",
     "Product",
     "Queue",

@@ -39,6 +39,9 @@ class Customer(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     marketing_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last campaign message sent: the frequency cap across all campaigns is checked and
+    # moved in one conditional UPDATE of this row, so concurrent campaigns cannot both pass.
+    last_campaign_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when this record was merged into another: the row stays so that old
     # references resolve, but it no longer owns identities or history.
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))

@@ -1,0 +1,264 @@
+"""`/api/v1/campaigns`, `/api/v1/dialer/*` and the campaign worker's wiring."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from callcenter.auth import require_user
+from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKERS
+from callcenter.openapi import error_responses
+from callcenter.serialize import json_response, parse, read_json
+from callcenter.settings import Settings
+from callcenter.web_errors import json_error
+from handlers import campaigns
+from handlers.campaigns import CampaignSpec, Policy
+from handlers.errors import InvalidInput
+
+SUPERVISORS = ("supervisor", "admin")
+POLICY = web.AppKey("campaign_policy", Policy)
+
+
+class ScheduleIn(BaseModel):
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    hour_from: int = Field(default=9, ge=0, le=23)
+    hour_to: int = Field(default=20, ge=1, le=24)
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    rate_per_minute: int | None = Field(default=None, ge=1)
+    recurrence_days: int | None = Field(default=None, ge=1)
+
+
+class CampaignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str
+    channel: str = "telegram"
+    messages: dict[str, str] = Field(default_factory=dict)
+    survey_kind: str | None = None
+    offer_code: str | None = None
+    audience: dict[str, Any] = Field(default_factory=dict)
+    schedule: ScheduleIn = Field(default_factory=ScheduleIn)
+    start: bool = Field(default=True, description="schedule it now (false: save a draft)")
+
+
+class AudienceIn(BaseModel):
+    kind: str = "follow_up"
+    audience: dict[str, Any] = Field(default_factory=dict)
+
+
+class DialResultIn(BaseModel):
+    target_id: int
+    outcome: str
+    note: str | None = Field(default=None, max_length=500)
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        frequency_cap=timedelta(days=settings.campaign_frequency_cap_days),
+        default_timezone=settings.timezone,
+        expansion_batch=settings.campaign_expansion_batch,
+        dispatch_batch=settings.campaign_dispatch_batch,
+        concurrency=settings.campaign_concurrency,
+        lease=timedelta(seconds=settings.campaign_lease_seconds),
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info["campaign_id"]
+    if not raw.isdigit():
+        raise InvalidInput("campaign_id must be a number", field="campaign_id")
+    return int(raw)
+
+
+async def campaign_body(request: web.Request, campaign_id: int) -> dict[str, Any]:
+    async with request.app[SESSIONS]() as session:
+        campaign = await campaigns.get(session, campaign_id)
+        progress = await campaigns.progress(session, campaign_id)
+    return {"campaign": campaign, "progress": progress}
+
+
+async def count_audience(request: web.Request) -> web.Response:
+    await require_user(request, *SUPERVISORS)
+    body = parse(AudienceIn, await read_json(request))
+    async with request.app[SESSIONS]() as session:
+        count = await campaigns.count_audience(session, body.kind, body.audience)
+    return json_response({"count": count})
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    user = await require_user(request, *SUPERVISORS)
+    body = parse(CampaignIn, await read_json(request))
+    spec = CampaignSpec(
+        name=body.name,
+        kind=body.kind,
+        channel=body.channel,
+        messages=body.messages,
+        survey_kind=body.survey_kind,
+        offer_code=body.offer_code,
+        audience=body.audience,
+        starts_at=_aware(body.schedule.starts_at),
+        ends_at=_aware(body.schedule.ends_at),
+        hour_from=body.schedule.hour_from,
+        hour_to=body.schedule.hour_to,
+        weekdays=tuple(body.schedule.weekdays),
+        rate_per_minute=body.schedule.rate_per_minute,
+        recurrence_days=body.schedule.recurrence_days,
+    )
+    async with request.app[SESSIONS]() as session:
+        campaign = await campaigns.create(session, spec, created_by=user.id, schedule=body.start)
+    return json_response(await campaign_body(request, campaign.id), status=201)
+
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    await require_user(request, *SUPERVISORS)
+    async with request.app[SESSIONS]() as session:
+        from storage import campaigns as repo
+
+        found = await repo.list_all(session)
+        rows = [{"campaign": c, "progress": await campaigns.progress(session, c.id)} for c in found]
+    return json_response({"campaigns": rows})
+
+
+async def read_campaign(request: web.Request) -> web.Response:
+    await require_user(request, *SUPERVISORS)
+    return json_response(await campaign_body(request, _id(request)))
+
+
+async def campaign_action(request: web.Request) -> web.Response:
+    await require_user(request, *SUPERVISORS)
+    action = request.match_info["action"]
+    async with request.app[SESSIONS]() as session:
+        await campaigns.act(session, _id(request), action)
+    return json_response(await campaign_body(request, _id(request)))
+
+
+async def preview_campaign(request: web.Request) -> web.Response:
+    await require_user(request, *SUPERVISORS)
+    async with request.app[SESSIONS]() as session:
+        samples = await campaigns.preview(session, _id(request))
+    return json_response({"samples": samples})
+
+
+def _pbx(request: web.Request) -> bool:
+    """The PBX pulls with the telephony token (the same as the CTI events)."""
+    expected = request.app[SETTINGS].cti_token
+    if not expected:
+        return False
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        token = request.query.get("token", "")
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+async def dialer_next(request: web.Request) -> web.Response:
+    if not _pbx(request):
+        return json_error(401, "unauthorized", "the dialer needs the telephony token (CONTACTDESK_CTI_TOKEN)")
+    call = await campaigns.next_dial(request.app[SESSIONS], request.app[POLICY])
+    if call is None:
+        return web.Response(status=204)
+    return json_response(call)
+
+
+async def dialer_result(request: web.Request) -> web.Response:
+    if not _pbx(request):
+        return json_error(401, "unauthorized", "the dialer needs the telephony token (CONTACTDESK_CTI_TOKEN)")
+    body = parse(DialResultIn, await read_json(request))
+    async with request.app[SESSIONS]() as session:
+        result = await campaigns.dial_result(session, body.target_id, body.outcome, note=body.note)
+    return json_response(result)
+
+
+async def campaign_worker(app: web.Application) -> None:
+    channel = app.get(CAMPAIGN_CHANNEL)
+    await campaigns.run_worker(app[SESSIONS], channel, app[POLICY], app[SETTINGS].campaign_idle_seconds)
+
+
+def _json(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
+
+
+_OK = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+_ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+PATHS: dict[str, Any] = {
+    "/campaigns": {
+        "get": {
+            "summary": "Campaigns with their progress",
+            "responses": {**_OK, **error_responses(401, 403)},
+        },
+        "post": {
+            "summary": "Create a campaign (scheduled unless start is false)",
+            "requestBody": _json(CampaignIn),
+            "responses": {"201": _OK["200"], **error_responses(400, 401, 403)},
+        },
+    },
+    "/campaigns/audience": {
+        "post": {
+            "summary": "Count an audience before starting a campaign",
+            "requestBody": _json(AudienceIn),
+            "responses": {**_OK, **error_responses(400, 401, 403)},
+        }
+    },
+    "/campaigns/{campaign_id}": {
+        "get": {
+            "summary": "A campaign and its progress: counts by outcome, rate, estimated finish, responses",
+            "parameters": _ID,
+            "responses": {**_OK, **error_responses(401, 403, 404)},
+        }
+    },
+    "/campaigns/{campaign_id}/preview": {
+        "get": {
+            "summary": "The message rendered for sample customers of the audience",
+            "parameters": _ID,
+            "responses": {**_OK, **error_responses(400, 401, 403, 404)},
+        }
+    },
+    **{
+        f"/campaigns/{{campaign_id}}/{action}": {
+            "post": {
+                "summary": f"{action.capitalize()} the campaign",
+                "parameters": _ID,
+                "responses": {**_OK, **error_responses(401, 403, 404, 409)},
+            }
+        }
+        for action in campaigns.MOVES
+    },
+    "/dialer/next": {
+        "get": {
+            "summary": "The next customer for the PBX to call (204: nobody due); telephony token",
+            "responses": {**_OK, "204": {"description": "nobody to call now"}, **error_responses(401)},
+        }
+    },
+    "/dialer/results": {
+        "post": {
+            "summary": "The outcome of a dialer call; a repeated report changes nothing",
+            "requestBody": _json(DialResultIn),
+            "responses": {**_OK, **error_responses(400, 401, 404, 409)},
+        }
+    },
+}
+
+
+def setup(app: web.Application) -> None:
+    app[POLICY] = policy_from(app[SETTINGS])
+    router = app.router
+    router.add_get("/api/v1/campaigns", list_campaigns)
+    router.add_post("/api/v1/campaigns", create_campaign)
+    router.add_post("/api/v1/campaigns/audience", count_audience)
+    router.add_get("/api/v1/campaigns/{campaign_id}", read_campaign)
+    router.add_get("/api/v1/campaigns/{campaign_id}/preview", preview_campaign)
+    router.add_post("/api/v1/campaigns/{campaign_id}/{action:schedule|pause|resume|cancel}", campaign_action)
+    router.add_get("/api/v1/dialer/next", dialer_next)
+    router.add_post("/api/v1/dialer/results", dialer_result)
+    app[OPENAPI].add(PATHS)
+    app[WORKERS].append(campaign_worker)
