@@ -22,29 +22,46 @@ NOTIFY_LIMIT = 7900  # PostgreSQL refuses payloads of 8000 bytes or more
 
 class PostgresBus:
     """One LISTEN connection per instance fans notifications out to local subscribers; NOTIFY
-    goes through a second connection so a publisher never waits behind the listener."""
+    goes through a small pool of its own, so a publisher never waits behind the listener and
+    concurrent calls do not share one connection (asyncpg refuses overlapping operations)."""
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._local = InProcessBus()
         self._listener: asyncpg.Connection | None = None
-        self._publisher: asyncpg.Connection | None = None
+        self._publishers: asyncpg.Pool | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
         self._channels: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    async def _connection(self, which: str) -> asyncpg.Connection:
-        current = self._listener if which == "listener" else self._publisher
+    async def _connection(self) -> asyncpg.Connection:
+        current = self._listener
         if current is not None and not current.is_closed():
             return current
         connection = await asyncpg.connect(self._dsn)
-        if which == "listener":
-            self._listener = connection
-            # Reconnected: listen again on everything someone is subscribed to.
-            for channel in self._channels:
-                await connection.add_listener(PREFIX + channel, self._deliver)
-        else:
-            self._publisher = connection
+        self._listener = connection
+        connection.add_termination_listener(self._listener_lost)
+        # Reconnected: listen again on everything someone is subscribed to.
+        for channel in self._channels:
+            await connection.add_listener(PREFIX + channel, self._deliver)
         return connection
+
+    def _listener_lost(self, _connection: object) -> None:
+        """The server went away: listen again at once rather than when the next socket
+        subscribes, or this instance's agents would get no pops meanwhile."""
+        if self._channels and (self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        for delay in (0.1, 0.5, 1, 2, 5, 10, 30):
+            try:
+                async with self._lock:
+                    await self._connection()
+                return
+            except (OSError, asyncpg.PostgresError):
+                log.warning("event bus: PostgreSQL unreachable, listening again in %ss", delay)
+                await asyncio.sleep(delay)
+        log.error("event bus: gave up reconnecting; the next subscriber tries again")
 
     def _deliver(self, _connection: object, _pid: int, channel: str, payload: str) -> None:
         try:
@@ -61,14 +78,16 @@ class PostgresBus:
         payload = json.dumps(event, separators=(",", ":"), default=str)
         if len(payload.encode()) > NOTIFY_LIMIT:
             raise ValueError("event too large for NOTIFY: publish ids, let receivers load the rest")
-        async with self._lock:
-            connection = await self._connection("publisher")
-        await connection.execute("SELECT pg_notify($1, $2)", PREFIX + channel, payload)
+        if self._publishers is None:
+            async with self._lock:
+                if self._publishers is None:
+                    self._publishers = await asyncpg.create_pool(self._dsn, min_size=1, max_size=4)
+        await self._publishers.execute("SELECT pg_notify($1, $2)", PREFIX + channel, payload)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Event]]:
         async with self._lock:
-            listener = await self._connection("listener")
+            listener = await self._connection()
             if self._channels.get(channel, 0) == 0:
                 await listener.add_listener(PREFIX + channel, self._deliver)
             self._channels[channel] = self._channels.get(channel, 0) + 1
@@ -86,7 +105,11 @@ class PostgresBus:
                     await self._listener.remove_listener(PREFIX + channel, self._deliver)
 
     async def close(self) -> None:
-        for connection in (self._listener, self._publisher):
-            if connection is not None and not connection.is_closed():
-                await connection.close()
+        self._channels.clear()  # no reconnecting from here on
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+        if self._publishers is not None:
+            await self._publishers.close()
         await self._local.close()

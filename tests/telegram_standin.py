@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -35,6 +36,9 @@ class BotApiStandIn:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     base_url: str = ""
+    # Seconds to hold each answer after recording the call: a slow network, and the window
+    # in which a sender that dies has sent a message without learning that it arrived.
+    delay: float = 0.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
 
     def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
@@ -54,6 +58,8 @@ class BotApiStandIn:
             form = await request.post()
             params = {k: str(v) for k, v in form.items()}
         self.calls.append(Call(method, params, time.monotonic()))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.failures.get(method):
             body = self.failures[method].pop(0)
             return web.json_response(body, status=body["error_code"])
