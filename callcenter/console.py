@@ -13,7 +13,7 @@ from callcenter.auth import current_user, require_user
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.serialize import json_response, plain
-from handlers import agents, complaints, screen_pop
+from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
 from storage import routing as routing_repo
 from storage.events import CALLS, SUPERVISOR
@@ -125,6 +125,16 @@ async def set_disposition(request: web.Request) -> web.StreamResponse:
         contact = await agents.set_disposition(
             session, user, request.match_info["call_id"], str(form.get("disposition", ""))
         )
+        accepted = str(form.get("offer_accepted", "")).strip()
+        if accepted and contact.customer_id is not None:
+            # The agent ticked "accepted the suggested offer": a cross-sell conversion.
+            await campaigns.offer_accepted(
+                session,
+                customer_id=contact.customer_id,
+                offer_code=accepted,
+                channel="phone",
+                agent_id=user.id,
+            )
     return json_response(contact)
 
 

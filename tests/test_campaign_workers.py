@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
@@ -105,9 +105,9 @@ async def test_two_workers_share_a_campaign_without_sending_anyone_twice(
     assert set((await outcome(sessions, campaign_id)).values()) == {"sent"}
 
 
-async def wait_until(predicate: object, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():  # type: ignore[operator]
+async def wait_until(predicate: Callable[[], bool], within: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(0.02)

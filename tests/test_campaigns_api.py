@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.app import create_app
 from callcenter.settings import Settings
+from storage.models.base import utcnow
 from tests.campaign_fixtures import populate
 from tests.conftest import Staff
 from tests.telegram_standin import BotApiStandIn, bot_api
 from tests.test_telegram_bot import Chat
-from storage.models.base import utcnow
 
 SECRET = "webhook-secret"
 PBX = {"Authorization": "Bearer pbx-token"}

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from handlers.customers import NewCustomer, create_customer
+from storage.models import OfferConversion
 from tests.conftest import Staff
 from tests.routing_fixtures import Callers, seed
 
@@ -143,13 +145,18 @@ async def test_a_reconnecting_agent_gets_the_call_still_in_progress(
 
 
 async def test_from_the_pop_the_agent_sets_the_disposition_and_logs_a_complaint(
-    console: Client, callers: Callers, staff: Staff
+    console: Client, callers: Callers, staff: Staff, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await call(console, "pop-5", "13800000001", agent="agent1")
     disposition = await console.post(
-        "/agent/calls/pop-5/disposition", data={"disposition": "explained bill"}, headers=staff.agent
+        "/agent/calls/pop-5/disposition",
+        data={"disposition": "explained bill", "offer_accepted": "TV"},
+        headers=staff.agent,
     )
     assert (await disposition.json())["disposition"] == "explained bill"
+    async with sessions() as session:
+        converted = (await session.execute(select(OfferConversion))).scalars().all()
+    assert [(c.customer_id, c.offer_code, c.channel) for c in converted] == [(callers.vip, "TV", "phone")]
     lodged = await console.post(
         "/agent/calls/pop-5/complaint",
         data={"category": "billing", "description": "charged twice"},
