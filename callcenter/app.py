@@ -20,6 +20,7 @@ from callcenter import (
     console,
     console_auth,
     health,
+    page_campaigns,
     page_satisfaction,
     rasa_webhook,
     telephony_cti,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = False) -
     api_complaints.setup(app)
     api_campaigns.setup(app)
     page_satisfaction.setup(app)
+    page_campaigns.setup(app)
     calls.setup(app)
     telephony_cti.setup(app)
     telephony_twilio.setup(app)

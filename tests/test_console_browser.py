@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.app import create_app
 from callcenter.settings import Settings
+from storage.models.base import utcnow
 from tests.routing_fixtures import seed
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -66,3 +67,60 @@ async def test_the_card_appears_in_the_browser_as_the_call_is_answered(
             await page.screenshot(path=str(tmp_path / "agent-console.png"), full_page=True)
         finally:
             await browser.close()
+
+
+async def test_a_supervisor_schedules_a_campaign_from_the_page_and_watches_it_finish(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    from handlers.accounts import save_user
+    from tests.campaign_fixtures import populate
+    from tests.telegram_standin import bot_api
+
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("one browser run is enough; the PostgreSQL path is covered by the API tests")
+    await populate(sessions, utcnow())
+    async with sessions() as session:
+        await save_user(session, "boss", "pw", role="supervisor")
+    async with bot_api() as api:
+        configured = settings.model_copy(
+            update={
+                "bot_token": "123456:TEST",
+                "telegram_api_base": api.base_url,
+                "telegram_chat_interval_seconds": 0.0,
+                "campaign_idle_seconds": 0.05,
+                "timer_interval_seconds": 3600,
+            }
+        )
+        app = create_app(configured, run_workers=True)
+        async with TestClient(TestServer(app)) as client, async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(str(client.make_url("/login")))
+                await page.fill("input[name=login]", "boss")
+                await page.fill("input[name=password]", "pw")
+                await page.click("button[type=submit]")
+                await page.goto(str(client.make_url("/supervisor/campaigns")))
+
+                await page.fill("input[name=name]", "Beijing survey")
+                await page.select_option("select[name=kind]", "satisfaction")
+                await page.fill("input[name=regions]", "beijing")
+                await page.fill("input[name=hour_from]", "0")
+                await page.fill("input[name=hour_to]", "24")
+                await page.click("#new-campaign button")
+                await page.wait_for_url("**/supervisor/campaigns")
+
+                row = page.locator("#campaigns tbody tr").first
+                await row.locator("text=Beijing survey").wait_for()
+                # The bar moves without a reload: the page polls the progress API.
+                await page.wait_for_function(
+                    "document.querySelector('#campaigns progress').value === 100", timeout=15_000
+                )
+                assert await row.locator(".state").inner_text() == "finished"
+                assert await row.locator(".counts").inner_text() == "3 / 3"
+                await page.screenshot(path=str(tmp_path / "campaigns.png"), full_page=True)
+            finally:
+                await browser.close()
+    assert len(api.sent()) == 3

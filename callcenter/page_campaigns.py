@@ -1,0 +1,96 @@
+"""`/supervisor/campaigns`: schedule a campaign from a form, watch live progress bars,
+pause, resume or cancel. Forms carry the session's CSRF token; the bars poll the JSON API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.auth import current_user
+from callcenter.console_auth import check_csrf, csrf_token
+from callcenter.keys import SESSIONS
+from handlers import campaigns
+from handlers.campaigns import CampaignSpec
+from handlers.errors import DomainError
+from storage import campaigns as repo
+from storage.users import UserRecord
+from templates import render
+
+
+async def _supervisor(request: web.Request) -> UserRecord:
+    user = await current_user(request)
+    if user is None:
+        raise web.HTTPFound("/login")
+    if user.role not in ("supervisor", "admin"):
+        raise web.HTTPForbidden(text="supervisors only")
+    return user
+
+
+def _names(raw: object) -> list[str]:
+    return [part.strip() for part in str(raw or "").split(",") if part.strip()]
+
+
+async def campaigns_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
+    user = await _supervisor(request)
+    async with request.app[SESSIONS]() as session:
+        rows = [(c, await campaigns.progress(session, c.id)) for c in await repo.list_all(session)]
+    html = render(
+        "console/campaigns.html.j2",
+        user=user,
+        csrf=await csrf_token(request),
+        rows=rows,
+        error=error,
+        actions=campaigns.MOVES,
+    )
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+async def create_from_form(request: web.Request) -> web.StreamResponse:
+    user = await _supervisor(request)
+    form = await request.post()
+    await check_csrf(request, str(form.get("csrf", "")))
+    kind = str(form.get("kind", ""))
+    messages = {lang: str(form.get(f"message_{lang}", "")) for lang in ("zh", "en")}
+    audience: dict[str, object] = {}
+    for key in ("tiers", "regions", "holds", "lacks"):
+        if names := _names(form.get(key)):
+            audience[key] = names
+    try:
+        spec = CampaignSpec(
+            name=str(form.get("name", "")),
+            kind=kind,
+            channel=str(form.get("channel", "telegram")),
+            messages={lang: text for lang, text in messages.items() if text.strip()},
+            survey_kind=str(form.get("survey_kind") or "csat") if kind == "satisfaction" else None,
+            offer_code=str(form.get("offer_code") or "") or None,
+            audience=audience,
+            hour_from=int(str(form.get("hour_from") or 9)),
+            hour_to=int(str(form.get("hour_to") or 20)),
+        )
+        async with request.app[SESSIONS]() as session:
+            await campaigns.create(session, spec, created_by=user.id, schedule=True)
+    except ValueError:
+        return await campaigns_page(request, "hours are whole numbers from 0 to 24", status=400)
+    except DomainError as problem:
+        return await campaigns_page(request, problem.message, status=400)
+    raise web.HTTPSeeOther("/supervisor/campaigns")
+
+
+async def act_from_form(request: web.Request) -> web.StreamResponse:
+    await _supervisor(request)
+    form = await request.post()
+    await check_csrf(request, str(form.get("csrf", "")))
+    raw_id = request.match_info["campaign_id"]
+    try:
+        async with request.app[SESSIONS]() as session:
+            await campaigns.act(session, int(raw_id), request.match_info["action"])
+    except DomainError as problem:
+        return await campaigns_page(request, problem.message, status=409)
+    raise web.HTTPSeeOther("/supervisor/campaigns")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/supervisor/campaigns", campaigns_page)
+    app.router.add_post("/supervisor/campaigns", create_from_form)
+    app.router.add_post(
+        r"/supervisor/campaigns/{campaign_id:\d+}/{action:schedule|pause|resume|cancel}", act_from_form
+    )
