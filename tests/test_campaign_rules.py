@@ -362,3 +362,38 @@ async def test_a_satisfaction_campaign_creates_surveys_whose_answers_give_the_re
         "response_rate": 0.333,
         "average_score": 4.0,
     }
+
+
+async def test_an_expansion_cut_off_by_a_dead_worker_is_finished_by_another(
+    sessions: async_sessionmaker[AsyncSession], people: dict[str, int], telegram: Telegram
+) -> None:
+    from storage import campaigns as repo
+    from storage.campaign_audience import Audience
+
+    spec = CampaignSpec(
+        name="big", kind="follow_up", messages={"zh": "您好"}, starts_at=NOW - timedelta(minutes=1)
+    )
+    async with sessions() as session:
+        campaign = await campaigns.create(session, spec, created_by=None, schedule=True, now=NOW)
+        # A worker takes the expansion, writes the first batch and dies.
+        taken = await repo.take_expansion(session, "dead", NOW, POLICY.lease)
+        assert taken is not None
+        await repo.expand_batch(
+            session,
+            taken,
+            Audience(),
+            after=0,
+            upto=3,
+            now=NOW,
+            default_timezone="Asia/Shanghai",
+            owner="dead",
+            lease=POLICY.lease,
+        )
+    # Within its lease nobody else touches it; after it, another worker finishes the job.
+    assert await campaigns.expand_due(sessions, POLICY, now=NOW + timedelta(seconds=10)) == 0
+    later = NOW + POLICY.lease + timedelta(seconds=1)
+    await campaigns.expand_due(sessions, POLICY, now=later)
+    async with sessions() as session:
+        done = await campaigns.get(session, campaign.id)
+    assert (done.expanded, done.audience_count) == (True, 8)
+    assert len(await statuses(sessions, campaign.id)) == 8
