@@ -122,9 +122,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 async def list_campaigns(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
     async with request.app[SESSIONS]() as session:
-        from storage import campaigns as repo
-
-        found = await repo.list_all(session)
+        found = await campaigns.list_all(session)
         rows = [{"campaign": c, "progress": await campaigns.progress(session, c.id)} for c in found]
     return json_response({"campaigns": rows})
 

@@ -11,7 +11,6 @@ from callcenter.keys import SESSIONS
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec
 from handlers.errors import DomainError
-from storage import campaigns as repo
 from storage.users import UserRecord
 from templates import render
 
@@ -32,7 +31,7 @@ def _names(raw: object) -> list[str]:
 async def campaigns_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
     user = await _supervisor(request)
     async with request.app[SESSIONS]() as session:
-        rows = [(c, await campaigns.progress(session, c.id)) for c in await repo.list_all(session)]
+        rows = [(c, await campaigns.progress(session, c.id)) for c in await campaigns.list_all(session)]
     html = render(
         "console/campaigns.html.j2",
         user=user,

@@ -267,6 +267,10 @@ async def create(
     return campaign
 
 
+async def list_all(session: AsyncSession) -> list[CampaignView]:
+    return await repo.list_all(session)
+
+
 async def get(session: AsyncSession, campaign_id: int) -> CampaignView:
     campaign = await repo.get(session, campaign_id)
     if campaign is None:
@@ -323,28 +327,19 @@ def render(campaign: CampaignView, language: str, context: dict[str, Any]) -> st
 
 async def preview(session: AsyncSession, campaign_id: int, samples: int = 3) -> list[dict[str, Any]]:
     """The message as a few customers of the audience would read it, in each language."""
-    from storage.models import Customer
-
     campaign = await get(session, campaign_id)
-    audience = parse_audience(campaign.audience)
-    from storage.campaign_audience import customer_ids
-
-    ids = list(
-        (await session.execute(customer_ids(audience, kind=campaign.kind, now=utcnow()).limit(samples)))
-        .scalars()
-        .all()
-    )
     shown = []
-    for customer_id in ids:
-        customer = await session.get(Customer, customer_id)
-        if customer is None:
-            continue
-        context = {"name": customer.name, "tier": customer.tier, "offer": campaign.offer_code or ""}
+    for name, language, context in await repo.sample_customers(
+        session, parse_audience(campaign.audience), kind=campaign.kind, now=utcnow(), limit=samples
+    ):
         try:
-            texts = {lang: render(campaign, lang, context) for lang in LANGUAGES}
+            texts = {
+                lang: render(campaign, lang, {**context, "offer": campaign.offer_code or ""})
+                for lang in LANGUAGES
+            }
         except TemplateError as error:
             raise InvalidInput(f"the message does not render: {error}", field="messages") from error
-        shown.append({"customer": mask(customer.name), "language": customer.language, "texts": texts})
+        shown.append({"customer": mask(name), "language": language, "texts": texts})
     return shown
 
 
@@ -449,14 +444,7 @@ def backoff(attempts: int) -> timedelta:
 async def _customer_context(
     session: AsyncSession, customer_id: int, campaign: CampaignView
 ) -> dict[str, Any]:
-    from storage.models import Customer
-
-    customer = await session.get(Customer, customer_id)
-    return {
-        "name": customer.name if customer else "",
-        "tier": customer.tier if customer else "",
-        "offer": campaign.offer_code or "",
-    }
+    return {**await repo.customer_context(session, customer_id), "offer": campaign.offer_code or ""}
 
 
 async def send_one(

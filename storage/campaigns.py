@@ -15,8 +15,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.campaign_audience import Audience, conditions, open_complaint_exists
-from storage.models import Campaign, CampaignTarget, Customer, CustomerIdentity, Survey, TelegramBlockedChat
+from storage.campaign_audience import Audience, conditions, count_query, customer_ids, open_complaint_exists
+from storage.campaign_audience import cap_boundary as audience_cap_boundary
+from storage.models import (
+    Campaign,
+    CampaignTarget,
+    Customer,
+    CustomerIdentity,
+    OfferConversion,
+    Survey,
+    TelegramBlockedChat,
+)
 
 # Targets in these states are still to be worked on; every other state is final.
 OPEN_STATES = ("pending", "claimed", "sending", "dialing")
@@ -115,8 +124,6 @@ async def list_all(session: AsyncSession, limit: int = 100) -> list[CampaignView
 
 
 async def count_audience(session: AsyncSession, audience: Audience, *, kind: str, now: datetime) -> int:
-    from storage.campaign_audience import count_query
-
     return int((await session.execute(count_query(audience, kind=kind, now=now))).scalar_one())
 
 
@@ -157,6 +164,7 @@ async def take_expansion(
                 and_(
                     Campaign.state.in_(("running", "paused")),
                     Campaign.expanded.is_(False),
+                    Campaign.expansion_owner.is_not(None),  # begun, then its worker died
                     or_(Campaign.expansion_until.is_(None), Campaign.expansion_until < now),
                 ),
             )
@@ -196,9 +204,7 @@ async def max_customer_id(session: AsyncSession) -> int:
 
 
 async def cap_boundary(session: AsyncSession, audience: Audience, *, kind: str, now: datetime) -> int | None:
-    from storage.campaign_audience import cap_boundary as boundary
-
-    query = boundary(audience, kind=kind, now=now)
+    query = audience_cap_boundary(audience, kind=kind, now=now)
     if query is None:
         return None
     return int((await session.execute(query)).scalar_one() or 0)
@@ -659,8 +665,6 @@ async def survey_responses(session: AsyncSession, campaign_id: int) -> tuple[int
 
 
 async def record_conversion(session: AsyncSession, **values: Any) -> bool:
-    from storage.models import OfferConversion
-
     if values.get("campaign_id") is not None:
         statement = (
             _insert(session)(OfferConversion)
@@ -674,8 +678,6 @@ async def record_conversion(session: AsyncSession, **values: Any) -> bool:
 
 
 async def conversions(session: AsyncSession, campaign_id: int) -> int:
-    from storage.models import OfferConversion
-
     return int(
         (
             await session.execute(
@@ -685,3 +687,22 @@ async def conversions(session: AsyncSession, campaign_id: int) -> int:
             )
         ).scalar_one()
     )
+
+
+async def customer_context(session: AsyncSession, customer_id: int) -> dict[str, Any]:
+    """What a campaign message may say about its customer."""
+    row = (
+        await session.execute(select(Customer.name, Customer.tier).where(Customer.id == customer_id))
+    ).first()
+    return {"name": row[0], "tier": row[1]} if row else {"name": "", "tier": ""}
+
+
+async def sample_customers(
+    session: AsyncSession, audience: Audience, *, kind: str, now: datetime, limit: int
+) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """A few of the audience for a preview: (name, language, message context)."""
+    ids = customer_ids(audience, kind=kind, now=now).order_by(Customer.id).limit(limit).subquery()
+    rows = await session.execute(
+        select(Customer.name, Customer.language, Customer.tier).where(Customer.id.in_(select(ids.c.id)))
+    )
+    return [(name, language, {"name": name, "tier": tier}) for name, language, tier in rows.all()]

@@ -107,6 +107,11 @@ async def test_a_supervisor_runs_a_satisfaction_campaign_and_reads_its_response_
         "response_rate": 0.333,
         "average_score": 5.0,
     }
+    # The same answers in the satisfaction report, by campaign.
+    report = await desk.get("/api/v1/reports/satisfaction?group_by=campaign", headers=staff.supervisor)
+    rows = {row["group"]: row for row in (await report.json())["rows"]}
+    ours = rows[str(campaign["id"])]
+    assert (ours["surveys_sent"], ours["responses"], ours["csat_average"]) == (3, 1, 5.0)
 
 
 async def test_pause_and_resume_over_the_api(desk: Client, api: BotApiStandIn, staff: Staff) -> None:
