@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import campaigns
 from handlers.accounts import save_user
 from handlers.identities import normalise_phone
 from storage import customers as repo
@@ -115,6 +116,14 @@ USERS = (
 )
 
 
+DEMO_CAMPAIGN = campaigns.CampaignSpec(
+    name="Quarterly satisfaction, VIP and preferred",
+    kind="satisfaction",
+    survey_kind="csat",
+    audience={"tiers": ["vip", "preferred"]},
+)
+
+
 async def load_demo(session: AsyncSession) -> dict[str, str]:
     """Load (or refresh) the demo data; returns each demo user's new password."""
     product_ids = {
@@ -156,4 +165,8 @@ async def load_demo(session: AsyncSession) -> dict[str, str]:
             if user is not None:
                 await routing_repo.set_agent_state(session, user.id, "available", utcnow())
     await session.commit()
+
+    # A draft for the supervisor's campaigns page to start from (once).
+    if not any(c.name == DEMO_CAMPAIGN.name for c in await campaigns.list_all(session)):
+        await campaigns.create(session, DEMO_CAMPAIGN, created_by=None, schedule=False)
     return passwords
