@@ -397,3 +397,14 @@ async def test_an_expansion_cut_off_by_a_dead_worker_is_finished_by_another(
         done = await campaigns.get(session, campaign.id)
     assert (done.expanded, done.audience_count) == (True, 8)
     assert len(await statuses(sessions, campaign.id)) == 8
+
+
+async def test_a_recurring_campaign_schedules_its_next_run_when_it_starts(
+    sessions: async_sessionmaker[AsyncSession], people: dict[str, int]
+) -> None:
+    first = await start(sessions, audience={"tiers": ["vip"]}, recurrence_days=90)
+    async with sessions() as session:
+        following = [c for c in await campaigns.list_all(session) if c.parent_id == first.id]
+    assert [(c.state, c.starts_at - first.starts_at, c.recurrence_days) for c in following] == [
+        ("scheduled", timedelta(days=90), 90)
+    ]
