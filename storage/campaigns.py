@@ -507,6 +507,8 @@ async def _refusal(
 
 
 async def release(session: AsyncSession, target: ClaimedTarget) -> None:
+    """Give a claim back: to `pending` when paused, or `cancelled` with its campaign."""
+    cancelled = select(Campaign.id).where(Campaign.id == target.campaign_id, Campaign.state == "cancelled")
     await session.execute(
         update(CampaignTarget)
         .where(
@@ -514,7 +516,7 @@ async def release(session: AsyncSession, target: ClaimedTarget) -> None:
             CampaignTarget.status == "claimed",
             CampaignTarget.claim_token == target.token,
         )
-        .values(status="pending", claim_token=None)
+        .values(status=case((cancelled.exists(), "cancelled"), else_="pending"), claim_token=None)
     )
     await session.commit()
 
@@ -554,29 +556,31 @@ async def finish(
 async def sweep(session: AsyncSession, now: datetime, lease: timedelta) -> dict[str, int]:
     """Leases of dead workers: an unsent claim goes back to `pending` (safe to send later);
     a target that was on the wire becomes `uncertain` and is never sent again automatically
-    (Telegram cannot tell us whether it arrived); a dial with no result is dialled again."""
+    (Telegram cannot tell us whether it arrived); a dial with no result is dialled again.
+    Per campaign, so that each statement walks the (campaign, status) index, not the table."""
+    counts = {"released": 0, "uncertain": 0, "redial": 0}
+    active = await session.execute(
+        select(Campaign.id, Campaign.state).where(Campaign.state.in_(("running", "paused", "cancelled")))
+    )
     expired = CampaignTarget.claimed_at < now - lease
-    released = await session.execute(
-        update(CampaignTarget)
-        .where(CampaignTarget.status == "claimed", expired)
-        .values(status="pending", claim_token=None)
-    )
-    uncertain = await session.execute(
-        update(CampaignTarget)
-        .where(CampaignTarget.status == "sending", expired)
-        .values(status="uncertain", error="the worker died while sending")
-    )
-    redial = await session.execute(
-        update(CampaignTarget)
-        .where(CampaignTarget.status == "dialing", expired)
-        .values(status="pending", claim_token=None, error="no result from the dialer")
-    )
+    for campaign_id, state in active.all():
+        this = CampaignTarget.campaign_id == campaign_id
+        back = "cancelled" if state == "cancelled" else "pending"
+        for key, status, values in (
+            ("released", "claimed", {"status": back, "claim_token": None}),
+            ("uncertain", "sending", {"status": "uncertain", "error": "the worker died while sending"}),
+            (
+                "redial",
+                "dialing",
+                {"status": back, "claim_token": None, "error": "no result from the dialer"},
+            ),
+        ):
+            result = await session.execute(
+                update(CampaignTarget).where(this, CampaignTarget.status == status, expired).values(**values)
+            )
+            counts[key] += int(result.rowcount)  # type: ignore[attr-defined]
     await session.commit()
-    return {
-        "released": int(released.rowcount),  # type: ignore[attr-defined]
-        "uncertain": int(uncertain.rowcount),  # type: ignore[attr-defined]
-        "redial": int(redial.rowcount),  # type: ignore[attr-defined]
-    }
+    return counts
 
 
 async def finish_campaigns(session: AsyncSession, now: datetime) -> list[int]:

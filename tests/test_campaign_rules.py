@@ -408,3 +408,21 @@ async def test_a_recurring_campaign_schedules_its_next_run_when_it_starts(
     assert [(c.state, c.starts_at - first.starts_at, c.recurrence_days) for c in following] == [
         ("scheduled", timedelta(days=90), 90)
     ]
+
+
+async def test_targets_a_worker_holds_when_the_campaign_is_cancelled_end_cancelled_unsent(
+    sessions: async_sessionmaker[AsyncSession], people: dict[str, int], telegram: Telegram
+) -> None:
+    from storage import campaigns as repo
+
+    campaign = await start(sessions, audience={"regions": ["beijing"]})
+    async with sessions() as session:
+        running = await campaigns.get(session, campaign.id)
+        held = await repo.claim(
+            session, campaign.id, ["Asia/Shanghai"], channel="telegram", limit=10, token="w1", now=NOW
+        )
+        await campaigns.act(session, campaign.id, "cancel")
+    for target in held:  # the worker goes on with what it claimed before the cancel
+        await campaigns.send_one(sessions, running, target, telegram.channel, POLICY, at(NOW))
+    assert telegram.chats() == []
+    assert {status for status, _ in (await statuses(sessions, campaign.id)).values()} == {"cancelled"}
