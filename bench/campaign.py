@@ -21,6 +21,8 @@ process of its own (tests/telegram_standin.py over real HTTP), with --workers pr
   ceiling      the stand-in's own ceiling: raw aiohttp POSTs of the same sendMessage form
   channel      TelegramCampaignChannel.send alone (aiogram, no database)
   contactdesk  handlers.campaigns.dispatch_once in a loop, for --send messages
+  no-op        the same with a channel that sends nothing: contactdesk's own ceiling, so
+               "limited by the channel, not by us" can be read off the table
   p50 is one request (ceiling), one channel.send (channel) or one send_one: the rules, the
   mark, the render, the send and the outcome (contactdesk; the channel's share in brackets).
 """
@@ -456,7 +458,7 @@ class Window:
 
 
 def dispatch_worker(
-    index: int, url: str, base: str, options: argparse.Namespace, window: Window, out: Any
+    index: int, url: str, base: str, options: argparse.Namespace, window: Window, null: bool, out: Any
 ) -> None:
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
@@ -473,8 +475,14 @@ def dispatch_worker(
     wire: list[tuple[float, float]] = []
     outcomes: dict[str, int] = {}
 
+    class NoChannel:
+        """Sends nothing and says it went: what contactdesk manages without any channel."""
+
+        async def send(self, item: Outbound) -> Delivery:
+            return Delivery("sent")
+
     class TimedChannel:
-        def __init__(self, inner: TelegramCampaignChannel) -> None:
+        def __init__(self, inner: TelegramCampaignChannel | NoChannel) -> None:
             self._inner = inner
 
         async def send(self, item: Outbound) -> Delivery:
@@ -506,7 +514,7 @@ def dispatch_worker(
         engine = create_engine(url)
         sessions = create_sessionmaker(engine)
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-        channel = TimedChannel(TelegramCampaignChannel(bot, RateLimiter(0, 0)))
+        channel = TimedChannel(NoChannel() if null else TelegramCampaignChannel(bot, RateLimiter(0, 0)))
         idle = 0
         try:
             while not window.stop.is_set():
@@ -519,7 +527,7 @@ def dispatch_worker(
             await bot.session.close()
             await engine.dispose()
 
-    profiler = cProfile.Profile() if options.profile and index == 0 else None
+    profiler = cProfile.Profile() if options.profile and index == 0 and not null else None
     if profiler is not None:
         profiler.enable()
     try:
@@ -531,13 +539,15 @@ def dispatch_worker(
     out.put((whole, wire, outcomes))
 
 
-def dispatch(url: str, base: str, options: argparse.Namespace, campaign_id: int) -> dict[str, Any]:
+def dispatch(
+    url: str, base: str, options: argparse.Namespace, campaign_id: int, null: bool = False
+) -> dict[str, Any]:
     import asyncpg
 
     window = Window()
     out: Any = multiprocessing.Queue()
     workers = [
-        multiprocessing.Process(target=dispatch_worker, args=(i, url, base, options, window, out))
+        multiprocessing.Process(target=dispatch_worker, args=(i, url, base, options, window, null, out))
         for i in range(options.workers)
     ]
     for worker in workers:
@@ -640,6 +650,8 @@ def main() -> None:
         asyncio.run(standin_call(base, "POST", "/reset"))
         print("dispatch: contactdesk dispatch_once ...", flush=True)
         ours = dispatch(url, base, options, expanded["campaign_id"])
+        print("dispatch: contactdesk dispatch_once with a channel that sends nothing ...", flush=True)
+        bare = dispatch(url, base, options, expanded["campaign_id"], null=True)
     finally:
         if standin is not None:
             standin.terminate()
@@ -687,6 +699,7 @@ def main() -> None:
         ("stand-in ceiling: raw aiohttp POSTs", top, ""),
         ("channel alone: TelegramCampaignChannel", alone, ""),
         ("contactdesk dispatch_once", ours, f" ({ours['wire_p50_ms']:.2f})"),
+        ("contactdesk dispatch_once, no-op channel", bare, ""),
     )
     for label, r, extra in rows:
         p50 = f"{r['p50_ms']:.2f}{extra}"

@@ -211,3 +211,25 @@ async def test_the_pbx_pulls_the_dialer_list_and_reports_back_once(desk: Client,
     assert bad.status == 400
     done = await wait_for(desk, campaign_id, staff.supervisor, "finished")
     assert done["progress"]["counts"] == {"answered": 1}
+
+
+async def test_the_supervisor_page_lists_every_kind_of_campaign_with_its_progress(
+    desk: Client, staff: Staff
+) -> None:
+    for name, kind, extra in (
+        ("Survey", "satisfaction", {"survey_kind": "csat"}),
+        ("Follow-up", "follow_up", {"messages": {"zh": "您好"}}),
+        ("Offer", "cross_sell", {"offer_code": "TV", "messages": {"en": "TV?"}}),
+    ):
+        created = await desk.post(
+            "/api/v1/campaigns",
+            json={"name": name, "kind": kind, "schedule": ALL_DAY, **extra},
+            headers=staff.supervisor,
+        )
+        assert created.status == 201
+    page = await desk.get("/supervisor/campaigns", headers=staff.supervisor)
+    html = await page.text()
+    assert page.status == 200
+    assert all(name in html for name in ("Survey", "Follow-up", "Offer"))
+    assert html.count("<progress") == 3
+    assert (await desk.get("/supervisor/campaigns", headers=staff.agent)).status == 403
