@@ -12,7 +12,8 @@ from aiogram.exceptions import (
     TelegramNotFound,
     TelegramRetryAfter,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods.base import Response
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot import keyboards
 from bot.sender import RateLimiter
@@ -20,6 +21,11 @@ from bot.texts import t
 from handlers.campaigns import Delivery, Outbound
 
 log = logging.getLogger(__name__)
+
+# aiogram builds `Response[Message]` for every answer and pydantic caches that class only
+# weakly, so it is rebuilt after each garbage collection (4–8 ms each; measured ~0.5 ms a
+# message at speed). One strong reference keeps it built.
+_RESPONSE_MESSAGE = Response[Message]
 
 
 def _markup(item: Outbound) -> InlineKeyboardMarkup | None:
