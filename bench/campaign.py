@@ -336,18 +336,16 @@ def make_send(n: int) -> tuple[dict[str, str], Any, str | None]:
     return {}, {"chat_id": str(chat_id(n)), "text": floor_text(n)}, "form"
 
 
-def ceiling(base: str, options: argparse.Namespace) -> dict[str, float]:
-    """Raw aiohttp clients, one process per worker, each with the same requests in flight."""
-    url = f"{base}/bot{TOKEN}/sendMessage"
+def fan_out(target: Any, args_for: Any, options: argparse.Namespace) -> dict[str, float]:
+    """Run `target` in one process per worker, a warm-up pass then the measured one; each
+    process puts (latencies, elapsed, errors) on the queue it is given last."""
     out: Any = multiprocessing.Queue()
     result: dict[str, float] = {}
     for count in (options.warmup, options.send):
         per_process = max(1, count // options.workers)
         clients = [
-            multiprocessing.Process(
-                target=drive, args=(url, make_send, options.concurrency, 600.0, per_process, out)
-            )
-            for _ in range(options.workers)
+            multiprocessing.Process(target=target, args=(*args_for(i, per_process), out))
+            for i in range(options.workers)
         ]
         for client in clients:
             client.start()
@@ -364,6 +362,12 @@ def ceiling(base: str, options: argparse.Namespace) -> dict[str, float]:
             "errors": sum(answer[2] for answer in answers),
         }
     return result
+
+
+def ceiling(base: str, options: argparse.Namespace) -> dict[str, float]:
+    """Raw aiohttp clients, one process per worker, each with the same requests in flight."""
+    url = f"{base}/bot{TOKEN}/sendMessage"
+    return fan_out(drive, lambda _i, n: (url, make_send, options.concurrency, 600.0, n), options)
 
 
 def drive_channel(base: str, first: int, count: int, concurrency: int, out: Any) -> None:
@@ -404,31 +408,7 @@ def drive_channel(base: str, first: int, count: int, concurrency: int, out: Any)
 
 
 def channel_alone(base: str, options: argparse.Namespace) -> dict[str, float]:
-    out: Any = multiprocessing.Queue()
-    result: dict[str, float] = {}
-    for count in (options.warmup, options.send):
-        per_process = max(1, count // options.workers)
-        clients = [
-            multiprocessing.Process(
-                target=drive_channel, args=(base, i * per_process, per_process, options.concurrency, out)
-            )
-            for i in range(options.workers)
-        ]
-        for client in clients:
-            client.start()
-        answers = [out.get(timeout=900) for _ in clients]
-        for client in clients:
-            client.join()
-        latencies = [value for answer in answers for value in answer[0]]
-        elapsed = max(answer[1] for answer in answers)
-        result = {
-            "messages": len(latencies),
-            "rate": len(latencies) / elapsed,
-            "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000,
-            "errors": sum(answer[2] for answer in answers),
-        }
-    return result
+    return fan_out(drive_channel, lambda i, n: (base, i * n, n, options.concurrency), options)
 
 
 # --- contactdesk dispatch ----------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKE
 from callcenter.openapi import error_responses
 from callcenter.serialize import json_response, parse, read_json
 from callcenter.settings import Settings
+from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
@@ -147,19 +147,8 @@ async def preview_campaign(request: web.Request) -> web.Response:
     return json_response({"samples": samples})
 
 
-def _pbx(request: web.Request) -> bool:
-    """The PBX pulls with the telephony token (the same as the CTI events)."""
-    expected = request.app[SETTINGS].cti_token
-    if not expected:
-        return False
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        token = request.query.get("token", "")
-    return hmac.compare_digest(token.strip().encode(), expected.encode())
-
-
 async def dialer_next(request: web.Request) -> web.Response:
-    if not _pbx(request):
+    if not authorised(request):
         return json_error(401, "unauthorized", "the dialer needs the telephony token (CONTACTDESK_CTI_TOKEN)")
     call = await campaigns.next_dial(request.app[SESSIONS], request.app[POLICY])
     if call is None:
@@ -168,7 +157,7 @@ async def dialer_next(request: web.Request) -> web.Response:
 
 
 async def dialer_result(request: web.Request) -> web.Response:
-    if not _pbx(request):
+    if not authorised(request):
         return json_error(401, "unauthorized", "the dialer needs the telephony token (CONTACTDESK_CTI_TOKEN)")
     body = parse(DialResultIn, await read_json(request))
     async with request.app[SESSIONS]() as session:

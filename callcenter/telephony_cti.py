@@ -21,7 +21,8 @@ from handlers.routing import InboundCall
 EVENTS = ("newCall", "answer", "hangup")
 
 
-def _authorised(request: web.Request) -> bool:
+def authorised(request: web.Request) -> bool:
+    """The telephony platform's token: CTI events and the dialer's pulls both carry it."""
     expected = request.app[SETTINGS].cti_token
     if not expected:
         return False
@@ -58,7 +59,7 @@ def _text(value: Any) -> str | None:
 
 
 async def cti_event(request: web.Request) -> web.Response:
-    if not _authorised(request):
+    if not authorised(request):
         return json_error(401, "unauthenticated", "send Authorization: Bearer <CONTACTDESK_CTI_TOKEN>")
     body = await _body(request)
     zammad = "callId" in body

@@ -645,16 +645,6 @@ async def finish_campaigns(session: AsyncSession, now: datetime) -> list[int]:
 # --- the dialer ------------------------------------------------------------------------------
 
 
-async def dialer_claim(
-    session: AsyncSession, campaign_ids: dict[int, list[str]], token: str, now: datetime
-) -> ClaimedTarget | None:
-    for campaign_id, zones in campaign_ids.items():
-        claimed = await claim(session, campaign_id, zones, channel="dialer", limit=1, token=token, now=now)
-        if claimed:
-            return claimed[0]
-    return None
-
-
 async def target_by_id(session: AsyncSession, target_id: int) -> CampaignTarget | None:
     return await session.get(CampaignTarget, target_id, populate_existing=True)
 
@@ -686,7 +676,12 @@ async def sent_since(session: AsyncSession, campaign_id: int, since: datetime) -
             await session.execute(
                 select(func.count())
                 .select_from(CampaignTarget)
-                .where(CampaignTarget.campaign_id == campaign_id, CampaignTarget.sent_at >= since)
+                .where(
+                    CampaignTarget.campaign_id == campaign_id,
+                    # The status narrows the walk to the (campaign, status) index prefix.
+                    CampaignTarget.status.in_(("sent", "answered")),
+                    CampaignTarget.sent_at >= since,
+                )
             )
         ).scalar_one()
     )
