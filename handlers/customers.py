@@ -14,7 +14,7 @@ from handlers.identities import mask, normalise
 from storage import customers as repo
 from storage import users as audit_repo
 from storage.customers import CustomerRecord, Identity
-from storage.users import UserRecord
+from storage.users import SYSTEM, Actor, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ async def get_profile(session: AsyncSession, actor: UserRecord, customer_id: int
         raise NotFound("no such customer", customer_id=customer_id)
     await audit_repo.audit(
         session,
-        actor_id=actor.id,
+        actor=Actor.of(actor, "api"),
         action="customer.read",
+        customer_id=record.id,
         subject_type="customer",
         subject_id=record.id,
     )
@@ -95,8 +96,9 @@ async def find_by_phone(
     record = await identify(session, "phone", raw, region=region)
     await audit_repo.audit(
         session,
-        actor_id=actor.id,
+        actor=Actor.of(actor, "api"),
         action="customer.search",
+        customer_id=record.id if record else None,
         subject_type="customer",
         subject_id=record.id if record else "-",
         details={"phone": mask(normalise("phone", raw, region))},
@@ -141,8 +143,9 @@ async def create_customer(
     )
     await audit_repo.audit(
         session,
-        actor_id=actor.id if actor else None,
+        actor=Actor.of(actor, "api") if actor else SYSTEM,
         action="customer.create",
+        customer_id=customer_id,
         subject_type="customer",
         subject_id=customer_id,
     )
@@ -175,8 +178,9 @@ async def link_identity(
     await repo.add_identity(session, record.id, Identity(kind, value))
     await audit_repo.audit(
         session,
-        actor_id=actor.id if actor else None,
+        actor=Actor.of(actor, "api") if actor else SYSTEM,
         action="customer.link",
+        customer_id=record.id,
         subject_type="customer",
         subject_id=record.id,
         details={"kind": kind, "value": mask(value)},
@@ -214,8 +218,9 @@ async def merge_customers(
         await repo.update_fields(session, target.id, **updates)
     await audit_repo.audit(
         session,
-        actor_id=actor.id,
+        actor=Actor.of(actor, "api"),
         action="customer.merge",
+        customer_id=target.id,
         subject_type="customer",
         subject_id=target.id,
         details={"merged": source.id},
@@ -263,8 +268,9 @@ async def change_tier(
     await repo.update_fields(session, record.id, tier=tier)
     await audit_repo.audit(
         session,
-        actor_id=actor.id,
+        actor=Actor.of(actor, "api"),
         action="customer.tier",
+        customer_id=record.id,
         subject_type="customer",
         subject_id=record.id,
         details={"from": record.tier, "to": tier, "reason": reason.strip(), "forced": force},
@@ -295,8 +301,9 @@ async def set_blacklist(
     )
     await audit_repo.audit(
         session,
-        actor_id=actor.id,
+        actor=Actor.of(actor, "api"),
         action="customer.blacklist" if blacklisted else "customer.unblacklist",
+        customer_id=record.id,
         subject_type="customer",
         subject_id=record.id,
         details={"reason": reason.strip()},

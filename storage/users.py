@@ -26,9 +26,29 @@ class UserRecord:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who read or changed something, as the audit trail names them."""
+
+    name: str  # a login, `telegram:<user id>`, `rasa:<channel>:<sender>`, `system`
+    via: str  # the door: api, console, ws, rasa, telegram, cli, import
+    user_id: int | None = None  # set when the actor is one of our users
+
+    @classmethod
+    def of(cls, user: UserRecord, via: str) -> Actor:
+        return cls(name=user.login, via=via, user_id=user.id)
+
+
+# Work done by the application itself (a worker, a migration of data), not by a person.
+SYSTEM = Actor(name="system", via="system")
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     at: datetime
     actor_id: int | None
+    actor: str
+    via: str
+    customer_id: int | None
     action: str
     subject_type: str
     subject_id: str
@@ -101,16 +121,21 @@ async def by_token_hash(session: AsyncSession, token_hash: str) -> UserRecord | 
 async def audit(
     session: AsyncSession,
     *,
-    actor_id: int | None,
+    actor: Actor,
     action: str,
+    customer_id: int | None,
     subject_type: str,
     subject_id: str | int,
     details: dict[str, Any] | None = None,
 ) -> None:
+    """Append one entry; the caller's transaction carries it (no commit here)."""
     session.add(
         AuditEntry(
             at=utcnow(),
-            actor_id=actor_id,
+            actor_id=actor.user_id,
+            actor=actor.name,
+            via=actor.via,
+            customer_id=customer_id,
             action=action,
             subject_type=subject_type,
             subject_id=str(subject_id),
@@ -118,6 +143,20 @@ async def audit(
         )
     )
     await session.flush()
+
+
+def _to_audit(r: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        at=r.at,
+        actor_id=r.actor_id,
+        actor=r.actor,
+        via=r.via,
+        customer_id=r.customer_id,
+        action=r.action,
+        subject_type=r.subject_type,
+        subject_id=r.subject_id,
+        details=dict(r.details),
+    )
 
 
 async def audit_trail(
@@ -131,6 +170,4 @@ async def audit_trail(
             .limit(limit)
         )
     ).scalars()
-    return [
-        AuditRecord(r.at, r.actor_id, r.action, r.subject_type, r.subject_id, dict(r.details)) for r in rows
-    ]
+    return [_to_audit(r) for r in rows]

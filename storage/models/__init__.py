@@ -7,8 +7,13 @@ from storage.models.customers import Customer, CustomerIdentity, Holding, Produc
 from storage.models.outbox import OutboxMessage
 from storage.models.routing import AgentState, Contact, Queue
 from storage.models.surveys import Alert, ComplaintTimer, Survey
-from storage.models.telegram import TelegramBlockedChat, TelegramConversation, TelegramUpdate
-from storage.models.users import ApiToken, AuditEntry, User
+from storage.models.telegram import (
+    TelegramBlockedChat,
+    TelegramConversation,
+    TelegramRejectedUpdate,
+    TelegramUpdate,
+)
+from storage.models.users import ApiToken, AuditEntry, LoginFailure, User, UserSession
 
 __all__ = [
     "AgentState",
@@ -25,6 +30,7 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "Holding",
+    "LoginFailure",
     "OfferConversion",
     "OutboxMessage",
     "Product",
@@ -32,6 +38,8 @@ __all__ = [
     "Survey",
     "TelegramBlockedChat",
     "TelegramConversation",
+    "TelegramRejectedUpdate",
     "TelegramUpdate",
     "User",
+    "UserSession",
 ]

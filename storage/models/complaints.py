@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -30,6 +30,12 @@ class Complaint(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     compensation: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # False when lodged by a sender whose identity no channel vouched for (a number typed
+    # into a chat): agents verify it with the customer before acting, and the customer is
+    # not notified.
+    verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The number such a sender gave, as normalised.
+    claimed_phone: Mapped[str | None] = mapped_column(String(32))
     created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

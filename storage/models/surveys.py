@@ -32,6 +32,9 @@ class Survey(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    # The sender's own id for what triggered the survey (`twilio:<CallSid>`): a repeated
+    # callback finds the same survey instead of creating another.
+    external_ref: Mapped[str | None] = mapped_column(String(80), unique=True)
 
 
 class ComplaintTimer(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -37,3 +37,15 @@ class TelegramBlockedChat(Base):
 
     chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     blocked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TelegramRejectedUpdate(Base):
+    """An update aiogram could not parse: answered 200 so Telegram stops re-delivering it,
+    kept here with the error for someone to inspect."""
+
+    __tablename__ = "telegram_rejected_updates"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    raw: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)

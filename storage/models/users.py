@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -38,13 +38,53 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
+    """Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0007)."""
+
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_subject", "subject_type", "subject_id"),
+        Index("ix_audit_log_customer_at", "customer_id", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    # Who read or acted, as people read it: a login, `telegram:<user id>`, `rasa:<channel>:<sender>`.
+    actor: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    # Through which door: api, console, ws, rasa, telegram, cli, import.
+    via: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # A plain id, no foreign key: the trail outlives merges and must not be re-pointed.
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class UserSession(Base):
+    """A console sign-in held on the server, so sign-out and disabling end it everywhere."""
+
+    __tablename__ = "user_sessions"
+
+    # SHA-256 of the random id the cookie carries.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept in the database so the lockout holds across instances."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_login_at", "login", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    login: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
