@@ -6,7 +6,6 @@ both accepted, so PBX scripts written for Zammad work unchanged."""
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -14,6 +13,7 @@ from aiohttp import web
 
 from callcenter import calls
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.shared_token import token_matches
 from callcenter.web_errors import json_error
 from handlers import routing
 from handlers.routing import InboundCall
@@ -23,14 +23,7 @@ EVENTS = ("newCall", "answer", "hangup")
 
 def authorised(request: web.Request) -> bool:
     """The telephony platform's token: CTI events and the dialer's pulls both carry it."""
-    expected = request.app[SETTINGS].cti_token
-    if not expected:
-        return False
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        # Zammad's PBX scripts put the token in the URL instead of a header.
-        token = request.query.get("token", "")
-    return hmac.compare_digest(token.strip().encode(), expected.encode())
+    return token_matches(request, request.app[SETTINGS].cti_token)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

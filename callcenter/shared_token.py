@@ -1,0 +1,46 @@
+"""Doors guarded by one operator-configured secret (the PBX's CTI token, Rasa's action token).
+
+The secret comes as `Authorization: Bearer <token>` or as `?token=<token>`: Zammad's PBX
+scripts and Rasa's `action_endpoint` both put it in the URL, since neither can set a header.
+An unset secret refuses everyone: a door left unconfigured is closed, not open."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.web_errors import json_error
+
+
+def presented_token(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        token = request.query.get("token", "")
+    return token.strip()
+
+
+def token_matches(request: web.Request, expected: str | None) -> bool:
+    if not expected:
+        return False
+    # Constant time, so the answer's timing does not tell how much of a guess was right.
+    return hmac.compare_digest(presented_token(request).encode(), expected.encode())
+
+
+def refused(setting: str) -> web.Response:
+    """The 401 for a missing or wrong token, naming the setting that holds the right one."""
+    response = json_error(
+        401, "unauthenticated", f"send ?token=<{setting}> or Authorization: Bearer <{setting}>"
+    )
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def openapi_security(scheme: str, description: str) -> tuple[dict[str, Any], list[dict[str, list[str]]]]:
+    """The OpenAPI security schemes of such a door, and its operation's `security` list."""
+    schemes = {
+        f"{scheme}Query": {"type": "apiKey", "in": "query", "name": "token", "description": description},
+        f"{scheme}Bearer": {"type": "http", "scheme": "bearer", "description": description},
+    }
+    return schemes, [{f"{scheme}Query": []}, {f"{scheme}Bearer": []}]
