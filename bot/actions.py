@@ -1,27 +1,31 @@
 """Rasa custom actions: the same use cases for any Rasa assistant (web chat, voice bot).
 
-They hold no business logic: they find the customer, call `handlers/`, and answer from
-templates in the conversation's language. Served inside the main app at `/rasa/webhook`
-(`callcenter/rasa_webhook.py` builds them with the app's database), or standalone with
-`python -m rasa_sdk --actions bot.actions`, where each action opens its own engine from
-the CONTACTDESK_ settings on first use."""
+They hold no business logic: they find out who the sender really is, call `handlers/`, and
+answer from templates in the conversation's language. A customer's record opens only to a
+sender the channel vouches for (`handlers/assistant.py`); a number or id typed into the
+conversation never does. Built with explicit `Services` by `callcenter/rasa_webhook.py`,
+which serves them inside the main app and alone (`contactdesk rasa-actions`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.settings import Settings
-from handlers import complaints, customers, offers, surveys
+from handlers import assistant, complaints, offers, surveys
+from handlers.complaints import ComplaintPolicy
 from handlers.errors import Conflict, DomainError, InvalidInput
+from handlers.identities import normalise_phone
 from storage.customers import CustomerRecord
+from storage.users import Actor
 from templates import language_of, message
 
 SLOTS = (
@@ -42,23 +46,57 @@ CATEGORY_WORDS = {
     "product": ("product", "device", "产品", "套餐"),
     "other": ("other", "其他"),
 }
+# Where a trusted voice gateway puts the caller's number in the message metadata.
+CALLER_KEY = "caller"
+# Audit actor names are at most this long (the column's width).
+ACTOR_WIDTH = 128
+# The largest id a database integer column holds: anything beyond is no survey of ours.
+MAX_ID = 2**63 - 1
 
 
+@dataclass(frozen=True)
 class Services:
-    """What the actions need: a session factory and the settings. Built by the app, or
-    lazily from the environment when rasa-sdk runs the actions standalone."""
+    """What the actions need, handed over by whoever serves them (no defaults: an action
+    never opens a database or reads settings of its own)."""
 
-    def __init__(self, sessions: Callable[[], AsyncSession] | None = None, settings: Settings | None = None):
-        self._sessions = sessions
-        self.settings = settings or Settings()
+    sessions: Callable[[], AsyncSession]
+    region: str
+    policy: ComplaintPolicy
+    trusted_channels: frozenset[str]
 
-    def session(self) -> AsyncSession:
-        if self._sessions is None:
-            from storage.db import create_engine, create_sessionmaker
 
-            factory = create_sessionmaker(create_engine(self.settings.database_url))
-            self._sessions = factory
-        return self._sessions()
+@dataclass(frozen=True)
+class Sender:
+    """The conversation's sender as the Rasa server saw it (not as the user described it)."""
+
+    channel: str
+    sender_id: str
+    caller: str | None  # the number a trusted voice gateway vouches for
+
+    @property
+    def actor(self) -> Actor:
+        name = f"rasa:{self.channel}:{self.sender_id}"
+        return Actor(name="".join(ch for ch in name if ch.isprintable())[:ACTOR_WIDTH], via="rasa")
+
+
+def _latest_user_event(tracker: Tracker) -> dict[str, Any]:
+    for event in reversed(tracker.events):
+        if isinstance(event, dict) and event.get("event") == "user":
+            return dict(event)
+    return {}
+
+
+def sender_of(tracker: Tracker, trusted_channels: frozenset[str]) -> Sender:
+    """The channel and sender Rasa recorded for the latest user message; the caller's
+    number only from a channel the operator marked as trusted."""
+    event = _latest_user_event(tracker)
+    channel = str(event.get("input_channel") or "")
+    caller = None
+    if channel in trusted_channels:
+        metadata = event.get("metadata") or (tracker.latest_message or {}).get("metadata")
+        raw = metadata.get(CALLER_KEY) if isinstance(metadata, dict) else None
+        caller = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) and raw else None
+    return Sender(channel, str(tracker.sender_id or ""), caller)
 
 
 def say(dispatcher: CollectingDispatcher, language: str, template: str, **context: Any) -> None:
@@ -72,41 +110,26 @@ def conversation_language(tracker: Tracker, customer: CustomerRecord | None = No
     )
 
 
-async def find_customer(session: AsyncSession, tracker: Tracker, region: str) -> CustomerRecord | None:
-    """From the conversation's sender through its channel, or from the `phone` slot."""
-    slot_id = tracker.get_slot("customer_id")
-    if slot_id:
-        from storage import customers as repo
-
-        found = await repo.get(session, int(slot_id), details=False)
-        if found is not None:
-            return found
-    channel = tracker.get_latest_input_channel() or ""
-    sender = tracker.sender_id or ""
-    if channel == "telegram" and sender.isdigit():
-        found = await customers.identify(session, "telegram", sender, region=region)
-        if found is not None:
-            return found
-    for raw in (tracker.get_slot("phone"), sender):
-        if not raw:
-            continue
-        try:
-            found = await customers.identify(session, "phone", str(raw), region=region)
-        except InvalidInput:
-            continue
-        if found is not None:
-            return found
-    return None
+def _survey_id(raw: Any) -> int | None:
+    """The `survey_id` slot (Rasa keeps it as a float) as an id, or None for anything else."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        raw = int(raw)
+    return raw if isinstance(raw, int) and 0 < raw <= MAX_ID else None
 
 
 class ServiceAction:
-    """Shared by the customer actions; not an Action itself, so rasa-sdk's discovery of
-    Action subclasses registers only the concrete ones."""
+    """Shared by the customer actions (not an Action itself): find out who is asking, refuse
+    or answer the unverified, audit, then `serve` the verified customer."""
 
     action_name = ""
+    audit_action = ""  # what the audit trail calls this read of (or act on) the record
 
-    def __init__(self, services: Services | None = None) -> None:
-        self.services = services or Services()
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def name(self) -> str:
         return self.action_name
@@ -114,17 +137,46 @@ class ServiceAction:
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        async with self.services.session() as session:
-            customer = await find_customer(session, tracker, self.services.settings.default_region)
-            language = conversation_language(tracker, customer)
+        services = self.services
+        sender = sender_of(tracker, services.trusted_channels)
+        async with services.sessions() as session:
+            customer = await assistant.verified_customer(
+                session,
+                channel=sender.channel,
+                sender_id=sender.sender_id,
+                caller=sender.caller,
+                trusted_channels=services.trusted_channels,
+                region=services.region,
+            )
             if customer is None:
-                say(dispatcher, language, "need_phone")
-                return [SlotSet("customer_id", None)]
+                return await self.unverified(
+                    dispatcher, tracker, session, sender, conversation_language(tracker)
+                )
+            language = conversation_language(tracker, customer)
             if customer.blacklisted:
                 say(dispatcher, language, "refused")
                 return [SlotSet("customer_id", None)]
+            await assistant.record_access(
+                session,
+                sender.actor,
+                action=self.audit_action,
+                customer_id=customer.id,
+                details={"rasa_action": self.action_name},
+            )
             events = await self.serve(dispatcher, tracker, session, customer, language)
         return [SlotSet("customer_id", customer.id), *events]
+
+    async def unverified(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        session: AsyncSession,
+        sender: Sender,
+        language: str,
+    ) -> list[EventType]:
+        """Nobody vouches for the sender: nothing of any record, politely."""
+        say(dispatcher, language, "unverified")
+        return [SlotSet("customer_id", None), SlotSet("customer_name", None)]
 
     async def serve(
         self,
@@ -139,6 +191,7 @@ class ServiceAction:
 
 class IdentifyCustomer(ServiceAction, Action):
     action_name = "action_identify_customer"
+    audit_action = "customer.read"
 
     async def serve(
         self,
@@ -154,6 +207,47 @@ class IdentifyCustomer(ServiceAction, Action):
 
 class LodgeComplaint(ServiceAction, Action):
     action_name = "action_lodge_complaint"
+    audit_action = "complaint.lodge"
+
+    async def unverified(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        session: AsyncSession,
+        sender: Sender,
+        language: str,
+    ) -> list[EventType]:
+        """Anyone may complain; a number nobody vouched for gets a complaint marked for
+        agents to verify, and hears back only its ticket."""
+        phone = sender.caller or tracker.get_slot("phone")
+        if not phone:
+            say(dispatcher, language, "need_phone")
+            return [SlotSet("customer_id", None)]
+        try:
+            complaint = await assistant.lodge_for_number(
+                session,
+                sender.actor,
+                phone=str(phone),
+                verified=sender.caller is not None,
+                category=str(tracker.get_slot("complaint_category") or ""),
+                description=str(tracker.get_slot("complaint_description") or ""),
+                channel="rasa",
+                policy=self.services.policy,
+                region=self.services.region,
+            )
+        except InvalidInput as error:
+            if error.details.get("field") == "phone":
+                say(dispatcher, language, "need_phone")
+                return [SlotSet("customer_id", None), SlotSet("phone", None)]
+            say(dispatcher, language, "complaint_incomplete")
+            return [SlotSet("complaint_category", None), SlotSet("complaint_description", None)]
+        say(dispatcher, language, "complaint_lodged_unverified", ticket=complaint.ticket)
+        return [
+            SlotSet("customer_id", None),
+            SlotSet("ticket", complaint.ticket),
+            SlotSet("complaint_category", None),
+            SlotSet("complaint_description", None),
+        ]
 
     async def serve(
         self,
@@ -170,6 +264,7 @@ class LodgeComplaint(ServiceAction, Action):
                 category=str(tracker.get_slot("complaint_category") or ""),
                 description=str(tracker.get_slot("complaint_description") or ""),
                 channel="rasa",
+                policy=self.services.policy,
             )
         except InvalidInput:
             say(dispatcher, language, "complaint_incomplete")
@@ -185,6 +280,7 @@ class LodgeComplaint(ServiceAction, Action):
 
 class ComplaintStatus(ServiceAction, Action):
     action_name = "action_complaint_status"
+    audit_action = "complaint.list"
 
     async def serve(
         self,
@@ -206,6 +302,7 @@ class ComplaintStatus(ServiceAction, Action):
 
 class RecordSurvey(ServiceAction, Action):
     action_name = "action_record_survey"
+    audit_action = "survey.answer"
 
     async def serve(
         self,
@@ -215,18 +312,18 @@ class RecordSurvey(ServiceAction, Action):
         customer: CustomerRecord,
         language: str,
     ) -> list[EventType]:
-        raw_score = str(tracker.get_slot("survey_score") or "")
-        survey_id = tracker.get_slot("survey_id")
+        raw_score = str(tracker.get_slot("survey_score") or "").strip()
+        survey_id = _survey_id(tracker.get_slot("survey_id"))
         if survey_id is None:
             open_surveys = await surveys.list_surveys(
                 session, customer_id=customer.id, answered=False, limit=1
             )
             survey_id = open_surveys[0].id if open_surveys else None
-        if survey_id is None or not raw_score.isdigit():
+        if survey_id is None or not (raw_score.isascii() and raw_score.isdigit() and len(raw_score) <= 2):
             say(dispatcher, language, "survey_none")
             return [SlotSet("survey_score", None)]
         try:
-            await surveys.answer(session, int(survey_id), int(raw_score), customer_id=customer.id)
+            await surveys.answer(session, survey_id, int(raw_score), customer_id=customer.id)
         except Conflict as error:
             say(
                 dispatcher,
@@ -243,6 +340,7 @@ class RecordSurvey(ServiceAction, Action):
 
 class SuggestOffer(ServiceAction, Action):
     action_name = "action_suggest_offer"
+    audit_action = "offer.read"
 
     async def serve(
         self,
@@ -261,17 +359,59 @@ class SuggestOffer(ServiceAction, Action):
 
 
 class ValidateComplaintForm(FormValidationAction):
-    def __init__(self, services: Services | None = None) -> None:
-        self.services = services or Services()
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """A sender nobody vouches for also names the number the complaint is about."""
+        services = self.services
+        sender = sender_of(tracker, services.trusted_channels)
+        if sender.caller:
+            return domain_slots
+        async with services.sessions() as session:
+            customer = await assistant.verified_customer(
+                session,
+                channel=sender.channel,
+                sender_id=sender.sender_id,
+                caller=None,
+                trusted_channels=services.trusted_channels,
+                region=services.region,
+            )
+        return domain_slots if customer is not None else [*domain_slots, "phone"]
+
+    async def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer to "what is your number?" (asked only of senders nobody vouches for)."""
+        if tracker.get_slot(REQUESTED_SLOT) != "phone":
+            return {}
+        return {"phone": str((tracker.latest_message or {}).get("text") or "").strip() or None}
+
+    async def validate_phone(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(slot_value or "").strip()
+        try:
+            normalise_phone(text, self.services.region)
+        except InvalidInput:
+            say(dispatcher, conversation_language(tracker), "need_phone")
+            return {"phone": None}
+        return {"phone": text}
 
     async def validate_complaint_category(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(slot_value or "").strip().lower()
-        allowed = self.services.settings.complaint_categories
+        allowed = self.services.policy.categories
         for category, words in CATEGORY_WORDS.items():
             if category in allowed and (text == category or any(w in text for w in words)):
                 return {"complaint_category": category}

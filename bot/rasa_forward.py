@@ -11,7 +11,14 @@ log = logging.getLogger(__name__)
 
 async def ask_rasa(base_url: str, sender: str, text: str, language: str) -> list[str]:
     url = base_url.rstrip("/") + "/webhooks/rest/webhook"
-    payload = {"sender": sender, "message": text, "metadata": {"language": language}}
+    # Rasa's REST channel records the input channel its client names: ours is Telegram, and
+    # the sender is the Telegram user id Telegram gave us, so the actions may trust it.
+    payload = {
+        "sender": sender,
+        "message": text,
+        "input_channel": "telegram",
+        "metadata": {"language": language},
+    }
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client,

@@ -48,7 +48,8 @@ def _event_bus(url: str) -> EventBus:
     )
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
+async def database(app: web.Application) -> AsyncIterator[None]:
+    """The engine, session factory and event bus: a cleanup context for any app we build."""
     engine = create_engine(app[SETTINGS].database_url)
     app[ENGINE] = engine
     app[SESSIONS] = create_sessionmaker(engine)
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = False) -
     app[RUN_WORKERS] = run_workers
     app[LOADERS] = []
     app[api_customers.PROFILE_SECTIONS] = {}
-    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(database)
 
     health.setup(app)
     app.router.add_get("/metrics", metrics.handle)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from callcenter.access_log import RedactingAccessLogger
 from callcenter.app import create_app
+from callcenter.rasa_server import create_actions_app
 from callcenter.settings import Settings
 from handlers.accounts import issue_token
 from handlers.demo import load_demo
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("worker", help="campaign dispatch and deadline timers only")
+
+    rasa = commands.add_parser(
+        "rasa-actions", help="serve the Rasa custom actions alone (CONTACTDESK_RASA_TOKEN required)"
+    )
+    rasa.add_argument("--host", default="127.0.0.1")
+    rasa.add_argument("--port", type=int, default=5055)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -107,6 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif args.command == "worker":
             asyncio.run(_worker(settings))
+        elif args.command == "rasa-actions":
+            if is_sqlite(url):
+                upgrade_sync(url)
+            web.run_app(
+                create_actions_app(settings),
+                host=args.host,
+                port=args.port,
+                print=log.info,
+                access_log_class=RedactingAccessLogger,
+            )
         elif args.command == "db":
             upgrade_sync(url)
             print("database is at the newest revision")

@@ -10,6 +10,7 @@ from aiohttp import web
 class OpenAPI:
     def __init__(self) -> None:
         self.paths: dict[str, Any] = {}
+        self.security_schemes: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer"}}
         self.schemas: dict[str, Any] = {
             "Error": {
                 "type": "object",
@@ -22,10 +23,16 @@ class OpenAPI:
             }
         }
 
-    def add(self, paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
+    def add(
+        self,
+        paths: dict[str, Any],
+        schemas: dict[str, Any] | None = None,
+        security_schemes: dict[str, Any] | None = None,
+    ) -> None:
         for path, operations in paths.items():
             self.paths.setdefault(path, {}).update(operations)
         self.schemas.update(schemas or {})
+        self.security_schemes.update(security_schemes or {})
 
     def document(self) -> dict[str, Any]:
         return {
@@ -34,7 +41,7 @@ class OpenAPI:
             "servers": [{"url": "/api/v1"}],
             "components": {
                 "schemas": self.schemas,
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "securitySchemes": self.security_schemes,
             },
             "security": [{"bearer": []}],
             "paths": dict(sorted(self.paths.items())),
@@ -51,6 +58,7 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         403: "role may not",
         404: "not found",
         409: "conflict",
+        449: "Rasa sent neither a domain nor a known domain digest",
     }
     return {
         str(s): {

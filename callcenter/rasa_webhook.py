@@ -1,5 +1,8 @@
 """`POST /rasa/webhook`: Rasa's custom-action contract, run by rasa-sdk's own ActionExecutor
-inside our aiohttp app (rasa-sdk's server is Sanic; we reuse its executor, not its server)."""
+inside our aiohttp app (rasa-sdk's server is Sanic; we reuse its executor, not its server).
+
+Only the Rasa server may call it: it must present CONTACTDESK_RASA_TOKEN, which Rasa sends as
+`?token=` when `action_endpoint` in endpoints.yml has `token:`. Unset, every call is refused."""
 
 from __future__ import annotations
 
@@ -16,63 +19,114 @@ from rasa_sdk.interfaces import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import ACTIONS, Services
+from callcenter.complaints_setup import policy_from
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.openapi import error_responses
+from callcenter.serialize import read_json
+from callcenter.shared_token import openapi_security, refused, token_matches
+from callcenter.web_errors import json_error
 
 log = logging.getLogger(__name__)
 
 EXECUTOR = web.AppKey("rasa_executor", ActionExecutor)
+TOKEN_SETTING = "CONTACTDESK_RASA_TOKEN"  # noqa: S105 - the name of the setting, not its value
 
 
 def build_executor(app: web.Application) -> ActionExecutor:
+    settings = app[SETTINGS]
+
     def sessions() -> AsyncSession:
         return app[SESSIONS]()  # opened at startup, after the executor is built
 
-    services = Services(sessions, app[SETTINGS])
+    services = Services(
+        sessions=sessions,
+        region=settings.default_region,
+        policy=policy_from(settings),
+        trusted_channels=frozenset(settings.rasa_trusted_channels),
+    )
     executor = ActionExecutor()
     for action in ACTIONS:
         executor.register_action(action(services))
     return executor
 
 
+def _rasa_error(status: int, message: str, action_name: object) -> web.Response:
+    # rasa-sdk's own server answers {"error", "action_name"}; `message` adds our error shape.
+    return web.json_response(
+        {"error": message, "message": message, "action_name": action_name}, status=status
+    )
+
+
 async def rasa_webhook(request: web.Request) -> web.Response:
-    try:
-        action_call = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return web.json_response({"error": "Invalid body request"}, status=400)
-    if not isinstance(action_call, dict):
-        return web.json_response({"error": "Invalid body request"}, status=400)
+    if not token_matches(request, request.app[SETTINGS].rasa_token):
+        return refused(TOKEN_SETTING)
+    action_call = await read_json(request)
+    if not isinstance(action_call.get("next_action"), str) or not action_call["next_action"]:
+        return json_error(400, "invalid-input", "next_action names the action to run", field="next_action")
     try:
         result = await request.app[EXECUTOR].run(action_call)
     except ActionExecutionRejection as error:
-        return web.json_response({"error": error.message, "action_name": error.action_name}, status=400)
+        return _rasa_error(400, error.message, error.action_name)
     except ActionNotFoundException as error:
-        return web.json_response({"error": error.message, "action_name": error.action_name}, status=404)
+        return _rasa_error(404, error.message, error.action_name)
     except ActionMissingDomainException as error:
-        return web.json_response({"error": error.message, "action_name": error.action_name}, status=449)
+        return _rasa_error(449, error.message, error.action_name)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         # A tracker missing the fields Rasa always sends: the request, not us, is broken.
         log.info("malformed Rasa action call: %s", type(error).__name__)
-        return web.json_response(
-            {
-                "error": f"malformed action call: {type(error).__name__}",
-                "action_name": action_call.get("next_action"),
-            },
-            status=400,
-        )
+        return _rasa_error(400, f"malformed action call: {type(error).__name__}", action_call["next_action"])
     return web.json_response(
-        result.model_dump() if result else None, dumps=lambda v: json.dumps(v, ensure_ascii=False)
+        result.model_dump() if result else {"events": [], "responses": []},
+        dumps=lambda v: json.dumps(v, ensure_ascii=False),
     )
 
+
+SECURITY_SCHEMES, SECURITY = openapi_security(
+    "rasaToken",
+    "CONTACTDESK_RASA_TOKEN: as Rasa's action_endpoint `token:` sends it (?token=), or as a bearer",
+)
 
 PATHS = {
     "/rasa/webhook": {
         "post": {
             "summary": "Rasa custom actions (the rasa-sdk action server contract)",
             "servers": [{"url": "/"}],
+            "security": SECURITY,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["next_action", "tracker"],
+                            "properties": {
+                                "next_action": {"type": "string"},
+                                "sender_id": {"type": "string"},
+                                "tracker": {"type": "object"},
+                                "domain": {"type": "object"},
+                                "domain_digest": {"type": "string"},
+                                "version": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
             "responses": {
-                "200": {"description": "events and responses"},
-                "400": {"description": "malformed"},
-                "404": {"description": "unknown action"},
+                "200": {
+                    "description": "events and responses",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "events": {"type": "array", "items": {"type": "object"}},
+                                    "responses": {"type": "array", "items": {"type": "object"}},
+                                },
+                            }
+                        }
+                    },
+                },
+                **error_responses(400, 401, 404, 449),
             },
         }
     }
@@ -80,6 +134,8 @@ PATHS = {
 
 
 def setup(app: web.Application) -> None:
+    if not app[SETTINGS].rasa_token:
+        log.warning("no %s: the Rasa action endpoint refuses every call", TOKEN_SETTING)
     app[EXECUTOR] = build_executor(app)
     app.router.add_post("/rasa/webhook", rasa_webhook)
-    app[OPENAPI].add(PATHS)
+    app[OPENAPI].add(PATHS, security_schemes=SECURITY_SCHEMES)

@@ -12,12 +12,22 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from handlers.identities import mask
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _field(value: Any, f: dataclasses.Field[Any]) -> Any:
+    raw = getattr(value, f.name)
+    if f.metadata.get("masked") and isinstance(raw, str):
+        # A number a stranger typed in is shown by its ends only, wherever the view goes.
+        return mask(raw)
+    return plain(raw)
 
 
 def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _field(value, f) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -39,7 +49,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, or a 400 that says what is wrong with it."""
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    # ValueError covers bad JSON, bad UTF-8 and integers too long to read; RecursionError,
+    # nesting deeper than the parser goes.
+    except (ValueError, RecursionError) as error:
         raise web.HTTPBadRequest(
             text=json.dumps({"error": "invalid-json", "message": f"body is not JSON: {error}"}),
             content_type="application/json",

@@ -60,3 +60,10 @@ class Settings(BaseSettings):
     # A worker that holds a claim this long without a word is taken for dead.
     campaign_lease_seconds: float = Field(default=60.0, gt=0)
     campaign_idle_seconds: float = Field(default=1.0, gt=0)
+
+    # Rasa (issue 11): the action endpoint's token, sent by Rasa as `?token=` (endpoints.yml
+    # `action_endpoint: token:`) or as a bearer token; unset refuses every call. And the
+    # input channels (voice gateways) whose `metadata.caller` number is trusted as the
+    # caller's own: a number from any other channel or from a slot reveals nothing.
+    rasa_token: str | None = None
+    rasa_trusted_channels: list[str] = Field(default_factory=list)

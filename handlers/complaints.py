@@ -4,6 +4,7 @@ escalation, customer notifications, and "until the customer is satisfied"."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,6 +64,10 @@ def allowed_moves(state: str, role: str) -> list[str]:
 
 
 async def _notify(session: AsyncSession, complaint: ComplaintView, now: datetime) -> None:
+    if not complaint.verified:
+        # Whoever lodged it may not be the customer: news of it would go to someone who
+        # never complained, and would confirm to a stranger that the number is ours.
+        return
     kind = "satisfaction_question" if complaint.state == "resolved" else "complaint_update"
     status = await notify.enqueue(
         session,
@@ -89,6 +94,28 @@ async def _notify(session: AsyncSession, complaint: ComplaintView, now: datetime
         )
 
 
+# Control characters other than line breaks and tabs: PostgreSQL refuses NUL in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def checked_description(
+    policy: ComplaintPolicy, *, category: str, severity: str, channel: str, text: str
+) -> str:
+    """The description as stored, or InvalidInput naming what is wrong with the complaint."""
+    if category not in policy.categories:
+        raise InvalidInput("unknown complaint category", field="category", allowed=list(policy.categories))
+    if severity not in SEVERITIES:
+        raise InvalidInput("severity is standard or urgent", field="severity", allowed=list(SEVERITIES))
+    if channel not in CHANNELS:
+        raise InvalidInput("unknown channel", field="channel", allowed=list(CHANNELS))
+    cleaned = _CONTROL.sub("", text or "").strip()
+    if not cleaned:
+        raise InvalidInput("describe the problem", field="description")
+    if len(cleaned) > 4000:
+        raise InvalidInput("the description is longer than 4000 characters", field="description")
+    return cleaned
+
+
 async def lodge(
     session: AsyncSession,
     *,
@@ -101,20 +128,16 @@ async def lodge(
     actor: UserRecord | None = None,
     now: datetime | None = None,
     policy: ComplaintPolicy | None = None,
+    verified: bool = True,
+    claimed_phone: str | None = None,
 ) -> ComplaintView:
+    """`verified=False` for a sender no channel vouched for: stored with the number they
+    claimed, marked for agents to verify, and the customer is told nothing."""
     policy = policy or ComplaintPolicy()
     now = now or utcnow()
-    if category not in policy.categories:
-        raise InvalidInput("unknown complaint category", field="category", allowed=list(policy.categories))
-    if severity not in SEVERITIES:
-        raise InvalidInput("severity is standard or urgent", field="severity", allowed=list(SEVERITIES))
-    if channel not in CHANNELS:
-        raise InvalidInput("unknown channel", field="channel", allowed=list(CHANNELS))
-    text = (description or "").strip()
-    if not text:
-        raise InvalidInput("describe the problem", field="description")
-    if len(text) > 4000:
-        raise InvalidInput("the description is longer than 4000 characters", field="description")
+    text = checked_description(
+        policy, category=category, severity=severity, channel=channel, text=description
+    )
     customer = await customers_repo.get(session, customer_id, details=False)
     if customer is None:
         raise NotFound("no such customer", customer_id=customer_id)
@@ -136,6 +159,8 @@ async def lodge(
         created_by_id=actor.id if actor else None,
         acknowledge_due_at=acknowledge_due,
         resolve_due_at=resolve_due,
+        verified=verified,
+        claimed_phone=claimed_phone,
     )
     await repo.add_event(
         session,
@@ -145,7 +170,7 @@ async def lodge(
         actor_kind="user" if actor else "customer",
         actor_id=actor.id if actor else None,
         to_state="received",
-        note=f"lodged via {channel}",
+        note=f"lodged via {channel}" if verified else f"lodged via {channel}; sender not verified",
     )
     await repo.add_timer(session, complaint.id, "acknowledge", acknowledge_due)
     await repo.add_timer(session, complaint.id, "resolve", resolve_due)
@@ -207,7 +232,7 @@ async def _move(
         note=note,
     )
     await _notify(session, updated, now)
-    if to_state == "closed" and policy.csat_after_close:
+    if to_state == "closed" and policy.csat_after_close and updated.verified:
         from handlers.surveys import queue_survey  # surveys import complaints' views
 
         await queue_survey(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,10 @@ class ComplaintView:
     attachments: tuple[str, ...] = ()
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    # False while nobody has confirmed that the sender owns the number they gave.
+    verified: bool = True
+    # The number such a sender claimed; `masked` tells the JSON edge to show only its ends.
+    claimed_phone: str | None = field(default=None, metadata={"masked": True})
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ def _view(row: Complaint) -> ComplaintView:
         attachments=tuple(str(a.get("ref", "")) for a in (row.attachments or [])),
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
+        verified=row.verified,
+        claimed_phone=row.claimed_phone,
     )
 
 

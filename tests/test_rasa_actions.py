@@ -1,4 +1,8 @@
-"""Rasa custom actions through `/rasa/webhook`, with requests shaped as a Rasa 3 server sends."""
+"""Rasa custom actions through `/rasa/webhook`, with requests shaped as a Rasa 3 server sends.
+
+Senders here are the ones a channel vouches for: a linked Telegram user on the `telegram`
+channel, or a caller number from the trusted voice channel `voice`. What everyone else
+gets (nothing) is in test_rasa_security.py."""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.actions import ACTIONS, Services, ValidateComplaintForm
+from callcenter.settings import Settings
 from handlers import surveys
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from storage.models import Complaint
 from tests.conftest import REPO_ROOT
@@ -22,11 +28,33 @@ from tests.test_customers_api import Client
 
 ASSISTANT = REPO_ROOT / "rasa_assistant"
 DOMAIN = yaml.safe_load((ASSISTANT / "domain.yml").read_text(encoding="utf-8"))
+TOKEN = "rasa-secret-for-tests"
+VOICE = "voice"  # the voice gateway's input channel, marked as trusted below
+
+
+def rasa_settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        default_region="CN",
+        rasa_token=TOKEN,
+        rasa_trusted_channels=[VOICE],
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, engine: AsyncEngine) -> Settings:
+    # Depending on `engine` empties the tables before the app sees them.
+    return rasa_settings(database_url)
+
+
+def caller(number: str, **metadata: Any) -> dict[str, Any]:
+    """What the trusted voice gateway sends: the caller's number in the message metadata."""
+    return {"channel": VOICE, "metadata": {"caller": number, **metadata}}
 
 
 def rasa_request(
     action: str,
-    sender: str,
+    sender: str = "web-visitor-1",
     *,
     slots: dict[str, Any] | None = None,
     text: str = "",
@@ -89,7 +117,7 @@ async def known(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
 
 
 async def run(client: Client, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = await client.post("/rasa/webhook", json=body)
+    response = await client.post("/rasa/webhook", json=body, params={"token": TOKEN})
     return response.status, await response.json()
 
 
@@ -97,8 +125,12 @@ def slots_set(result: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in result["events"] if e["event"] == "slot"}
 
 
-async def test_the_caller_is_identified_from_the_sender_phone(client: Client, known: dict[str, int]) -> None:
-    status, result = await run(client, rasa_request("action_identify_customer", "+86 138 0000 0003"))
+async def test_a_caller_is_identified_from_the_number_the_voice_gateway_vouches_for(
+    client: Client, known: dict[str, int]
+) -> None:
+    status, result = await run(
+        client, rasa_request("action_identify_customer", "call-1", **caller("+86 138 0000 0003"))
+    )
     assert status == 200
     assert slots_set(result) == {
         "customer_id": known["emily"],
@@ -119,8 +151,8 @@ async def test_a_telegram_conversation_is_identified_by_the_telegram_id(
 @pytest.mark.parametrize(
     ("who", "sender", "reply_start"),
     [
-        ("emily", "13800000003", "Your complaint is lodged: ticket CD-"),
-        ("wang", "13800000001", "投诉已提交，工单号 CD-"),
+        ("emily", {"sender": "call-7", **caller("13800000003")}, "Your complaint is lodged: ticket CD-"),
+        ("wang", {"sender": "8001", "channel": "telegram"}, "投诉已提交，工单号 CD-"),
     ],
 )
 async def test_a_complaint_lodged_through_rasa_lands_under_the_customer(
@@ -128,24 +160,25 @@ async def test_a_complaint_lodged_through_rasa_lands_under_the_customer(
     known: dict[str, int],
     sessions: async_sessionmaker[AsyncSession],
     who: str,
-    sender: str,
+    sender: dict[str, Any],
     reply_start: str,
 ) -> None:
     body = rasa_request(
         "action_lodge_complaint",
-        sender,
         slots={"complaint_category": "network", "complaint_description": "no signal since Monday"},
+        **sender,
     )
     status, result = await run(client, body)
     assert status == 200
     async with sessions() as session:
         complaint = (await session.execute(select(Complaint))).scalar_one()
     assert (complaint.customer_id, complaint.channel, complaint.category) == (known[who], "rasa", "network")
+    assert complaint.verified is True
     assert slots_set(result)["ticket"] == complaint.ticket
     assert result["responses"][0]["text"].startswith(reply_start)
     assert complaint.ticket in result["responses"][0]["text"]
 
-    _, status_result = await run(client, rasa_request("action_complaint_status", sender))
+    _, status_result = await run(client, rasa_request("action_complaint_status", **sender))
     assert complaint.ticket in status_result["responses"][0]["text"]
 
 
@@ -165,13 +198,17 @@ async def test_a_rating_is_recorded_once(
             session, customer_id=known["emily"], kind="csat", trigger="call", channel="phone"
         )
     _, first = await run(
-        client, rasa_request("action_record_survey", "13800000003", slots={"survey_score": "5"})
+        client,
+        rasa_request("action_record_survey", "call-2", slots={"survey_score": "5"}, **caller("13800000003")),
     )
     assert first["responses"][0]["text"] == "Thank you for your rating!"
     _, second = await run(
         client,
         rasa_request(
-            "action_record_survey", "13800000003", slots={"survey_score": "2", "survey_id": survey.id}
+            "action_record_survey",
+            "call-3",
+            slots={"survey_score": "2", "survey_id": float(survey.id)},  # Rasa keeps it as a float
+            **caller("13800000003"),
         ),
     )
     assert second["responses"][0]["text"].startswith("You have already answered")
@@ -187,20 +224,22 @@ async def test_an_offer_is_suggested_from_similar_customers(
 
     async with sessions() as session:
         await build(session)
-    _, result = await run(client, rasa_request("action_suggest_offer", "13800000001"))
+    _, result = await run(client, rasa_request("action_suggest_offer", "call-4", **caller("13800000001")))
     assert result["responses"][0]["text"] == "根据您的使用情况，推荐您了解：Cloud Storage 200GB。"
 
 
 async def test_unknown_action_is_404_and_garbage_is_400(client: Client) -> None:
     status, body = await run(client, rasa_request("action_make_coffee", "1"))
     assert status == 404
-    assert body == {
-        "error": "No registered action found for name 'action_make_coffee'.",
-        "action_name": "action_make_coffee",
-    }
-    broken = await client.post("/rasa/webhook", data="{", headers={"Content-Type": "application/json"})
+    assert body["error"] == "No registered action found for name 'action_make_coffee'."
+    assert body["action_name"] == "action_make_coffee"
+    broken = await client.post(
+        "/rasa/webhook", data="{", headers={"Content-Type": "application/json"}, params={"token": TOKEN}
+    )
     assert broken.status == 400
-    no_tracker = await client.post("/rasa/webhook", json={"next_action": "action_identify_customer"})
+    no_tracker = await client.post(
+        "/rasa/webhook", json={"next_action": "action_identify_customer"}, params={"token": TOKEN}
+    )
     assert no_tracker.status == 400
 
 
@@ -217,8 +256,17 @@ def _tracker(slots: dict[str, Any]) -> Tracker:
     )
 
 
+def _no_database() -> AsyncSession:
+    raise AssertionError("this check needs no database")
+
+
+SERVICES = Services(
+    sessions=_no_database, region="CN", policy=ComplaintPolicy(), trusted_channels=frozenset()
+)
+
+
 async def test_the_form_maps_words_to_categories_and_asks_for_more_detail() -> None:
-    action = ValidateComplaintForm(Services(settings=None))
+    action = ValidateComplaintForm(SERVICES)
     dispatcher = CollectingDispatcher()
     assert await action.validate_complaint_category("我的网络很差", dispatcher, _tracker({}), {}) == {
         "complaint_category": "network"
@@ -236,7 +284,7 @@ async def test_the_form_maps_words_to_categories_and_asks_for_more_detail() -> N
 
 
 def test_the_shipped_assistant_agrees_with_the_registered_actions() -> None:
-    registered = {action().name() for action in ACTIONS}
+    registered = {action(SERVICES).name() for action in ACTIONS}
     declared = set(DOMAIN["actions"])
     assert declared == registered
     for form in DOMAIN["forms"]:
@@ -262,6 +310,7 @@ def test_the_shipped_assistant_agrees_with_the_registered_actions() -> None:
     assert intents == set(DOMAIN["intents"])
 
 
-def test_the_assistant_points_at_this_server() -> None:
+def test_the_assistant_points_at_this_server_with_the_token() -> None:
     endpoints = yaml.safe_load(Path(ASSISTANT / "endpoints.yml").read_text(encoding="utf-8"))
     assert endpoints["action_endpoint"]["url"].endswith("/rasa/webhook")
+    assert endpoints["action_endpoint"]["token"] == "${CONTACTDESK_RASA_TOKEN}"
