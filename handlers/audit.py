@@ -43,8 +43,9 @@ def parse_query(
     """The filters as typed in a URL or a form; an empty value is no filter. A `since`
     without an offset is read in `naive_zone`."""
     wanted = (actor or "").strip()
-    if len(wanted) > ACTOR_LENGTH:
-        raise InvalidInput(f"actor is at most {ACTOR_LENGTH} characters", field="actor")
+    # No actor name holds a control character, and PostgreSQL refuses NUL in text outright.
+    if len(wanted) > ACTOR_LENGTH or not wanted.isprintable():
+        raise InvalidInput(f"actor is at most {ACTOR_LENGTH} printable characters", field="actor")
     return AuditQuery(
         customer_id=_whole(customer_id, "customer_id", 1, MAX_ID) if customer_id else None,
         actor=wanted or None,

@@ -210,6 +210,7 @@ async def test_the_trail_filters_by_customer_actor_time_and_count(
         ("since", "yesterday"),
         ("since", "0001-01-01T00:00:00+23:59"),
         ("actor", "x" * 129),
+        ("actor", "agent1\x00"),
     ],
 )
 async def test_a_bad_filter_gets_a_400_that_names_it(
