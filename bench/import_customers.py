@@ -90,6 +90,7 @@ def generate(path: Path, rows: int) -> None:
 def child(path: str, url: str, batch_size: int) -> None:
     """Runs in its own process: import one file, print seconds, counts and ru_maxrss."""
     from handlers.importing import CsvSource, import_customers
+    from storage.audit import Actor
     from storage.db import create_engine, create_sessionmaker
 
     async def run() -> dict[str, float]:
@@ -97,7 +98,13 @@ def child(path: str, url: str, batch_size: int) -> None:
         started = time.perf_counter()
         with CsvSource(path) as source:
             async with create_sessionmaker(engine)() as session:
-                summary = await import_customers(session, source, region="CN", batch_size=batch_size)
+                summary = await import_customers(
+                    session,
+                    source,
+                    actor=Actor(name="bench", via="import"),
+                    region="CN",
+                    batch_size=batch_size,
+                )
         seconds = time.perf_counter() - started
         await engine.dispose()
         return {

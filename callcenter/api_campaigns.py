@@ -18,6 +18,7 @@ from callcenter.web_errors import json_error
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
 from handlers.errors import InvalidInput
+from storage.audit import Actor
 
 SUPERVISORS = ("supervisor", "admin")
 POLICY = web.AppKey("campaign_policy", Policy)
@@ -141,9 +142,9 @@ async def campaign_action(request: web.Request) -> web.Response:
 
 
 async def preview_campaign(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    user = await require_user(request, *SUPERVISORS)
     async with request.app[SESSIONS]() as session:
-        samples = await campaigns.preview(session, _id(request))
+        samples = await campaigns.preview(session, Actor.of(user, "api"), _id(request))
     return json_response({"samples": samples})
 
 
@@ -205,7 +206,7 @@ PATHS: dict[str, Any] = {
     },
     "/campaigns/{campaign_id}/preview": {
         "get": {
-            "summary": "The message rendered for sample customers of the audience",
+            "summary": "The message rendered for sample customers of the audience (audited per customer)",
             "parameters": _ID,
             "responses": {**_OK, **error_responses(400, 401, 403, 404)},
         }

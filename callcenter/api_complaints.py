@@ -17,6 +17,7 @@ from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
 from storage import complaints as complaints_repo
+from storage.audit import Actor
 from storage.models.base import utcnow
 
 STAFF = ("agent", "supervisor", "admin")
@@ -101,7 +102,7 @@ async def create_complaint(request: web.Request) -> web.Response:
 
 
 async def list_complaints(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
+    user = await require_user(request, *STAFF)
     states = [s for s in request.query.getall("state", []) if s]
     for state in states:
         if state not in complaints.STATES:
@@ -109,8 +110,9 @@ async def list_complaints(request: web.Request) -> web.Response:
     overdue = request.query.get("overdue", "").lower() in ("1", "true", "yes")
     limit = min(_query_int(request, "limit") or 100, 500)
     async with request.app[SESSIONS]() as session:
-        found = await complaints_repo.search(
+        found = await complaints.search(
             session,
+            Actor.of(user, "api"),
             customer_id=_query_int(request, "customer_id"),
             states=states,
             overdue_at=utcnow() if overdue else None,
@@ -123,7 +125,7 @@ async def list_complaints(request: web.Request) -> web.Response:
 async def read_complaint(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     async with request.app[SESSIONS]() as session:
-        detail = await complaints.get(session, _int(request, "complaint_id"))
+        detail = await complaints.read(session, Actor.of(user, "api"), _int(request, "complaint_id"))
     body = plain(detail.complaint)
     body["events"] = plain(detail.events)
     body["allowed"] = complaints.allowed_moves(detail.complaint.state, user.role)
@@ -161,12 +163,13 @@ async def record_satisfaction(request: web.Request) -> web.Response:
 
 
 async def list_surveys(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
+    user = await require_user(request, *STAFF)
     answered_raw = request.query.get("answered")
     answered = None if answered_raw in (None, "") else answered_raw.lower() in ("1", "true", "yes")
     async with request.app[SESSIONS]() as session:
-        found = await surveys.list_surveys(
+        found = await surveys.read_surveys(
             session,
+            Actor.of(user, "api"),
             customer_id=_query_int(request, "customer_id"),
             answered=answered,
             limit=min(_query_int(request, "limit") or 100, 500),
@@ -185,10 +188,12 @@ async def create_survey(request: web.Request) -> web.Response:
 
 
 async def answer_survey(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
+    user = await require_user(request, *STAFF)
     body = parse(AnswerIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
-        survey = await surveys.answer(session, _int(request, "survey_id"), body.score, comment=body.comment)
+        survey = await surveys.answer_for_customer(
+            session, user, _int(request, "survey_id"), body.score, comment=body.comment
+        )
     return json_response(survey)
 
 
@@ -240,7 +245,7 @@ PATHS: dict[str, Any] = {
             "responses": {**_CREATED, **error_responses(400, 401, 403, 404)},
         },
         "get": {
-            "summary": "List complaints (filters: state, customer_id, overdue)",
+            "summary": "List complaints (filters: state, customer_id, overdue); audited per customer",
             "parameters": [
                 {"name": n, "in": "query", "schema": {"type": "string"}}
                 for n in ("state", "customer_id", "overdue", "limit", "offset")
@@ -250,7 +255,7 @@ PATHS: dict[str, Any] = {
     },
     "/complaints/{complaint_id}": {
         "get": {
-            "summary": "A complaint with its event trail and the moves your role may make",
+            "summary": "A complaint with its event trail and the moves your role may make (audited)",
             "parameters": _path_id("complaint_id"),
             "responses": {**_OK, **error_responses(401, 403, 404)},
         },
@@ -272,7 +277,10 @@ PATHS: dict[str, Any] = {
         },
     },
     "/surveys": {
-        "get": {"summary": "List surveys", "responses": {**_OK, **error_responses(401, 403)}},
+        "get": {
+            "summary": "List surveys (filters: customer_id, answered, limit); audited per customer",
+            "responses": {**_OK, **error_responses(400, 401, 403)},
+        },
         "post": {
             "summary": "Send a CSAT or NPS survey to a customer",
             "requestBody": _body(SurveyIn),
@@ -281,10 +289,10 @@ PATHS: dict[str, Any] = {
     },
     "/surveys/{survey_id}/answer": {
         "post": {
-            "summary": "Answer a survey (once)",
+            "summary": "Record a customer's answer to a survey (once; never one that rates you)",
             "parameters": _path_id("survey_id"),
             "requestBody": _body(AnswerIn),
-            "responses": {**_OK, **error_responses(400, 401, 404, 409)},
+            "responses": {**_OK, **error_responses(400, 401, 403, 404, 409)},
         },
     },
     "/reports/satisfaction": {

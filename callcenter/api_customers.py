@@ -142,7 +142,7 @@ async def patch_customer(request: web.Request) -> web.Response:
 
 
 async def link_identity(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await require_user(request, "supervisor", "admin")
     body = parse(IdentityIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         record = await customers.link_identity(
@@ -212,7 +212,7 @@ PATHS: dict[str, Any] = {
     },
     "/customers/{customer_id}/identities": {
         "post": {
-            "summary": "Link a phone, Telegram id or e-mail to the customer",
+            "summary": "Link a phone, Telegram id or e-mail to the customer (supervisors, admins; audited)",
             "parameters": _ID,
             "requestBody": _json_body(IdentityIn.model_json_schema()),
             "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404, 409)},

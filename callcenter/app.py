@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from bot import setup as telegram_bot
 from callcenter import (
+    api_audit,
     api_campaigns,
     api_complaints,
     api_customers,
@@ -20,6 +21,7 @@ from callcenter import (
     console,
     console_auth,
     health,
+    page_audit,
     page_campaigns,
     page_satisfaction,
     rasa_webhook,
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = False) -
     api_campaigns.setup(app)
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
+    api_audit.setup(app)
+    page_audit.setup(app)
     calls.setup(app)
     telephony_cti.setup(app)
     telephony_twilio.setup(app)

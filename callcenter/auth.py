@@ -62,3 +62,13 @@ async def require_user(request: web.Request, *roles: str) -> UserRecord:
             content_type="application/json",
         )
     return user
+
+
+async def require_page_user(request: web.Request, *roles: str) -> UserRecord:
+    """For HTML pages: a stranger is sent to the login form; with roles given, 403 for anyone else."""
+    user = await current_user(request)
+    if user is None:
+        raise web.HTTPFound("/login")
+    if roles and user.role not in roles:
+        raise web.HTTPForbidden(text="your role may not open this page")
+    return user

@@ -10,6 +10,8 @@ running the same file again finishes the job without duplicates.
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import sys
 from typing import TextIO
 
@@ -19,6 +21,7 @@ from tqdm import tqdm
 from callcenter.settings import Settings
 from handlers.errors import InvalidInput
 from handlers.importing import CsvSource, Rejected, Summary, import_customers
+from storage.audit import Actor
 from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
 from storage.migrate import upgrade_sync
 
@@ -64,6 +67,14 @@ class Progress:
             self._bar.close()
 
 
+def _os_user() -> str:
+    """Who ran the command, as the operating system knows them (the audit trail's actor)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a uid with no passwd entry, as in some containers
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
 async def _run(settings: Settings, path: str, batch_size: int) -> Summary:
     with CsvSource(path) as source:
         progress = Progress(source, sys.stdout, sys.stderr)
@@ -73,6 +84,7 @@ async def _run(settings: Settings, path: str, batch_size: int) -> Summary:
                 return await import_customers(
                     session,
                     source,
+                    actor=Actor(name=f"cli:{_os_user()}", via="import"),
                     region=settings.default_region,
                     batch_size=batch_size,
                     on_batch=progress.batch,

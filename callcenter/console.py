@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from callcenter.auth import current_user, require_user
+from callcenter.auth import require_page_user, require_user
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.serialize import json_response, plain
@@ -25,15 +25,8 @@ log = logging.getLogger(__name__)
 STAFF = ("agent", "supervisor", "admin")
 
 
-async def _signed_in(request: web.Request) -> UserRecord:
-    user = await current_user(request)
-    if user is None:
-        raise web.HTTPFound("/login")
-    return user
-
-
 async def agent_page(request: web.Request) -> web.Response:
-    user = await _signed_in(request)
+    user = await require_page_user(request)
     async with request.app[SESSIONS]() as session:
         state = next((s.state for s in await agents.states(session) if s.login == user.login), "offline")
     html = render(
@@ -57,9 +50,11 @@ async def set_state(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/agent")
 
 
-async def render_pop(request: web.Request, user: UserRecord, call_id: str) -> dict[str, Any]:
+async def render_pop(
+    request: web.Request, user: UserRecord, call_id: str, *, via: str, replay: bool = False
+) -> dict[str, Any]:
     async with request.app[SESSIONS]() as session:
-        pop = await screen_pop.for_call(session, user, call_id)
+        pop = await screen_pop.for_call(session, user, call_id, via=via, replay=replay)
     html = render(
         "console/card.html.j2",
         pop=pop,
@@ -87,14 +82,14 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
         async with request.app[SESSIONS]() as session:
             in_progress = await screen_pop.calls_in_progress(session, user)
         for call_id in in_progress:
-            await socket.send_json(await render_pop(request, user, call_id))
+            await socket.send_json(await render_pop(request, user, call_id, via="ws", replay=True))
 
         async def forward() -> None:
             async for event in events:
                 if event.get("agent") != user.login:
                     continue  # an agent only ever receives their own pops
                 if event.get("type") in ("call_offered", "call_answered"):
-                    await socket.send_json(await render_pop(request, user, str(event["call_id"])))
+                    await socket.send_json(await render_pop(request, user, str(event["call_id"]), via="ws"))
                 elif event.get("type") == "call_ended":
                     await socket.send_json({"type": "call_ended", "call_id": event["call_id"]})
 
@@ -112,7 +107,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
 
 async def open_card(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
-    pop = await render_pop(request, user, request.match_info["call_id"])
+    pop = await render_pop(request, user, request.match_info["call_id"], via="console")
     return web.Response(text=pop["html"], content_type="text/html")
 
 
@@ -146,12 +141,12 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
         await check_csrf(request, str(form.get("csrf", "")))
     call_id = request.match_info["call_id"]
     async with request.app[SESSIONS]() as session:
-        pop = await screen_pop.for_call(session, user, call_id)
-        if pop.customer is None:
+        customer_id = await screen_pop.caller_of(session, user, call_id)
+        if customer_id is None:
             raise InvalidInput("the caller is not a known customer; create the customer first")
         complaint = await complaints.lodge(
             session,
-            customer_id=pop.customer.id,
+            customer_id=customer_id,
             category=str(form.get("category", "")),
             description=str(form.get("description", "")),
             severity=str(form.get("severity", "standard")),
@@ -169,9 +164,7 @@ async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
 
 
 async def supervisor_page(request: web.Request) -> web.Response:
-    user = await _signed_in(request)
-    if user.role not in ("supervisor", "admin"):
-        raise web.HTTPForbidden(text="supervisors only")
+    user = await require_page_user(request, "supervisor", "admin")
     html = render("console/supervisor.html.j2", user=user, csrf=await csrf_token(request))
     return web.Response(text=html, content_type="text/html")
 

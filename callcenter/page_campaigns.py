@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.auth import current_user
+from callcenter.auth import require_page_user
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.keys import SESSIONS
 from handlers import campaigns
@@ -16,12 +16,7 @@ from templates import render
 
 
 async def _supervisor(request: web.Request) -> UserRecord:
-    user = await current_user(request)
-    if user is None:
-        raise web.HTTPFound("/login")
-    if user.role not in ("supervisor", "admin"):
-        raise web.HTTPForbidden(text="supervisors only")
-    return user
+    return await require_page_user(request, "supervisor", "admin")
 
 
 def _names(raw: object) -> list[str]:

@@ -25,6 +25,7 @@ from handlers.identities import mask
 from storage import campaigns as repo
 from storage import surveys as surveys_repo
 from storage import telegram as telegram_repo
+from storage.audit import Actor, audit_each_customer
 from storage.campaign_audience import Audience
 from storage.campaigns import CampaignView, ClaimedTarget
 from storage.models.base import utcnow
@@ -332,11 +333,15 @@ def render(campaign: CampaignView, language: str, context: dict[str, Any]) -> st
     return message(f"{campaign.survey_kind or 'csat'}_survey", language, **context)
 
 
-async def preview(session: AsyncSession, campaign_id: int, samples: int = 3) -> list[dict[str, Any]]:
-    """The message as a few customers of the audience would read it, in each language."""
+async def preview(
+    session: AsyncSession, reader: Actor, campaign_id: int, samples: int = 3
+) -> list[dict[str, Any]]:
+    """The message as a few customers of the audience would read it, in each language.
+    The texts carry the customers' names, so each one shown is audited."""
     campaign = await get(session, campaign_id)
     shown = []
-    for name, language, context in await repo.sample_customers(
+    seen: list[tuple[int, int]] = []
+    for customer_id, name, language, context in await repo.sample_customers(
         session, parse_audience(campaign.audience), kind=campaign.kind, now=utcnow(), limit=samples
     ):
         try:
@@ -347,6 +352,9 @@ async def preview(session: AsyncSession, campaign_id: int, samples: int = 3) -> 
         except TemplateError as error:
             raise InvalidInput(f"the message does not render: {error}", field="messages") from error
         shown.append({"customer": mask(name), "language": language, "texts": texts})
+        seen.append((customer_id, campaign.id))
+    await audit_each_customer(session, actor=reader, action="campaign.preview", shown=seen, key="campaigns")
+    await session.commit()
     return shown
 
 

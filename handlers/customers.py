@@ -155,14 +155,19 @@ async def create_customer(
 
 async def link_identity(
     session: AsyncSession,
-    actor: UserRecord | None,
+    actor: UserRecord,
     customer_id: int,
     kind: str,
     raw: str,
     *,
     region: str = "CN",
 ) -> CustomerRecord:
-    """Attach a phone, Telegram id or e-mail to a customer; linking twice is harmless."""
+    """Attach a phone, Telegram id or e-mail to a customer; linking twice is harmless.
+
+    Supervisors and admins only: whoever holds a linked identity is that customer to every
+    channel (notifications, the bot's /status, verified Rasa senders), so an agent linking
+    their own account would read and act as any customer."""
+    _require_role(actor, SUPERVISING_ROLES, "link an identity to a customer")
     record = await _resolve(session, customer_id)
     if record is None:
         raise NotFound("no such customer", customer_id=customer_id)
@@ -178,7 +183,7 @@ async def link_identity(
     await repo.add_identity(session, record.id, Identity(kind, value))
     await audit_repo.audit(
         session,
-        actor=Actor.of(actor, "api") if actor else SYSTEM,
+        actor=Actor.of(actor, "api"),
         action="customer.link",
         customer_id=record.id,
         subject_type="customer",

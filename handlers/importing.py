@@ -23,6 +23,7 @@ from handlers.errors import InvalidInput
 from handlers.identities import mask, normalise
 from handlers.phone_fast import PhoneReader
 from storage import importing as store
+from storage.audit import Actor, audit
 from storage.customers import Identity
 
 KNOWN_COLUMNS = ("name", "phone", "email", "tier", "blacklisted", "language", "region")
@@ -141,6 +142,7 @@ class CsvSource:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
         self._binary = open(path, "rb")  # noqa: SIM115 - closed by close() or the with block
         self.size = os.fstat(self._binary.fileno()).st_size
         self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
@@ -275,6 +277,7 @@ async def import_customers(
     session: AsyncSession,
     source: CsvSource,
     *,
+    actor: Actor,
     region: str,
     batch_size: int = 2000,
     on_batch: Callable[[Summary, list[Rejected]], None] = lambda _summary, _rejected: None,
@@ -285,9 +288,46 @@ async def import_customers(
     The next batch is read and parsed in a thread while the database writes the current
     one: parsing is about half of the time, and the database works on another core.
     At most two batches are in memory.
+
+    The import is one entry in the audit trail (who, which file, how many rows), written
+    at the end even when it stops early, since what it loaded by then stays loaded.
     """
-    phones = PhoneReader(region)
     summary = Summary()
+    complete = False
+    try:
+        await _load(session, source, summary, region=region, batch_size=batch_size, on_batch=on_batch)
+        complete = True
+    finally:
+        await session.rollback()  # a batch cut short leaves nothing half-written behind
+        await audit(
+            session,
+            actor=actor,
+            action="customer.import",
+            customer_id=None,
+            subject_type="import",
+            subject_id=os.path.basename(source.path),
+            details={
+                "file": source.path,
+                "created": summary.created,
+                "updated": summary.updated,
+                "rejected": summary.rejected,
+                "complete": complete,
+            },
+        )
+        await session.commit()
+    return summary
+
+
+async def _load(
+    session: AsyncSession,
+    source: CsvSource,
+    summary: Summary,
+    *,
+    region: str,
+    batch_size: int,
+    on_batch: Callable[[Summary, list[Rejected]], None],
+) -> None:
+    phones = PhoneReader(region)
     next_statistics = 1000  # rows created; doubles each time the statistics are refreshed
     batches = source.batches(max(1, batch_size))
     parsed = _parse_batch(batches, source.columns, phones)
@@ -304,4 +344,3 @@ async def import_customers(
             # Never leave the reader thread running against a file about to be closed.
             parsed = await upcoming
         on_batch(summary, sorted(bad, key=lambda r: r.line))
-    return summary

@@ -12,6 +12,7 @@ from storage import complaints as complaints_repo
 from storage import customers as customers_repo
 from storage import routing as routing_repo
 from storage import surveys as surveys_repo
+from storage.audit import Actor, audit
 from storage.complaints import OPEN_STATES, ComplaintView
 from storage.customers import CustomerRecord
 from storage.routing import ContactView
@@ -32,15 +33,36 @@ class ScreenPop:
     offer: offers.OfferView | None
 
 
-async def for_call(
-    session: AsyncSession, agent: UserRecord, call_id: str, *, channel: str = "phone"
-) -> ScreenPop:
-    """The card for a call; an agent may open only the calls offered to them."""
+async def _offered(session: AsyncSession, agent: UserRecord, call_id: str, channel: str) -> ContactView:
     contact = await routing_repo.get_contact(session, channel, call_id)
     if contact is None:
         raise NotFound("no such call", call_id=call_id)
     if agent.role == "agent" and contact.agent_id != agent.id:
         raise Forbidden("this call was not offered to you")
+    return contact
+
+
+async def caller_of(
+    session: AsyncSession, agent: UserRecord, call_id: str, *, channel: str = "phone"
+) -> int | None:
+    """The customer on a call offered to the agent (None for a stranger), without reading
+    their record: for acting on the call, not for showing it."""
+    return (await _offered(session, agent, call_id, channel)).customer_id
+
+
+async def for_call(
+    session: AsyncSession,
+    agent: UserRecord,
+    call_id: str,
+    *,
+    via: str,
+    replay: bool = False,
+    channel: str = "phone",
+) -> ScreenPop:
+    """The card for a call; an agent may open only the calls offered to them. Every card
+    that shows a customer is a read of their record, audited (`replay`: resent to a
+    reconnecting socket)."""
+    contact = await _offered(session, agent, call_id, channel)
     customer = None
     open_complaints: tuple[ComplaintView, ...] = ()
     recent: tuple[ContactView, ...] = ()
@@ -59,6 +81,19 @@ async def for_call(
             await surveys_repo.search(session, customer_id=contact.customer_id, answered=True, limit=5)
         )
         offer = await offers.best_offer(session, contact.customer_id)
+        details: dict[str, object] = {"call_id": call_id}
+        if replay:
+            details["replay"] = True
+        await audit(
+            session,
+            actor=Actor.of(agent, via),
+            action="customer.card",
+            customer_id=contact.customer_id,
+            subject_type="call",
+            subject_id=call_id,
+            details=details,
+        )
+        await session.commit()
     return ScreenPop(
         call_id,
         contact.queue,

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import notify
-from handlers.errors import Conflict, InvalidInput, NotFound
+from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import surveys as repo
+from storage.audit import Actor, audit, audit_each_customer
 from storage.models.base import utcnow
 from storage.surveys import SurveyView
+from storage.users import UserRecord
 
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
 TRIGGERS = ("complaint", "call", "campaign", "periodic")
@@ -99,6 +101,28 @@ async def answer(
     return answered
 
 
+async def answer_for_customer(
+    session: AsyncSession, user: UserRecord, survey_id: int, score: int, *, comment: str | None = None
+) -> SurveyView:
+    """A member of staff records the answer a customer gave them (by phone, on paper).
+    Nobody answers a survey that rates themselves: the score would be theirs to choose."""
+    survey = await repo.get(session, survey_id)
+    if survey is None:
+        raise NotFound("no such survey", survey_id=survey_id)
+    if survey.agent_id is not None and survey.agent_id == user.id:
+        raise Forbidden("this survey rates you; someone else must record the answer", error_id="self-rating")
+    await audit(
+        session,
+        actor=Actor.of(user, "api"),
+        action="survey.answer",
+        customer_id=survey.customer_id,
+        subject_type="survey",
+        subject_id=survey_id,
+        details={"score": score},
+    )
+    return await answer(session, survey_id, score, comment=comment)
+
+
 async def add_comment(
     session: AsyncSession, survey_id: int, comment: str, *, customer_id: int | None = None
 ) -> SurveyView:
@@ -122,3 +146,19 @@ async def list_surveys(
     session: AsyncSession, *, customer_id: int | None = None, answered: bool | None = None, limit: int = 100
 ) -> list[SurveyView]:
     return await repo.search(session, customer_id=customer_id, answered=answered, limit=limit)
+
+
+async def read_surveys(
+    session: AsyncSession, reader: Actor, *, customer_id: int | None, answered: bool | None, limit: int
+) -> list[SurveyView]:
+    """Surveys for a list; each customer shown gets an audit entry naming their surveys."""
+    found = await repo.search(session, customer_id=customer_id, answered=answered, limit=limit)
+    await audit_each_customer(
+        session,
+        actor=reader,
+        action="survey.list",
+        shown=[(s.customer_id, s.id) for s in found],
+        key="surveys",
+    )
+    await session.commit()
+    return found

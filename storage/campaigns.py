@@ -726,10 +726,15 @@ async def conversions(session: AsyncSession, campaign_id: int) -> int:
 
 async def sample_customers(
     session: AsyncSession, audience: Audience, *, kind: str, now: datetime, limit: int
-) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """A few of the audience for a preview: (name, language, message context)."""
+) -> list[tuple[int, str, str | None, dict[str, Any]]]:
+    """A few of the audience for a preview: (customer id, name, language, message context)."""
     ids = customer_ids(audience, kind=kind, now=now).order_by(Customer.id).limit(limit).subquery()
     rows = await session.execute(
-        select(Customer.name, Customer.language, Customer.tier).where(Customer.id.in_(select(ids.c.id)))
+        select(Customer.id, Customer.name, Customer.language, Customer.tier)
+        .where(Customer.id.in_(select(ids.c.id)))
+        .order_by(Customer.id)
     )
-    return [(name, language, {"name": name, "tier": tier}) for name, language, tier in rows.all()]
+    return [
+        (customer_id, name, language, {"name": name, "tier": tier})
+        for customer_id, name, language, tier in rows.all()
+    ]

@@ -1,17 +1,20 @@
-"""Users (agents, supervisors, admins), API tokens and the audit log."""
+"""Users (agents, supervisors, admins) and API tokens. The audit trail lives in storage.audit;
+its names stay importable from here, where callers have always found them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ApiToken, AuditEntry, User
-from storage.models.base import utcnow
+from storage.audit import SYSTEM as SYSTEM
+from storage.audit import Actor as Actor
+from storage.audit import AuditRecord as AuditRecord
+from storage.audit import audit as audit
+from storage.audit import audit_trail as audit_trail
+from storage.models import ApiToken, User
 
 
 @dataclass(frozen=True)
@@ -23,36 +26,6 @@ class UserRecord:
     skills: tuple[str, ...]
     languages: tuple[str, ...]
     active: bool
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who read or changed something, as the audit trail names them."""
-
-    name: str  # a login, `telegram:<user id>`, `rasa:<channel>:<sender>`, `system`
-    via: str  # the door: api, console, ws, rasa, telegram, cli, import
-    user_id: int | None = None  # set when the actor is one of our users
-
-    @classmethod
-    def of(cls, user: UserRecord, via: str) -> Actor:
-        return cls(name=user.login, via=via, user_id=user.id)
-
-
-# Work done by the application itself (a worker, a migration of data), not by a person.
-SYSTEM = Actor(name="system", via="system")
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    at: datetime
-    actor_id: int | None
-    actor: str
-    via: str
-    customer_id: int | None
-    action: str
-    subject_type: str
-    subject_id: str
-    details: dict[str, Any]
 
 
 def _to_user(row: User) -> UserRecord:
@@ -116,58 +89,3 @@ async def by_token_hash(session: AsyncSession, token_hash: str) -> UserRecord | 
     )
     row = result.scalar_one_or_none()
     return None if row is None else _to_user(row)
-
-
-async def audit(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    action: str,
-    customer_id: int | None,
-    subject_type: str,
-    subject_id: str | int,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Append one entry; the caller's transaction carries it (no commit here)."""
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor_id=actor.user_id,
-            actor=actor.name,
-            via=actor.via,
-            customer_id=customer_id,
-            action=action,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            details=details or {},
-        )
-    )
-    await session.flush()
-
-
-def _to_audit(r: AuditEntry) -> AuditRecord:
-    return AuditRecord(
-        at=r.at,
-        actor_id=r.actor_id,
-        actor=r.actor,
-        via=r.via,
-        customer_id=r.customer_id,
-        action=r.action,
-        subject_type=r.subject_type,
-        subject_id=r.subject_id,
-        details=dict(r.details),
-    )
-
-
-async def audit_trail(
-    session: AsyncSession, subject_type: str, subject_id: str | int, limit: int = 100
-) -> list[AuditRecord]:
-    rows = (
-        await session.execute(
-            select(AuditEntry)
-            .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == str(subject_id))
-            .order_by(AuditEntry.id.desc())
-            .limit(limit)
-        )
-    ).scalars()
-    return [_to_audit(r) for r in rows]

@@ -205,3 +205,45 @@ async def test_a_pop_reaches_the_agent_on_another_instance(
         await call(first, "x-1", "13800000001")
         pop = await next_json(socket)
     assert (pop["type"], pop["call_id"], pop["customer"]["name"]) == ("screen_pop", "x-1", "vip")
+
+
+async def audit_of(console: Client, staff: Staff, customer_id: int) -> list[dict[str, Any]]:
+    response = await console.get(
+        "/api/v1/audit", params={"customer_id": customer_id}, headers=staff.supervisor
+    )
+    return [e for e in (await response.json())["entries"] if e["action"] == "customer.card"]
+
+
+async def test_every_card_the_agent_sees_is_in_the_callers_audit_trail(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    async with console.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        await call(console, "seen-1", "13800000001")  # VIP → agent1
+        assert (await next_json(socket))["call_id"] == "seen-1"
+    # A socket still opening may get the pop as a replay as well as pushed: each is an entry.
+    pushed = await audit_of(console, staff, callers.vip)
+    assert pushed
+    assert {(e["actor"], e["via"], e["details"]["call_id"]) for e in pushed} == {("agent1", "ws", "seen-1")}
+
+    assert (await console.get("/agent/calls/seen-1/card", headers=staff.agent)).status == 200
+    opened = (await audit_of(console, staff, callers.vip))[0]
+    assert (opened["actor"], opened["via"], opened["details"]) == ("agent1", "console", {"call_id": "seen-1"})
+
+
+async def test_the_card_replayed_to_a_reconnecting_agent_is_audited_too(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    await call(console, "seen-2", "13800000001", agent="agent1")
+    async with console.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        assert (await next_json(socket))["call_id"] == "seen-2"
+    [replayed] = await audit_of(console, staff, callers.vip)
+    assert (replayed["actor"], replayed["via"]) == ("agent1", "ws")
+    assert replayed["details"] == {"call_id": "seen-2", "replay": True}
+
+
+async def test_a_card_refused_to_another_agent_leaves_no_entry(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    await call(console, "seen-3", "13800000001")  # offered to agent1
+    assert (await console.get("/agent/calls/seen-3/card", headers=staff.agent2)).status == 403
+    assert await audit_of(console, staff, callers.vip) == []

@@ -243,7 +243,7 @@ async def test_linking_a_telegram_id_makes_chat_and_phone_one_customer(client: C
     response = await client.post(
         f"/api/v1/customers/{created['id']}/identities",
         json={"kind": "telegram", "value": "424242"},
-        headers=staff.agent,
+        headers=staff.supervisor,
     )
     assert response.status == 200
     assert {"kind": "telegram", "value": "424242"} in (await response.json())["identities"]

@@ -17,6 +17,7 @@ from handlers.errors import InvalidInput
 from handlers.identities import normalise_phone
 from handlers.importing import CsvSource, Rejected, Summary, import_customers
 from handlers.phone_fast import PhoneReader
+from storage.audit import Actor
 from storage.models import Customer, CustomerIdentity
 from tests.test_cli import contactdesk
 
@@ -45,6 +46,7 @@ async def load(session: AsyncSession, path: Path, batch_size: int = 2000) -> tup
         summary = await import_customers(
             session,
             source,
+            actor=Actor(name="test", via="import"),
             region="CN",
             batch_size=batch_size,
             on_batch=lambda _summary, bad: rejected.extend(bad),

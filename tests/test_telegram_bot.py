@@ -365,3 +365,17 @@ async def test_lang_switches_the_language(
 async def test_without_a_token_the_bot_is_off_and_the_rest_runs(client: Any) -> None:
     assert (await client.post("/telegram/webhook", json={"update_id": 1})).status == 403
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_my_status_request_is_in_my_audit_trail_as_me(
+    bot_client: Any, api: BotApiStandIn, customers: dict[str, int], staff: Staff
+) -> None:
+    emily = chat(bot_client, api, "emily")
+    await emily.share("13800000003")
+    [reply] = await emily.say("/status")
+    assert reply  # "no complaints" is an answer too: the record was read
+    response = await bot_client.get(
+        "/api/v1/audit", params={"customer_id": customers["emily"]}, headers=staff.supervisor
+    )
+    entries = [e for e in (await response.json())["entries"] if e["action"] == "complaint.status"]
+    assert [(e["actor"], e["via"]) for e in entries] == [(f"telegram:{EMILY}", "telegram")]

@@ -13,6 +13,7 @@ from bot import keyboards
 from bot.texts import state_names, t
 from callcenter.settings import Settings
 from handlers import complaints
+from storage.audit import Actor
 from storage.customers import CustomerRecord
 
 
@@ -120,7 +121,8 @@ async def confirmed(
 async def status(message: Message, session: AsyncSession, customer: CustomerRecord | None, lang: str) -> None:
     if await _refused(message, customer, lang) or customer is None:
         return
-    found = await complaints.list_for_customer(session, customer.id)
+    sender = message.from_user.id if message.from_user else message.chat.id
+    found = await complaints.status(session, Actor(name=f"telegram:{sender}", via="telegram"), customer.id)
     if not found:
         await message.answer(t("status_none", lang))
         return
