@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import ACTIONS, Services
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.openapi import RASA_SECURITY, ROOT, error_responses, json_ok, nullable, obj
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,12 @@ async def rasa_webhook(request: web.Request) -> web.Response:
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         # A tracker missing the fields Rasa always sends: the request, not us, is broken.
         log.info("malformed Rasa action call: %s", type(error).__name__)
+        action_name = action_call.get("next_action")
         return web.json_response(
             {
                 "error": f"malformed action call: {type(error).__name__}",
-                "action_name": action_call.get("next_action"),
+                # Echo a name, never whatever else the caller put there.
+                "action_name": action_name if isinstance(action_name, str) else None,
             },
             status=400,
         )
@@ -64,15 +67,51 @@ async def rasa_webhook(request: web.Request) -> web.Response:
     )
 
 
+# rasa-sdk's own error body, which Rasa reads: not our Error schema.
+_RASA_ERROR = {
+    "description": "rasa-sdk's error",
+    "content": {
+        "application/json": {
+            "schema": obj({"error": {"type": "string"}}, {"action_name": nullable({"type": "string"})})
+        }
+    },
+}
+_ACTION_CALL = obj(
+    {
+        "next_action": {
+            "type": "string",
+            "examples": ["action_identify_customer", "action_complaint_status", "action_suggest_offer"],
+        },
+        "sender_id": {"type": "string"},
+        "tracker": {"type": "object"},
+        "domain": {"type": "object"},
+    },
+    {"version": {"type": "string"}},
+)
+
 PATHS = {
     "/rasa/webhook": {
         "post": {
             "summary": "Rasa custom actions (the rasa-sdk action server contract)",
-            "servers": [{"url": "/"}],
+            "servers": ROOT,
+            "security": RASA_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ACTION_CALL}}},
             "responses": {
-                "200": {"description": "events and responses"},
-                "400": {"description": "malformed"},
-                "404": {"description": "unknown action"},
+                **json_ok(
+                    nullable(
+                        obj(
+                            {
+                                "events": {"type": "array", "items": {"type": "object"}},
+                                "responses": {"type": "array", "items": {"type": "object"}},
+                            }
+                        )
+                    ),
+                    description="events and responses (null without next_action)",
+                ),
+                "400": {**_RASA_ERROR, "description": "a malformed action call"},
+                "404": {**_RASA_ERROR, "description": "no such action"},
+                "449": {**_RASA_ERROR, "description": "the action needs the domain"},
+                **error_responses(401),
             },
         }
     }

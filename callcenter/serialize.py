@@ -7,12 +7,17 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Every table's id is a PostgreSQL bigint.
+MAX_ID = 2**63 - 1
+# An id in a request body: anything else is a 400, not a query that overflows.
+DatabaseId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def plain(value: Any) -> Any:
