@@ -19,7 +19,8 @@ from bot.fsm_storage import DatabaseStorage
 from bot.middlewares import UpdateContext
 from bot.routers import complaints, start, surveys
 from bot.sender import RateLimiter, drain_once
-from callcenter.keys import CAMPAIGN_CHANNEL, SESSIONS, SETTINGS, WORKERS
+from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKERS
+from callcenter.openapi import ROOT, TELEGRAM_SECURITY, error_responses, obj
 from callcenter.web_errors import json_error
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,44 @@ async def _webhook_disabled(_request: web.Request) -> web.Response:
     )
 
 
+PATHS = {
+    "/telegram/webhook": {
+        "post": {
+            "summary": "Telegram updates (setWebhook with secret_token)",
+            "servers": ROOT,
+            "security": TELEGRAM_SECURITY,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": obj({"update_id": {"type": "integer"}}, {"message": {"type": "object"}})
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "handled (or kept for inspection when it cannot be parsed); "
+                    "a Bot API method to call in reply, or {}",
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "multipart/form-data": {"schema": {"type": "object"}},
+                    },
+                },
+                "401": {
+                    "description": "wrong secret token (aiogram's answer)",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                # 403: the bot or the webhook secret is not configured.
+                **error_responses(400, 403),
+            },
+        }
+    }
+}
+
+
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
+    app[OPENAPI].add(PATHS)
     if not settings.bot_token:
         log.info("no CONTACTDESK_BOT_TOKEN: the Telegram bot is off, everything else runs")
         app.router.add_post("/telegram/webhook", _webhook_disabled)

@@ -10,8 +10,18 @@ from pydantic import BaseModel, Field
 
 from callcenter.auth import require_user
 from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKERS
-from callcenter.openapi import error_responses
-from callcenter.serialize import json_response, parse, read_json
+from callcenter.openapi import (
+    CTI_SECURITY,
+    error_responses,
+    id_schema,
+    json_body,
+    json_ok,
+    nullable,
+    obj,
+    path_id,
+    returned,
+)
+from callcenter.serialize import DatabaseId, json_response, parse, read_json
 from callcenter.settings import Settings
 from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
@@ -19,6 +29,7 @@ from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
 from handlers.errors import InvalidInput
 from storage.audit import Actor
+from storage.campaigns import CampaignView
 
 SUPERVISORS = ("supervisor", "admin")
 POLICY = web.AppKey("campaign_policy", Policy)
@@ -36,8 +47,8 @@ class ScheduleIn(BaseModel):
 
 class CampaignIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    kind: str
-    channel: str = "telegram"
+    kind: str = Field(json_schema_extra={"enum": list(campaigns.KINDS)})
+    channel: str = Field(default="telegram", json_schema_extra={"enum": list(campaigns.CHANNELS)})
     messages: dict[str, str] = Field(default_factory=dict)
     survey_kind: str | None = None
     offer_code: str | None = None
@@ -47,13 +58,13 @@ class CampaignIn(BaseModel):
 
 
 class AudienceIn(BaseModel):
-    kind: str = "follow_up"
+    kind: str = Field(default="follow_up", json_schema_extra={"enum": list(campaigns.KINDS)})
     audience: dict[str, Any] = Field(default_factory=dict)
 
 
 class DialResultIn(BaseModel):
-    target_id: int
-    outcome: str
+    target_id: DatabaseId
+    outcome: str = Field(json_schema_extra={"enum": list(campaigns.DIAL_OUTCOMES)})
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -171,67 +182,124 @@ async def campaign_worker(app: web.Application) -> None:
     await campaigns.run_worker(app[SESSIONS], channel, app[POLICY], app[SETTINGS].campaign_idle_seconds)
 
 
-def _json(model: type[BaseModel]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
-
-
-_OK = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
-_ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_CAMPAIGN = obj(
+    {"campaign": returned(CampaignView), "progress": {"type": "object", "description": "counts by outcome"}}
+)
+_ID = path_id("campaign_id")
 
 PATHS: dict[str, Any] = {
     "/campaigns": {
         "get": {
             "summary": "Campaigns with their progress",
-            "responses": {**_OK, **error_responses(401, 403)},
+            "responses": {
+                **json_ok(obj({"campaigns": {"type": "array", "items": _CAMPAIGN}})),
+                **error_responses(401, 403),
+            },
         },
         "post": {
             "summary": "Create a campaign (scheduled unless start is false)",
-            "requestBody": _json(CampaignIn),
-            "responses": {"201": _OK["200"], **error_responses(400, 401, 403)},
+            "requestBody": json_body(CampaignIn),
+            "responses": {**json_ok(_CAMPAIGN, 201, "Created"), **error_responses(400, 401, 403)},
         },
     },
     "/campaigns/audience": {
         "post": {
             "summary": "Count an audience before starting a campaign",
-            "requestBody": _json(AudienceIn),
-            "responses": {**_OK, **error_responses(400, 401, 403)},
+            "requestBody": json_body(AudienceIn),
+            "responses": {
+                **json_ok(obj({"count": {"type": "integer", "minimum": 0}})),
+                **error_responses(400, 401, 403),
+            },
         }
     },
     "/campaigns/{campaign_id}": {
         "get": {
             "summary": "A campaign and its progress: counts by outcome, rate, estimated finish, responses",
-            "parameters": _ID,
-            "responses": {**_OK, **error_responses(401, 403, 404)},
+            "parameters": [_ID],
+            "responses": {**json_ok(_CAMPAIGN), **error_responses(400, 401, 403, 404)},
         }
     },
     "/campaigns/{campaign_id}/preview": {
         "get": {
             "summary": "The message rendered for sample customers of the audience (audited per customer)",
-            "parameters": _ID,
-            "responses": {**_OK, **error_responses(400, 401, 403, 404)},
+            "parameters": [_ID],
+            "responses": {
+                **json_ok(
+                    obj(
+                        {
+                            "samples": {
+                                "type": "array",
+                                "items": obj(
+                                    {
+                                        "customer": {"type": "string"},
+                                        "language": nullable({"type": "string"}),
+                                        "texts": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "string"},
+                                        },
+                                    }
+                                ),
+                            }
+                        }
+                    )
+                ),
+                **error_responses(400, 401, 403, 404),
+            },
         }
     },
     **{
         f"/campaigns/{{campaign_id}}/{action}": {
             "post": {
                 "summary": f"{action.capitalize()} the campaign",
-                "parameters": _ID,
-                "responses": {**_OK, **error_responses(401, 403, 404, 409)},
+                "parameters": [_ID],
+                "responses": {**json_ok(_CAMPAIGN), **error_responses(400, 401, 403, 404, 409)},
             }
         }
         for action in campaigns.MOVES
     },
     "/dialer/next": {
         "get": {
-            "summary": "The next customer for the PBX to call (204: nobody due); telephony token",
-            "responses": {**_OK, "204": {"description": "nobody to call now"}, **error_responses(401)},
+            "summary": "The next customer for the PBX to call (204: nobody due); the telephony token",
+            "security": CTI_SECURITY,
+            "responses": {
+                **json_ok(
+                    obj(
+                        {
+                            "target_id": id_schema(),
+                            "campaign_id": id_schema(),
+                            "campaign": {"type": "string"},
+                            "kind": {"type": "string", "enum": list(campaigns.KINDS)},
+                            "phone": nullable({"type": "string"}),
+                            "customer_id": id_schema(),
+                            "language": {"type": "string"},
+                            "script": {"type": "string"},
+                            "survey_id": nullable(id_schema()),
+                            "lease_seconds": {"type": "integer"},
+                        }
+                    )
+                ),
+                "204": {"description": "nobody to call now"},
+                **error_responses(401),
+            },
         }
     },
     "/dialer/results": {
         "post": {
             "summary": "The outcome of a dialer call; a repeated report changes nothing",
-            "requestBody": _json(DialResultIn),
-            "responses": {**_OK, **error_responses(400, 401, 404, 409)},
+            "security": CTI_SECURITY,
+            "requestBody": json_body(DialResultIn),
+            "responses": {
+                **json_ok(
+                    obj(
+                        {
+                            "target_id": id_schema(),
+                            "status": {"type": "string"},
+                            "repeat": {"type": "boolean"},
+                        }
+                    )
+                ),
+                **error_responses(400, 401, 404, 409),
+            },
         }
     },
 }
@@ -243,9 +311,12 @@ def setup(app: web.Application) -> None:
     router.add_get("/api/v1/campaigns", list_campaigns)
     router.add_post("/api/v1/campaigns", create_campaign)
     router.add_post("/api/v1/campaigns/audience", count_audience)
-    router.add_get("/api/v1/campaigns/{campaign_id}", read_campaign)
-    router.add_get("/api/v1/campaigns/{campaign_id}/preview", preview_campaign)
-    router.add_post("/api/v1/campaigns/{campaign_id}/{action:schedule|pause|resume|cancel}", campaign_action)
+    # Digits only, so that GET /campaigns/audience is a 405, not a campaign called "audience".
+    router.add_get(r"/api/v1/campaigns/{campaign_id:\d+}", read_campaign)
+    router.add_get(r"/api/v1/campaigns/{campaign_id:\d+}/preview", preview_campaign)
+    router.add_post(
+        r"/api/v1/campaigns/{campaign_id:\d+}/{action:schedule|pause|resume|cancel}", campaign_action
+    )
     router.add_get("/api/v1/dialer/next", dialer_next)
     router.add_post("/api/v1/dialer/results", dialer_result)
     app[OPENAPI].add(PATHS)

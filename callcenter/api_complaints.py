@@ -12,29 +12,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY
 from callcenter.keys import OPENAPI, SESSIONS
-from callcenter.openapi import error_responses
-from callcenter.serialize import json_response, parse, plain, read_json
+from callcenter.openapi import (
+    error_responses,
+    id_schema,
+    json_body,
+    json_ok,
+    nullable,
+    obj,
+    path_id,
+    query,
+    returned,
+)
+from callcenter.serialize import MAX_ID, DatabaseId, json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
 from storage import complaints as complaints_repo
 from storage.audit import Actor
+from storage.complaints import AlertView, ComplaintView, EventView
 from storage.models.base import utcnow
+from storage.surveys import SurveyView
 
 STAFF = ("agent", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
 
 
 class ComplaintIn(BaseModel):
-    customer_id: int
+    customer_id: DatabaseId
     category: str
     description: str = Field(max_length=4000)
-    severity: str = "standard"
-    channel: str = "api"
+    severity: str = Field(default="standard", json_schema_extra={"enum": list(complaints.SEVERITIES)})
+    channel: str = Field(default="api", json_schema_extra={"enum": list(complaints.CHANNELS)})
     attachments: list[str] = Field(default_factory=list, max_length=10)
 
 
 class TransitionIn(BaseModel):
-    to: str
+    to: str = Field(json_schema_extra={"enum": list(complaints.STATES)})
     note: str | None = Field(default=None, max_length=2000)
     resolution: str | None = Field(default=None, max_length=4000)
     compensation: str | None = Field(default=None, max_length=500)
@@ -45,14 +57,14 @@ class SatisfactionIn(BaseModel):
 
 
 class SurveyIn(BaseModel):
-    customer_id: int
-    kind: str
-    trigger: str = "periodic"
+    customer_id: DatabaseId
+    kind: str = Field(json_schema_extra={"enum": list(surveys.SCALES)})
+    trigger: str = Field(default="periodic", json_schema_extra={"enum": list(surveys.TRIGGERS)})
     channel: str = "telegram"
 
 
 class AnswerIn(BaseModel):
-    score: int
+    score: int = Field(json_schema_extra={"minimum": 0, "maximum": 10, "description": "CSAT 1-5, NPS 0-10"})
     comment: str | None = Field(default=None, max_length=2000)
 
 
@@ -223,89 +235,124 @@ async def surveys_section(session: AsyncSession, customer_id: int) -> Any:
     return await surveys.list_surveys(session, customer_id=customer_id, limit=20)
 
 
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
+_COMPLAINT = returned(ComplaintView)
+_SURVEY = returned(SurveyView)
+_LIMIT = {"type": "integer", "minimum": 0, "maximum": MAX_ID, "description": "at most 500; 0 means 100"}
 
 
-_OK = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
-_CREATED = {
-    "201": {"description": "Created", "content": {"application/json": {"schema": {"type": "object"}}}}
-}
-
-
-def _path_id(name: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}]
+def _list_of(name: str, items: dict[str, Any]) -> dict[str, Any]:
+    return json_ok(obj({name: {"type": "array", "items": items}}))
 
 
 PATHS: dict[str, Any] = {
     "/complaints": {
         "post": {
             "summary": "Lodge a complaint",
-            "requestBody": _body(ComplaintIn),
-            "responses": {**_CREATED, **error_responses(400, 401, 403, 404)},
+            "requestBody": json_body(ComplaintIn),
+            "responses": {**json_ok(_COMPLAINT, 201, "Created"), **error_responses(400, 401, 404)},
         },
         "get": {
             "summary": "List complaints (filters: state, customer_id, overdue); audited per customer",
             "parameters": [
-                {"name": n, "in": "query", "schema": {"type": "string"}}
-                for n in ("state", "customer_id", "overdue", "limit", "offset")
+                query(
+                    "state", {"type": "array", "items": {"type": "string", "enum": list(complaints.STATES)}}
+                ),
+                query("customer_id", id_schema()),
+                query("overdue", {"type": "boolean"}),
+                query("limit", _LIMIT),
+                query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
             ],
-            "responses": {**_OK, **error_responses(400, 401, 403)},
+            "responses": {**_list_of("complaints", _COMPLAINT), **error_responses(400, 401)},
         },
     },
     "/complaints/{complaint_id}": {
         "get": {
             "summary": "A complaint with its event trail and the moves your role may make (audited)",
-            "parameters": _path_id("complaint_id"),
-            "responses": {**_OK, **error_responses(401, 403, 404)},
+            "parameters": [path_id("complaint_id")],
+            "responses": {
+                **json_ok(
+                    {
+                        "allOf": [_COMPLAINT],
+                        **obj(
+                            {
+                                "events": {"type": "array", "items": returned(EventView)},
+                                "allowed": {"type": "array", "items": {"type": "string"}},
+                            }
+                        ),
+                    }
+                ),
+                **error_responses(400, 401, 404),
+            },
         },
     },
     "/complaints/{complaint_id}/transition": {
         "post": {
             "summary": "Move a complaint to another state",
-            "parameters": _path_id("complaint_id"),
-            "requestBody": _body(TransitionIn),
-            "responses": {**_OK, **error_responses(400, 401, 403, 404, 409)},
+            "parameters": [path_id("complaint_id")],
+            "requestBody": json_body(TransitionIn),
+            "responses": {**json_ok(_COMPLAINT), **error_responses(400, 401, 403, 404, 409)},
         },
     },
     "/complaints/{complaint_id}/satisfaction": {
         "post": {
             "summary": "Record the customer's answer: satisfied closes, not satisfied reopens",
-            "parameters": _path_id("complaint_id"),
-            "requestBody": _body(SatisfactionIn),
-            "responses": {**_OK, **error_responses(400, 401, 403, 404, 409)},
+            "parameters": [path_id("complaint_id")],
+            "requestBody": json_body(SatisfactionIn),
+            "responses": {**json_ok(_COMPLAINT), **error_responses(400, 401, 404, 409)},
         },
     },
     "/surveys": {
         "get": {
             "summary": "List surveys (filters: customer_id, answered, limit); audited per customer",
-            "responses": {**_OK, **error_responses(400, 401, 403)},
+            "parameters": [
+                query("customer_id", id_schema()),
+                query("answered", {"type": "boolean"}),
+                query("limit", _LIMIT),
+            ],
+            "responses": {**_list_of("surveys", _SURVEY), **error_responses(400, 401)},
         },
         "post": {
-            "summary": "Send a CSAT or NPS survey to a customer",
-            "requestBody": _body(SurveyIn),
-            "responses": {**_CREATED, **error_responses(400, 401, 403)},
+            "summary": "Send a CSAT or NPS survey to a customer (supervisors and admins)",
+            "requestBody": json_body(SurveyIn),
+            "responses": {**json_ok(_SURVEY, 201, "Created"), **error_responses(400, 401, 403, 404)},
         },
     },
     "/surveys/{survey_id}/answer": {
         "post": {
-            "summary": "Record a customer's answer to a survey (once; never one that rates you)",
-            "parameters": _path_id("survey_id"),
-            "requestBody": _body(AnswerIn),
-            "responses": {**_OK, **error_responses(400, 401, 403, 404, 409)},
+            "summary": "Answer a survey (once; not one that rates yourself)",
+            "parameters": [path_id("survey_id")],
+            "requestBody": json_body(AnswerIn),
+            "responses": {**json_ok(_SURVEY), **error_responses(400, 401, 403, 404, 409)},
         },
     },
     "/reports/satisfaction": {
         "get": {
-            "summary": "Satisfaction and complaint figures over a period",
+            "summary": "Satisfaction and complaint figures over a period (supervisors and admins)",
             "parameters": [
-                {"name": n, "in": "query", "schema": {"type": "string"}} for n in ("from", "to", "group_by")
+                query("from", {"type": "string", "format": "date-time"}, "default: 30 days ago"),
+                query("to", {"type": "string", "format": "date-time"}, "default: now"),
+                query("group_by", {"type": "string", "enum": list(reports.GROUPS)}),
             ],
-            "responses": {**_OK, **error_responses(400, 401, 403)},
+            "responses": {
+                **json_ok(
+                    obj(
+                        {
+                            "from": {"type": "string", "format": "date-time"},
+                            "to": {"type": "string", "format": "date-time"},
+                            "group_by": nullable({"type": "string"}),
+                            "rows": {"type": "array", "items": returned(reports.ReportRow)},
+                        }
+                    )
+                ),
+                **error_responses(400, 401, 403),
+            },
         },
     },
     "/alerts": {
-        "get": {"summary": "Open supervisor alerts", "responses": {**_OK, **error_responses(401, 403)}}
+        "get": {
+            "summary": "Open supervisor alerts (supervisors and admins)",
+            "responses": {**_list_of("alerts", returned(AlertView)), **error_responses(401, 403)},
+        }
     },
 }
 

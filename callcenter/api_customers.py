@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.auth import require_user
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
-from callcenter.openapi import error_responses
-from callcenter.serialize import json_response, parse, plain, read_json
-from handlers import customers
+from callcenter.openapi import error_responses, json_body, json_ok, obj, path_id, returned
+from callcenter.serialize import DatabaseId, json_response, parse, plain, read_json
+from handlers import customers, identities
 from handlers.customers import NewCustomer, TierLimits
 from handlers.errors import InvalidInput
 from storage.customers import CustomerRecord
@@ -31,7 +31,7 @@ class CustomerIn(BaseModel):
     phones: list[str] = Field(default_factory=list, max_length=10)
     email: str | None = None
     telegram_id: str | None = None
-    tier: str = "regular"
+    tier: str = Field(default="regular", json_schema_extra={"enum": list(customers.TIERS)})
     language: str | None = Field(default=None, max_length=16)
     region: str | None = Field(default=None, max_length=64)
     timezone: str | None = Field(default=None, max_length=64)
@@ -39,19 +39,19 @@ class CustomerIn(BaseModel):
 
 
 class CustomerPatch(BaseModel):
-    tier: str | None = None
+    tier: str | None = Field(default=None, json_schema_extra={"enum": [*customers.TIERS, None]})
     blacklisted: bool | None = None
     reason: str = ""
     force: bool = False
 
 
 class IdentityIn(BaseModel):
-    kind: str
+    kind: str = Field(json_schema_extra={"enum": list(identities.KINDS)})
     value: str
 
 
 class MergeIn(BaseModel):
-    source_id: int
+    source_id: DatabaseId
 
 
 def _customer_id(request: web.Request) -> int:
@@ -164,91 +164,65 @@ async def merge_customer(request: web.Request) -> web.Response:
     return json_response(record)
 
 
-_CUSTOMER = {"$ref": "#/components/schemas/Customer"}
-_ID = [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _ok(schema: dict[str, Any], status: str = "200") -> dict[str, Any]:
-    return {status: {"description": "OK", "content": {"application/json": {"schema": schema}}}}
-
+_RECORD = returned(CustomerRecord)
+_PROFILE = {
+    "allOf": [_RECORD],
+    "description": "the record, plus one list per history section (complaints, surveys, ...)",
+}
+_ID = path_id("customer_id")
 
 PATHS: dict[str, Any] = {
     "/customers": {
         "get": {
-            "summary": "Find a customer by phone number in any format",
-            "parameters": [{"name": "phone", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "summary": "Find a customer by phone number in any format (audited)",
+            "parameters": [
+                {
+                    "name": "phone",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1},
+                }
+            ],
             "responses": {
-                **_ok(
-                    {
-                        "type": "object",
-                        "properties": {"customers": {"type": "array", "items": _CUSTOMER}},
-                    }
-                ),
-                **error_responses(400, 401, 403),
+                **json_ok(obj({"customers": {"type": "array", "items": _PROFILE, "maxItems": 1}})),
+                **error_responses(400, 401),
             },
         },
         "post": {
-            "summary": "Create a customer",
-            "requestBody": _json_body(CustomerIn.model_json_schema()),
-            "responses": {**_ok(_CUSTOMER, "201"), **error_responses(400, 401, 403, 409)},
+            "summary": "Create a customer (a tier other than regular: supervisors and admins)",
+            "requestBody": json_body(CustomerIn),
+            "responses": {**json_ok(_RECORD, 201, "Created"), **error_responses(400, 401, 403, 409)},
         },
     },
     "/customers/{customer_id}": {
         "get": {
             "summary": "A customer's profile (audited): identities, tier, holdings and history",
-            "parameters": _ID,
-            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404)},
+            "parameters": [_ID],
+            "responses": {**json_ok(_PROFILE), **error_responses(400, 401, 404)},
         },
         "patch": {
             "summary": "Change tier or blacklist (supervisors and admins)",
-            "parameters": _ID,
-            "requestBody": _json_body(CustomerPatch.model_json_schema()),
-            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404, 409)},
+            "parameters": [_ID],
+            "requestBody": json_body(CustomerPatch),
+            "responses": {**json_ok(_RECORD), **error_responses(400, 401, 403, 404, 409)},
         },
     },
     "/customers/{customer_id}/identities": {
         "post": {
             "summary": "Link a phone, Telegram id or e-mail to the customer (supervisors, admins; audited)",
-            "parameters": _ID,
-            "requestBody": _json_body(IdentityIn.model_json_schema()),
-            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404, 409)},
+            "parameters": [_ID],
+            "requestBody": json_body(IdentityIn),
+            "responses": {**json_ok(_RECORD), **error_responses(400, 401, 403, 404, 409)},
         }
     },
     "/customers/{customer_id}/merge": {
         "post": {
-            "summary": "Merge another customer (source_id) into this one",
-            "parameters": _ID,
-            "requestBody": _json_body(MergeIn.model_json_schema()),
-            "responses": {**_ok(_CUSTOMER), **error_responses(400, 401, 403, 404)},
+            "summary": "Merge another customer (source_id) into this one (supervisors and admins)",
+            "parameters": [_ID],
+            "requestBody": json_body(MergeIn),
+            "responses": {**json_ok(_RECORD), **error_responses(400, 401, 403, 404)},
         }
     },
-}
-
-SCHEMAS: dict[str, Any] = {
-    "Customer": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "tier": {"type": "string", "enum": list(customers.TIERS)},
-            "blacklisted": {"type": "boolean"},
-            "blacklist_reason": {"type": ["string", "null"]},
-            "language": {"type": ["string", "null"]},
-            "region": {"type": ["string", "null"]},
-            "identities": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"kind": {"type": "string"}, "value": {"type": "string"}},
-                },
-            },
-            "holdings": {"type": "array", "items": {"type": "object"}},
-        },
-    }
 }
 
 
@@ -259,4 +233,4 @@ def setup(app: web.Application) -> None:
     app.router.add_patch("/api/v1/customers/{customer_id}", patch_customer)
     app.router.add_post("/api/v1/customers/{customer_id}/identities", link_identity)
     app.router.add_post("/api/v1/customers/{customer_id}/merge", merge_customer)
-    app[OPENAPI].add(PATHS, SCHEMAS)
+    app[OPENAPI].add(PATHS)

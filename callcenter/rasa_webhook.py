@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import ACTIONS, Services
 from callcenter.complaints_setup import policy_from
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
-from callcenter.openapi import error_responses
+from callcenter.openapi import RASA_SECURITY, ROOT, error_responses, json_ok, nullable, obj
 from callcenter.serialize import read_json
-from callcenter.shared_token import openapi_security, refused, token_matches
+from callcenter.shared_token import refused, token_matches
 from callcenter.web_errors import json_error
 
 log = logging.getLogger(__name__)
@@ -81,52 +81,49 @@ async def rasa_webhook(request: web.Request) -> web.Response:
     )
 
 
-SECURITY_SCHEMES, SECURITY = openapi_security(
-    "rasaToken",
-    "CONTACTDESK_RASA_TOKEN: as Rasa's action_endpoint `token:` sends it (?token=), or as a bearer",
+# rasa-sdk's own error body, which Rasa reads: not our Error schema.
+_RASA_ERROR = {
+    "description": "rasa-sdk's error",
+    "content": {
+        "application/json": {
+            "schema": obj({"error": {"type": "string"}}, {"action_name": nullable({"type": "string"})})
+        }
+    },
+}
+_ACTION_CALL = obj(
+    {
+        "next_action": {
+            "type": "string",
+            "examples": ["action_identify_customer", "action_complaint_status", "action_suggest_offer"],
+        },
+        "sender_id": {"type": "string"},
+        "tracker": {"type": "object"},
+        "domain": {"type": "object"},
+    },
+    {"version": {"type": "string"}, "domain_digest": {"type": "string"}},
 )
 
 PATHS = {
     "/rasa/webhook": {
         "post": {
             "summary": "Rasa custom actions (the rasa-sdk action server contract)",
-            "servers": [{"url": "/"}],
-            "security": SECURITY,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["next_action", "tracker"],
-                            "properties": {
-                                "next_action": {"type": "string"},
-                                "sender_id": {"type": "string"},
-                                "tracker": {"type": "object"},
-                                "domain": {"type": "object"},
-                                "domain_digest": {"type": "string"},
-                                "version": {"type": "string"},
-                            },
-                        }
-                    }
-                },
-            },
+            "servers": ROOT,
+            "security": RASA_SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ACTION_CALL}}},
             "responses": {
-                "200": {
-                    "description": "events and responses",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "events": {"type": "array", "items": {"type": "object"}},
-                                    "responses": {"type": "array", "items": {"type": "object"}},
-                                },
-                            }
+                **json_ok(
+                    obj(
+                        {
+                            "events": {"type": "array", "items": {"type": "object"}},
+                            "responses": {"type": "array", "items": {"type": "object"}},
                         }
-                    },
-                },
-                **error_responses(400, 401, 404, 449),
+                    ),
+                    description="events and responses",
+                ),
+                "400": {**_RASA_ERROR, "description": "a malformed action call"},
+                "404": {**_RASA_ERROR, "description": "no such action"},
+                "449": {**_RASA_ERROR, "description": "the action needs the domain"},
+                **error_responses(401),
             },
         }
     }
@@ -138,4 +135,4 @@ def setup(app: web.Application) -> None:
         log.warning("no %s: the Rasa action endpoint refuses every call", TOKEN_SETTING)
     app[EXECUTOR] = build_executor(app)
     app.router.add_post("/rasa/webhook", rasa_webhook)
-    app[OPENAPI].add(PATHS, security_schemes=SECURITY_SCHEMES)
+    app[OPENAPI].add(PATHS)

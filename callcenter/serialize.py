@@ -7,14 +7,19 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from handlers.identities import mask
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Every table's id is a PostgreSQL bigint.
+MAX_ID = 2**63 - 1
+# An id in a request body: anything else is a 400, not a query that overflows.
+DatabaseId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def _field(value: Any, f: dataclasses.Field[Any]) -> Any:
@@ -61,7 +66,30 @@ async def read_json(request: web.Request) -> dict[str, Any]:
             text='{"error": "invalid-json", "message": "body must be a JSON object"}',
             content_type="application/json",
         )
+    if _holds_nul(body):
+        raise web.HTTPBadRequest(
+            text=json.dumps(
+                {"error": "invalid-input", "message": "text may not contain NUL (U+0000) characters"}
+            ),
+            content_type="application/json",
+        )
     return body
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any string in a JSON value holds U+0000, which PostgreSQL cannot store."""
+    pending = [value]
+    while pending:  # not recursive: a deeply nested body must not exhaust the stack
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def parse(model: type[ModelT], data: Any) -> ModelT:

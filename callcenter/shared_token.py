@@ -7,7 +7,6 @@ An unset secret refuses everyone: a door left unconfigured is closed, not open."
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
 from aiohttp import web
 
@@ -35,12 +34,3 @@ def refused(setting: str) -> web.Response:
     )
     response.headers["WWW-Authenticate"] = "Bearer"
     return response
-
-
-def openapi_security(scheme: str, description: str) -> tuple[dict[str, Any], list[dict[str, list[str]]]]:
-    """The OpenAPI security schemes of such a door, and its operation's `security` list."""
-    schemes = {
-        f"{scheme}Query": {"type": "apiKey", "in": "query", "name": "token", "description": description},
-        f"{scheme}Bearer": {"type": "http", "scheme": "bearer", "description": description},
-    }
-    return schemes, [{f"{scheme}Query": []}, {f"{scheme}Bearer": []}]

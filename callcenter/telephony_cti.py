@@ -13,6 +13,7 @@ from aiohttp import web
 
 from callcenter import calls
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.openapi import CTI_SECURITY, ROOT, error_responses, id_schema, json_ok, nullable, obj
 from callcenter.shared_token import token_matches
 from callcenter.web_errors import json_error
 from handlers import routing
@@ -119,15 +120,59 @@ async def cti_event(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+_TEXT = {"type": "string"}
+_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": list(EVENTS)},
+        "call_id": _TEXT,
+        "callId": {**_TEXT, "description": "Zammad's name for call_id"},
+        "from": _TEXT,
+        "to": _TEXT,
+        "direction": {"type": "string", "enum": ["in", "out"], "default": "in"},
+        "agent": _TEXT,
+        "user": {**_TEXT, "description": "Zammad's name for agent"},
+        "answeringNumber": _TEXT,
+        "queue": _TEXT,
+        "cause": _TEXT,
+        "duration": {"type": "integer", "minimum": 0, "description": "seconds, on hangup"},
+    },
+    "required": ["event"],
+}
+_ANSWER = {
+    "anyOf": [
+        obj(
+            {"action": {"type": "string", "enum": ["route", "reject", "logged"]}},
+            {
+                "queue": nullable(_TEXT),
+                "priority": {"type": "integer"},
+                "reason": nullable(_TEXT),
+                "agent": _TEXT,
+                "customer_id": nullable(id_schema()),
+                "ivr": {"type": "boolean"},
+                "callback": {"type": "boolean"},
+            },
+        ),
+        obj({"ok": {"const": True}}),
+    ]
+}
+
 PATHS = {
     "/telephony/cti": {
         "post": {
             "summary": "Generic CTI call event (newCall, answer, hangup); Zammad Generic CTI names accepted",
-            "servers": [{"url": "/"}],
+            "servers": ROOT,
+            "security": CTI_SECURITY,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _EVENT},
+                    "application/x-www-form-urlencoded": {"schema": _EVENT},
+                },
+            },
             "responses": {
-                "200": {"description": "routing decision or ok"},
-                "400": {"description": "malformed event"},
-                "401": {"description": "bad token"},
+                **json_ok(_ANSWER, description="the routing decision (newCall) or ok"),
+                **error_responses(400, 401, 404),
             },
         }
     }

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from callcenter import calls
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.openapi import ROOT, TWILIO_SECURITY, error_responses, id_schema, query
 from callcenter.web_errors import json_error
 from handlers import surveys
 from handlers.errors import DomainError
@@ -143,20 +145,40 @@ async def survey_answer(request: web.Request, params: dict[str, str]) -> web.Str
     return twiml("goodbye", say_language=_say(language), goodbye=message("ivr_goodbye", language))
 
 
-PATHS = {
-    path: {
+_PARAMETERS_READ = ("CallSid", "From", "To", "Digits", "CallStatus", "CallDuration", "QueueResult")
+_FORM = {
+    "type": "object",
+    "description": "Twilio's webhook parameters (those read here; Twilio sends more)",
+    "properties": {name: {"type": "string"} for name in (*_PARAMETERS_READ, "AgentLogin")},
+}
+_TWIML: dict[str, Any] = {
+    "200": {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
+}
+
+
+def _webhook(summary: str, *parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
         "post": {
             "summary": summary,
-            "servers": [{"url": "/"}],
-            "responses": {"200": {"description": "TwiML"}, "403": {"description": "bad signature"}},
+            "servers": ROOT,
+            "security": TWILIO_SECURITY,
+            "parameters": list(parameters),
+            "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": _FORM}}},
+            # 400: a malformed form; 403: a missing or wrong signature, or no auth token set.
+            "responses": {**_TWIML, **error_responses(400, 403)},
         }
     }
-    for path, summary in (
-        ("/telephony/twilio/voice", "Twilio voice webhook (also the IVR <Gather> action)"),
-        ("/telephony/twilio/status", "Twilio call status callback"),
-        ("/telephony/twilio/survey", "Twilio <Enqueue> action: post-call CSAT question"),
-        ("/telephony/twilio/survey/answer", "Twilio <Gather> action: the CSAT digit"),
-    )
+
+
+PATHS = {
+    "/telephony/twilio/voice": _webhook("Twilio voice webhook (also the IVR <Gather> action)"),
+    "/telephony/twilio/status": _webhook("Twilio call status callback"),
+    "/telephony/twilio/survey": _webhook("Twilio <Enqueue> action: post-call CSAT question"),
+    "/telephony/twilio/survey/answer": _webhook(
+        "Twilio <Gather> action: the CSAT digit",
+        query("survey", id_schema()),
+        query("lang", {"type": "string", "enum": list(SAY_LANGUAGE)}),
+    ),
 }
 
 

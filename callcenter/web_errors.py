@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from handlers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
@@ -42,7 +42,14 @@ async def error_middleware(
             raise
         if not request.path.startswith(("/api/", "/telephony/", "/rasa/")):
             raise
-        return json_error(error.status, error.reason.lower().replace(" ", "-"), error.text or error.reason)
+        response = json_error(
+            error.status, error.reason.lower().replace(" ", "-"), error.text or error.reason
+        )
+        # The exception's own headers still apply: a 405's Allow, a 401's WWW-Authenticate.
+        for name, value in error.headers.items():
+            if name not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH):
+                response.headers.add(name, value)
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.match_info.route.resource)
         return json_error(500, "internal-error", "something went wrong on our side; it has been logged")

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import notify
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage import customers as customers_repo
 from storage import surveys as repo
 from storage.audit import Actor, audit, audit_each_customer
 from storage.models.base import utcnow
@@ -65,8 +66,11 @@ async def queue_survey(
     return survey
 
 
-async def send_survey(session: AsyncSession, **kwargs: object) -> SurveyView:
-    survey = await queue_survey(session, **kwargs)  # type: ignore[arg-type]
+async def send_survey(session: AsyncSession, *, customer_id: int, **kwargs: object) -> SurveyView:
+    """A survey someone asked for: to a customer that exists (not a foreign-key error)."""
+    if await customers_repo.get(session, customer_id, details=False) is None:
+        raise NotFound("no such customer", customer_id=customer_id)
+    survey = await queue_survey(session, customer_id=customer_id, **kwargs)  # type: ignore[arg-type]
     await session.commit()
     return survey
 

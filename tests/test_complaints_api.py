@@ -182,3 +182,11 @@ async def test_a_survey_takes_one_answer_and_refuses_a_second_politely(client: C
     body = await second.json()
     assert body["error"] == "already-answered"
     assert "thank you" in body["message"]
+
+
+async def test_a_survey_for_a_customer_that_does_not_exist_is_a_404(client: Client, staff: Staff) -> None:
+    response = await client.post(
+        "/api/v1/surveys", json={"customer_id": 987654, "kind": "csat"}, headers=staff.supervisor
+    )
+    assert response.status == 404
+    assert (await response.json())["error"] == "not-found"

@@ -247,3 +247,11 @@ async def test_linking_a_telegram_id_makes_chat_and_phone_one_customer(client: C
     )
     assert response.status == 200
     assert {"kind": "telegram", "value": "424242"} in (await response.json())["identities"]
+
+
+async def test_text_with_a_nul_character_is_a_400_on_every_database(client: Client, staff: Staff) -> None:
+    response = await client.post(
+        "/api/v1/customers", json={"name": "Ann\u0000", "phones": ["13800000077"]}, headers=staff.agent
+    )
+    assert response.status == 400
+    assert "NUL" in (await response.json())["message"]

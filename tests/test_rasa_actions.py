@@ -241,6 +241,13 @@ async def test_unknown_action_is_404_and_garbage_is_400(client: Client) -> None:
         "/rasa/webhook", json={"next_action": "action_identify_customer"}, params={"token": TOKEN}
     )
     assert no_tracker.status == 400
+    assert (await no_tracker.json())["action_name"] == "action_identify_customer"
+
+
+async def test_a_malformed_call_gets_a_400_that_does_not_echo_what_it_was_sent(client: Client) -> None:
+    response = await client.post("/rasa/webhook", json={"next_action": [{"a": 1}], "tracker": {}})
+    assert response.status == 400
+    assert (await response.json())["action_name"] is None
 
 
 def _tracker(slots: dict[str, Any]) -> Tracker:

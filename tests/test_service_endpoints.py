@@ -41,3 +41,14 @@ async def test_an_unknown_api_path_answers_json_404(client: Client) -> None:
     response = await client.get("/api/v1/nothing-here")
     assert response.status == 404
     assert (await response.json())["error"] == "not-found"
+
+
+async def test_a_method_an_api_path_does_not_have_is_405_saying_which_it_has(client: Client) -> None:
+    response = await client.request("TRACE", "/api/v1/complaints")
+    assert response.status == 405
+    assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
+    assert (await response.json())["error"] == "method-not-allowed"
+    # "audience" is not a campaign id: reading it is a method the path does not have.
+    audience = await client.get("/api/v1/campaigns/audience")
+    assert audience.status == 405
+    assert audience.headers["Allow"] == "POST"
