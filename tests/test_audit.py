@@ -232,7 +232,7 @@ async def test_the_audit_api_is_in_the_openapi_document(client: Client) -> None:
     parameters = {p["name"]: p["schema"] for p in operation["parameters"]}
     assert parameters["customer_id"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
     assert parameters["limit"]["maximum"] == 1000
-    assert set(operation["responses"]) == {"200", "400", "401", "403"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "503"}
 
 
 async def test_the_audit_page_shows_entries_in_the_operators_time_zone(

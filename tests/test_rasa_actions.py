@@ -245,9 +245,11 @@ async def test_unknown_action_is_404_and_garbage_is_400(client: Client) -> None:
 
 
 async def test_a_malformed_call_gets_a_400_that_does_not_echo_what_it_was_sent(client: Client) -> None:
-    response = await client.post("/rasa/webhook", json={"next_action": [{"a": 1}], "tracker": {}})
+    response = await client.post(
+        "/rasa/webhook", json={"next_action": [{"a": 1}], "tracker": {}}, params={"token": TOKEN}
+    )
     assert response.status == 400
-    assert (await response.json())["action_name"] is None
+    assert "a" not in str((await response.json()).get("action_name"))
 
 
 def _tracker(slots: dict[str, Any]) -> Tracker:
