@@ -7,6 +7,8 @@ from datetime import date
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.customers import TierLimits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTACTDESK_", extra="ignore")
@@ -60,3 +62,8 @@ class Settings(BaseSettings):
     # A worker that holds a claim this long without a word is taken for dead.
     campaign_lease_seconds: float = Field(default=60.0, gt=0)
     campaign_idle_seconds: float = Field(default=1.0, gt=0)
+
+
+def tier_limits(settings: Settings) -> TierLimits:
+    """The tier quotas (the operator's rule: 15% VIP, 30% preferred) as the use cases take them."""
+    return TierLimits({"vip": settings.vip_share_limit, "preferred": settings.preferred_share_limit})

@@ -70,6 +70,53 @@ async def owners(session: AsyncSession, identities: Iterable[Identity]) -> dict[
     return found
 
 
+async def owners_and_tiers(
+    session: AsyncSession, identities: Iterable[Identity]
+) -> tuple[dict[Identity, int], dict[int, str]]:
+    """As `owners`, with each owner's stored tier, in the same round trips. Core rows read
+    on the connection: the ORM's result handling was two thirds of the time."""
+    by_kind: dict[str, list[str]] = {}
+    for identity in identities:
+        by_kind.setdefault(identity.kind, []).append(identity.value)
+    owners: dict[Identity, int] = {}
+    tiers: dict[int, str] = {}
+    postgres = _is_postgres(session)
+    connection = await session.connection()
+    identity_table = cast(Table, CustomerIdentity.__table__)
+    customer_table = cast(Table, Customer.__table__)
+    for kind, values in by_kind.items():
+        chunks = [values] if postgres else [values[i : i + 500] for i in range(0, len(values), 500)]
+        for chunk in chunks:
+            condition = (
+                identity_table.c.value == any_(bindparam("values", chunk, type_=postgresql.ARRAY(String)))
+                if postgres
+                else identity_table.c.value.in_(chunk)
+            )
+            result = await connection.execute(
+                select(identity_table.c.value, identity_table.c.customer_id, customer_table.c.tier)
+                .join(customer_table, customer_table.c.id == identity_table.c.customer_id)
+                .where(identity_table.c.kind == kind, condition)
+            )
+            for value, owner, tier in result.all():
+                owners[Identity(kind, value)] = owner
+                tiers[owner] = tier
+    return owners, tiers
+
+
+async def tiers(session: AsyncSession, customer_ids: Iterable[int]) -> dict[int, str]:
+    """The stored tier of each of these customers."""
+    ids = list(customer_ids)
+    found: dict[int, str] = {}
+    table = cast(Table, Customer.__table__)
+    connection = await session.connection()
+    for start in range(0, len(ids), 500):
+        result = await connection.execute(
+            select(table.c.id, table.c.tier).where(table.c.id.in_(ids[start : start + 500]))
+        )
+        found.update({customer_id: tier for customer_id, tier in result.all()})
+    return found
+
+
 async def refresh_statistics(session: AsyncSession) -> None:
     """ANALYZE the two tables on PostgreSQL (a no-op on SQLite).
 
