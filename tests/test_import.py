@@ -308,6 +308,7 @@ async def test_re_importing_a_file_that_changes_no_share_is_accepted(
     assert "vip would be 4 of 11 customers (36.4%)" in refused.stderr
 
 
+@pytest.mark.usefixtures("engine")  # empty tables
 async def test_a_customer_reached_through_a_number_an_earlier_row_gave_them_is_counted_once(
     database_url: str, tmp_path: Path
 ) -> None:
