@@ -4,7 +4,8 @@ Channel-neutral: the CLI is one caller, an upload endpoint could be another. The
 streamed; only one batch of rows is held at a time. A row matches an existing customer
 through any of its phones or its e-mail, and updates that customer; a row whose
 identities belong to two different customers is rejected rather than merged silently
-(merging is a supervisor's decision, `merge_customers`).
+(merging is a supervisor's decision, `merge_customers`). A file that would push a tier
+over its quota is refused before anything is loaded (handlers/import_shares.py).
 """
 
 from __future__ import annotations
