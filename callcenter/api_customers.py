@@ -13,8 +13,9 @@ from callcenter.auth import require_user
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import error_responses, json_body, json_ok, obj, path_id, returned
 from callcenter.serialize import DatabaseId, json_response, parse, plain, read_json
+from callcenter.settings import tier_limits
 from handlers import customers, identities
-from handlers.customers import NewCustomer, TierLimits
+from handlers.customers import NewCustomer
 from handlers.errors import InvalidInput
 from storage.customers import CustomerRecord
 
@@ -119,8 +120,7 @@ async def patch_customer(request: web.Request) -> web.Response:
     body = parse(CustomerPatch, await read_json(request))
     if body.tier is None and body.blacklisted is None:
         raise InvalidInput("nothing to change: give tier and/or blacklisted, with a reason")
-    settings = request.app[SETTINGS]
-    limits = TierLimits({"vip": settings.vip_share_limit, "preferred": settings.preferred_share_limit})
+    limits = tier_limits(request.app[SETTINGS])
     customer_id = _customer_id(request)
     async with request.app[SESSIONS]() as session:
         record = None

@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     customers = import_kinds.add_parser("customers", help="customers from a CSV file")
     customers.add_argument("file", help="CSV with a header row (see README)")
     customers.add_argument("--batch-size", type=int, default=2000)
+    customers.add_argument(
+        "--force-tiers",
+        action="store_true",
+        help="load even if the file pushes a tier over its quota (recorded in the audit trail)",
+    )
 
     token = commands.add_parser("token", help="print a new API token for a user")
     token.add_argument("user")
@@ -134,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "import":
             from callcenter.cli_import import import_customers_command
 
-            return import_customers_command(settings, args.file, batch_size=args.batch_size)
+            return import_customers_command(
+                settings, args.file, batch_size=args.batch_size, force_tiers=args.force_tiers
+            )
         elif args.command == "token":
             asyncio.run(_token(settings, args.user))
     except DomainError as error:

@@ -3,8 +3,14 @@
 Exit codes: 0 every row loaded; 1 the file was read to the end but some rows were
 rejected (each named on stderr with its line number); 2 nothing more could be done:
 the file is missing, unreadable, not UTF-8, or its header names neither `phone` nor
-`email`, or the database failed. Batches committed before a code-2 stop stay loaded;
-running the same file again finishes the job without duplicates.
+`email`, or the database failed; 3 refused before loading anything: the file would push
+a tier over its quota (`--force-tiers` overrides, recorded in the audit trail). Batches
+committed before a code-2 stop stay loaded; running the same file again finishes the job
+without duplicates.
+
+The command line has no sign-in: whoever can run it with the database's URL can write
+to the database anyway. `--force-tiers` is therefore an operator's decision, recorded
+under the operating-system user who ran it (`cli:<user>`).
 """
 
 from __future__ import annotations
@@ -18,8 +24,8 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from callcenter.settings import Settings
-from handlers.errors import InvalidInput
+from callcenter.settings import Settings, tier_limits
+from handlers.errors import InvalidInput, QuotaExceeded
 from handlers.importing import CsvSource, Rejected, Summary, import_customers
 from storage.audit import Actor
 from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
@@ -67,15 +73,16 @@ class Progress:
             self._bar.close()
 
 
-def _os_user() -> str:
-    """Who ran the command, as the operating system knows them (the audit trail's actor)."""
+def operator() -> Actor:
+    """Who runs the command, as the audit trail names them: the operating-system user."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # a uid with no passwd entry, as in some containers
-        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = f"uid {os.getuid()}"
+    return Actor(name=f"cli:{user}"[:128], via="import")
 
 
-async def _run(settings: Settings, path: str, batch_size: int) -> Summary:
+async def _run(settings: Settings, path: str, batch_size: int, force_tiers: bool) -> Summary:
     with CsvSource(path) as source:
         progress = Progress(source, sys.stdout, sys.stderr)
         engine = create_engine(settings.database_url)
@@ -84,8 +91,10 @@ async def _run(settings: Settings, path: str, batch_size: int) -> Summary:
                 return await import_customers(
                     session,
                     source,
-                    actor=Actor(name=f"cli:{_os_user()}", via="import"),
+                    actor=operator(),
                     region=settings.default_region,
+                    limits=tier_limits(settings),
+                    force_tiers=force_tiers,
                     batch_size=batch_size,
                     on_batch=progress.batch,
                 )
@@ -94,12 +103,22 @@ async def _run(settings: Settings, path: str, batch_size: int) -> Summary:
             await engine.dispose()
 
 
-def import_customers_command(settings: Settings, path: str, *, batch_size: int = 2000) -> int:
+def import_customers_command(
+    settings: Settings, path: str, *, batch_size: int = 2000, force_tiers: bool = False
+) -> int:
     url = normalise_url(settings.database_url)
     try:
         if is_sqlite(url):
             upgrade_sync(url)
-        summary = asyncio.run(_run(settings, path, batch_size))
+        summary = asyncio.run(_run(settings, path, batch_size, force_tiers))
+    except QuotaExceeded as error:
+        print(
+            f"contactdesk: {path}: refused, nothing was loaded: {error.message}. "
+            "If the operator's rules allow it, run the import again with --force-tiers "
+            "(recorded in the audit trail).",
+            file=sys.stderr,
+        )
+        return 3
     except InvalidInput as error:
         print(f"contactdesk: {path}: {error.message}", file=sys.stderr)
         return 2
@@ -109,5 +128,7 @@ def import_customers_command(settings: Settings, path: str, *, batch_size: int =
     except SQLAlchemyError as error:
         print(f"contactdesk: the database failed: {error}", file=sys.stderr)
         return 2
+    for forced in summary.tiers_forced:
+        print(f"tier quota overridden with --force-tiers (recorded in the audit trail): {forced}")
     print(f"created {summary.created}, updated {summary.updated}, rejected {summary.rejected}")
     return 1 if summary.rejected else 0

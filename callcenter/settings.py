@@ -7,6 +7,8 @@ from datetime import date
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.customers import TierLimits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTACTDESK_", extra="ignore")
@@ -67,3 +69,8 @@ class Settings(BaseSettings):
     # caller's own: a number from any other channel or from a slot reveals nothing.
     rasa_token: str | None = None
     rasa_trusted_channels: list[str] = Field(default_factory=list)
+
+
+def tier_limits(settings: Settings) -> TierLimits:
+    """The tier quotas (the operator's rule: 15% VIP, 30% preferred) as the use cases take them."""
+    return TierLimits({"vip": settings.vip_share_limit, "preferred": settings.preferred_share_limit})

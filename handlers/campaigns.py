@@ -12,14 +12,15 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers import campaign_templates
+from handlers.campaign_templates import OverBudget
+from handlers.customers import TIERS
 from handlers.errors import Conflict, InvalidInput, NotFound
 from handlers.identities import mask
 from storage import campaigns as repo
@@ -179,22 +180,43 @@ class CampaignSpec:
     recurrence_days: int | None = None
 
 
-_sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-@lru_cache(maxsize=256)
-def _compiled(text: str) -> Template:
-    """Compiling a template costs 40× rendering it; a campaign sends one text a million times."""
-    return _sandbox.from_string(text)
+def _template_error(language: str, error: TemplateError) -> InvalidInput:
+    if isinstance(error, OverBudget):
+        return InvalidInput(
+            f"the {language} message is over its budget: {error.reason}",
+            error_id="template-over-budget",
+            field="messages",
+            language=language,
+        )
+    return InvalidInput(
+        f"the {language} message is not a valid template: {error}", field="messages", language=language
+    )
 
 
 def _check_template(text: str, language: str) -> None:
     try:
-        _sandbox.from_string(text)
+        campaign_templates.compile_text(text)
     except TemplateError as error:
-        raise InvalidInput(
-            f"the {language} message is not a valid template: {error}", field="messages"
-        ) from error
+        raise _template_error(language, error) from error
+
+
+# What a sample render at creation calls the customer; the real name comes at send time.
+SAMPLE_NAME = "Sample Customer"
+
+
+def _check_renders(spec: CampaignSpec) -> None:
+    """Render each text as a customer of each tier would get it, so that a text over its
+    budget (or naming a variable that does not exist) is refused now, not at send time.
+    CPU-bound: runs in a thread."""
+    for language, text in spec.messages.items():
+        for tier in TIERS:
+            context: dict[str, Any] = {"name": SAMPLE_NAME, "tier": tier, "offer": spec.offer_code or ""}
+            if spec.kind == "satisfaction":
+                context["survey_id"] = 1
+            try:
+                campaign_templates.render(text, context)
+            except TemplateError as error:
+                raise _template_error(language, error) from error
 
 
 def validate(spec: CampaignSpec) -> Audience:
@@ -248,6 +270,7 @@ async def create(
     """Save a campaign as a draft, or scheduled to start at its start time (now by default)."""
     now = now or utcnow()
     audience = validate(spec)
+    await asyncio.to_thread(_check_renders, spec)
     if audience.sample_share is not None and "sample_seed" not in spec.audience:
         audience = Audience(**{**asdict(audience), "sample_seed": secrets.randbelow(2**31)})
     campaign = await repo.insert(
@@ -324,13 +347,40 @@ async def act(
 
 
 def render(campaign: CampaignView, language: str, context: dict[str, Any]) -> str:
-    """The campaign's text for one customer, in their language when the campaign has it."""
+    """The campaign's text for one customer, in their language when the campaign has it.
+    CPU-bound within the template budget: async callers use `render_off_loop`."""
     for candidate in (language, "zh", "en", *campaign.messages):
         text = campaign.messages.get(candidate)
         if text:
-            return _compiled(text).render(**context).strip()
+            return campaign_templates.render(text, context)
     # A satisfaction campaign without its own wording asks the standard question.
     return message(f"{campaign.survey_kind or 'csat'}_survey", language, **context)
+
+
+async def render_off_loop(campaign: CampaignView, language: str, context: dict[str, Any]) -> str:
+    return await asyncio.to_thread(render, campaign, language, context)
+
+
+def _preview_texts(
+    campaign: CampaignView, samples: list[tuple[int, str, str | None, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    shown = []
+    for _customer_id, name, language, context in samples:
+        try:
+            texts = {
+                lang: render(campaign, lang, {**context, "offer": campaign.offer_code or ""})
+                for lang in LANGUAGES
+            }
+        except OverBudget as error:
+            raise InvalidInput(
+                f"the message is over its budget: {error.reason}",
+                error_id="template-over-budget",
+                field="messages",
+            ) from error
+        except TemplateError as error:
+            raise InvalidInput(f"the message does not render: {error}", field="messages") from error
+        shown.append({"customer": mask(name), "language": language, "texts": texts})
+    return shown
 
 
 async def preview(
@@ -339,21 +389,17 @@ async def preview(
     """The message as a few customers of the audience would read it, in each language.
     The texts carry the customers' names, so each one shown is audited."""
     campaign = await get(session, campaign_id)
-    shown = []
-    seen: list[tuple[int, int]] = []
-    for customer_id, name, language, context in await repo.sample_customers(
+    found = await repo.sample_customers(
         session, parse_audience(campaign.audience), kind=campaign.kind, now=utcnow(), limit=samples
-    ):
-        try:
-            texts = {
-                lang: render(campaign, lang, {**context, "offer": campaign.offer_code or ""})
-                for lang in LANGUAGES
-            }
-        except TemplateError as error:
-            raise InvalidInput(f"the message does not render: {error}", field="messages") from error
-        shown.append({"customer": mask(name), "language": language, "texts": texts})
-        seen.append((customer_id, campaign.id))
-    await audit_each_customer(session, actor=reader, action="campaign.preview", shown=seen, key="campaigns")
+    )
+    shown = await asyncio.to_thread(_preview_texts, campaign, found)
+    await audit_each_customer(
+        session,
+        actor=reader,
+        action="campaign.preview",
+        shown=[(customer_id, campaign.id) for customer_id, *_rest in found],
+        key="campaigns",
+    )
     await session.commit()
     return shown
 
@@ -483,7 +529,7 @@ async def send_one(
             kind, payload = f"{campaign.survey_kind}_survey", {"survey_id": survey_id}
             context["survey_id"] = survey_id
         try:
-            text = render(campaign, target.language, context)
+            text = await render_off_loop(campaign, target.language, context)
         except TemplateError as error:
             await session.rollback()
             await repo.finish(session, target, "failed", now=clock(), error=f"render: {error}")
@@ -636,7 +682,12 @@ async def next_dial(
                 if campaign.kind == "satisfaction":
                     survey_id = await _survey_for(session, campaign, target, now)
                     context["survey_id"] = survey_id
-                script = render(campaign, target.language, context)
+                try:
+                    script = await render_off_loop(campaign, target.language, context)
+                except TemplateError as error:  # this customer's text only; the next one may do
+                    await session.rollback()
+                    await repo.finish(session, target, "failed", now=now, error=f"render: {error}")
+                    continue
                 await session.commit()
                 return {
                     "target_id": target.id,

@@ -30,6 +30,53 @@ class TierLimits:
 
 
 @dataclass(frozen=True)
+class TierShare:
+    """A tier's share of all customers, as it would be after a change, against its limit."""
+
+    tier: str
+    count: int
+    total: int
+    limit: float
+
+    @property
+    def share(self) -> float:
+        return self.count / self.total if self.total else 0.0
+
+    def describe(self) -> str:
+        return (
+            f"{self.tier} would be {self.count:,} of {self.total:,} customers ({_percent(self.share)}), "
+            f"above the {_percent(self.limit)} limit"
+        )
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "count": self.count,
+            "total": self.total,
+            "share": round(self.share, 4),
+            "limit": self.limit,
+        }
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction:.1%}".replace(".0%", "%")
+
+
+def over_quota(counts: Mapping[str, int], limits: TierLimits, grown: Iterable[str]) -> list[TierShare]:
+    """The tiers among `grown` whose share of all customers in `counts` (customers by tier
+    after a change) is above their limit. Only a tier the change grows can be refused: a
+    base already over a limit (an admin forced it) still takes new regular customers."""
+    total = sum(counts.values())
+    over = []
+    for tier in grown:
+        limit = limits.shares.get(tier)
+        count = counts.get(tier, 0)
+        if limit is not None and total and count / total > limit:
+            over.append(TierShare(tier, count, total, limit))
+    return over
+
+
+@dataclass(frozen=True)
 class NewCustomer:
     name: str = ""
     phones: tuple[str, ...] = ()
@@ -256,20 +303,12 @@ async def change_tier(
         raise NotFound("no such customer", customer_id=customer_id)
     if record.tier == tier:
         return record
-    share_limit = (limits or TierLimits()).shares.get(tier)
-    if share_limit is not None and not force:
+    quotas = limits or TierLimits()
+    if not force and tier in quotas.shares:
         counts = await repo.count_by_tier(session)
-        total = sum(counts.values())
-        after = counts.get(tier, 0) + 1
-        if total and after / total > share_limit:
-            raise QuotaExceeded(
-                f"{tier} would be {after} of {total} customers ({after / total:.0%}), "
-                f"above the {share_limit:.0%} limit; an admin may force it",
-                tier=tier,
-                count=after,
-                total=total,
-                limit=share_limit,
-            )
+        after = {**counts, record.tier: counts.get(record.tier, 0) - 1, tier: counts.get(tier, 0) + 1}
+        for over in over_quota(after, quotas, [tier]):
+            raise QuotaExceeded(f"{over.describe()}; an admin may force it", **over.details())
     await repo.update_fields(session, record.id, tier=tier)
     await audit_repo.audit(
         session,

@@ -4,7 +4,8 @@ Channel-neutral: the CLI is one caller, an upload endpoint could be another. The
 streamed; only one batch of rows is held at a time. A row matches an existing customer
 through any of its phones or its e-mail, and updates that customer; a row whose
 identities belong to two different customers is rejected rather than merged silently
-(merging is a supervisor's decision, `merge_customers`).
+(merging is a supervisor's decision, `merge_customers`). A file that would push a tier
+over its quota is refused before anything is loaded (handlers/import_shares.py).
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.customers import TIERS
-from handlers.errors import InvalidInput
+from handlers.customers import TIERS, TierLimits, TierShare
+from handlers.errors import InvalidInput, QuotaExceeded
 from handlers.identities import mask, normalise
+from handlers.import_shares import shares_after
 from handlers.phone_fast import PhoneReader
 from storage import importing as store
 from storage.audit import Actor, audit
 from storage.customers import Identity
+
+log = logging.getLogger(__name__)
 
 KNOWN_COLUMNS = ("name", "phone", "email", "tier", "blacklisted", "language", "region")
 BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
@@ -52,6 +58,7 @@ class Summary:
     created: int = 0
     updated: int = 0
     rejected: int = 0
+    tiers_forced: list[str] = field(default_factory=list)  # quotas an admin overrode
 
     @property
     def loaded(self) -> int:
@@ -175,6 +182,12 @@ class CsvSource:
     def position(self) -> int:
         return self._binary.tell()
 
+    def rewind(self) -> None:
+        """Back to the first row after the header, for a second pass over the file."""
+        self._text.seek(0)
+        self._reader = csv.reader(self._text)
+        next(self._reader)
+
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         line = self._reader.line_num
         while True:
@@ -273,29 +286,104 @@ def _parse_batch(
     return good, bad
 
 
+async def _parsed_batches(
+    source: CsvSource, phones: PhoneReader, batch_size: int
+) -> AsyncGenerator[tuple[list[store.ImportRow], list[Rejected]], None]:
+    """The file's batches, parsed: the next one is read and parsed in a thread while the
+    caller works on the current one (parsing is about half of an import's time, and the
+    database works on another core). At most two batches are in memory. Use it inside
+    `aclosing`, so that the reader thread is never left running against a closed file."""
+    batches = source.batches(max(1, batch_size))
+    parsed = _parse_batch(batches, source.columns, phones)
+    while parsed is not None:
+        upcoming = asyncio.create_task(asyncio.to_thread(_parse_batch, batches, source.columns, phones))
+        try:
+            yield parsed
+        finally:
+            parsed = await upcoming
+
+
+async def _good_rows(
+    batches: AsyncIterator[tuple[list[store.ImportRow], list[Rejected]]],
+) -> AsyncIterator[list[store.ImportRow]]:
+    async for good, _bad in batches:
+        yield good
+
+
+async def _check_tiers(
+    session: AsyncSession,
+    source: CsvSource,
+    phones: PhoneReader,
+    *,
+    actor: Actor,
+    batch_size: int,
+    limits: TierLimits,
+    force_tiers: bool,
+) -> list[TierShare]:
+    """Refuse a file that would push a tier over its quota, before loading anything;
+    unless `force_tiers` says the actor overrides the quota, which the audit trail records.
+    Returns the shares overridden. A file without a tier column only adds regular
+    customers and changes no tier, so it is not read twice."""
+    if "tier" not in source.columns.known or not limits.shares:
+        return []
+    async with aclosing(_parsed_batches(source, phones, batch_size)) as batches:
+        shares = await shares_after(session, _good_rows(batches))
+    source.rewind()
+    over = shares.over(limits)
+    if not over:
+        return []
+    described = "; ".join(share.describe() for share in over)
+    if not force_tiers:
+        raise QuotaExceeded(f"after this file, {described}", over=[share.details() for share in over])
+    await audit(
+        session,
+        actor=actor,
+        action="import.force_tiers",
+        customer_id=None,
+        subject_type="import",
+        subject_id=os.path.basename(source.path)[-64:],  # the column's size; the path is in details
+        details={"file": source.path, "over": [share.details() for share in over], **shares.details()},
+    )
+    await session.commit()
+    log.warning("import of %s forced past the tier quotas by %s: %s", source.path, actor.name, described)
+    return over
+
+
 async def import_customers(
     session: AsyncSession,
     source: CsvSource,
     *,
     actor: Actor,
     region: str,
+    limits: TierLimits,
+    force_tiers: bool,
     batch_size: int = 2000,
     on_batch: Callable[[Summary, list[Rejected]], None] = lambda _summary, _rejected: None,
 ) -> Summary:
     """Load every good row of `source`; each batch is committed on its own, so an
     interrupted import keeps what it loaded and a re-run updates it.
 
-    The next batch is read and parsed in a thread while the database writes the current
-    one: parsing is about half of the time, and the database works on another core.
-    At most two batches are in memory.
-
     The import is one entry in the audit trail (who, which file, how many rows), written
     at the end even when it stops early, since what it loaded by then stays loaded.
+
+    First, when the file sets tiers, a pass over it works out the shares of the tiers
+    after the import (handlers/import_shares.py); over a quota nothing is loaded
+    (QuotaExceeded) unless `force_tiers`: the actor overrides it, and the trail says so.
     """
     summary = Summary()
     complete = False
     try:
-        await _load(session, source, summary, region=region, batch_size=batch_size, on_batch=on_batch)
+        await _load(
+            session,
+            source,
+            summary,
+            actor=actor,
+            region=region,
+            limits=limits,
+            force_tiers=force_tiers,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
         complete = True
     finally:
         await session.rollback()  # a batch cut short leaves nothing half-written behind
@@ -305,7 +393,7 @@ async def import_customers(
             action="customer.import",
             customer_id=None,
             subject_type="import",
-            subject_id=os.path.basename(source.path),
+            subject_id=os.path.basename(source.path)[-64:],  # the column's size; the path is in details
             details={
                 "file": source.path,
                 "created": summary.created,
@@ -323,24 +411,24 @@ async def _load(
     source: CsvSource,
     summary: Summary,
     *,
+    actor: Actor,
     region: str,
+    limits: TierLimits,
+    force_tiers: bool,
     batch_size: int,
     on_batch: Callable[[Summary, list[Rejected]], None],
 ) -> None:
     phones = PhoneReader(region)
+    forced = await _check_tiers(
+        session, source, phones, actor=actor, batch_size=batch_size, limits=limits, force_tiers=force_tiers
+    )
+    summary.tiers_forced = [share.describe() for share in forced]
     next_statistics = 1000  # rows created; doubles each time the statistics are refreshed
-    batches = source.batches(max(1, batch_size))
-    parsed = _parse_batch(batches, source.columns, phones)
-    while parsed is not None:
-        good, bad = parsed
-        upcoming = asyncio.create_task(asyncio.to_thread(_parse_batch, batches, source.columns, phones))
-        try:
+    async with aclosing(_parsed_batches(source, phones, batch_size)) as batches:
+        async for good, bad in batches:
             summary.rejected += len(bad)
-            bad += await load_rows(session, good, summary)
+            rejected = bad + await load_rows(session, good, summary)
             if summary.created >= next_statistics:
                 await store.refresh_statistics(session)
                 next_statistics = 2 * summary.created
-        finally:
-            # Never leave the reader thread running against a file about to be closed.
-            parsed = await upcoming
-        on_batch(summary, sorted(bad, key=lambda r: r.line))
+            on_batch(summary, sorted(rejected, key=lambda r: r.line))

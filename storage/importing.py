@@ -44,29 +44,68 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def owners(session: AsyncSession, identities: Iterable[Identity]) -> dict[Identity, int]:
-    """The customer holding each of these identities, for those that are held."""
+async def _held(
+    session: AsyncSession, identities: Iterable[Identity], *, with_tier: bool
+) -> list[tuple[Identity, int, str | None]]:
+    """(identity, customer holding it, that customer's tier if asked) for those held.
+    Core rows read on the connection: the ORM's result handling cost more than the query."""
     by_kind: dict[str, list[str]] = {}
     for identity in identities:
         by_kind.setdefault(identity.kind, []).append(identity.value)
-    found: dict[Identity, int] = {}
+    held: list[tuple[Identity, int, str | None]] = []
     postgres = _is_postgres(session)
+    connection = await session.connection()
+    identities_table = cast(Table, CustomerIdentity.__table__)
+    customers_table = cast(Table, Customer.__table__)
+    columns = [identities_table.c.value, identities_table.c.customer_id]
+    if with_tier:
+        columns.append(customers_table.c.tier)
     for kind, values in by_kind.items():
         # One array parameter on PostgreSQL (one prepared statement whatever the batch
         # size); SQLite has no arrays, so IN lists in chunks under its variable limit.
         chunks = [values] if postgres else [values[i : i + 500] for i in range(0, len(values), 500)]
         for chunk in chunks:
             condition = (
-                CustomerIdentity.value == any_(bindparam("values", chunk, type_=postgresql.ARRAY(String)))
+                identities_table.c.value == any_(bindparam("values", chunk, type_=postgresql.ARRAY(String)))
                 if postgres
-                else CustomerIdentity.value.in_(chunk)
+                else identities_table.c.value.in_(chunk)
             )
-            result = await session.execute(
-                select(CustomerIdentity.value, CustomerIdentity.customer_id).where(
-                    CustomerIdentity.kind == kind, condition
-                )
-            )
-            found.update({Identity(kind, value): owner for value, owner in result.all()})
+            query = select(*columns).where(identities_table.c.kind == kind, condition)
+            if with_tier:
+                query = query.join(customers_table, customers_table.c.id == identities_table.c.customer_id)
+            for row in (await connection.execute(query)).all():
+                held.append((Identity(kind, row[0]), row[1], row[2] if with_tier else None))
+    return held
+
+
+async def owners(session: AsyncSession, identities: Iterable[Identity]) -> dict[Identity, int]:
+    """The customer holding each of these identities, for those that are held."""
+    return {identity: owner for identity, owner, _ in await _held(session, identities, with_tier=False)}
+
+
+async def owners_and_tiers(
+    session: AsyncSession, identities: Iterable[Identity]
+) -> tuple[dict[Identity, int], dict[int, str]]:
+    """As `owners`, with each owner's stored tier, in the same round trips."""
+    owners: dict[Identity, int] = {}
+    tiers: dict[int, str] = {}
+    for identity, owner, tier in await _held(session, identities, with_tier=True):
+        owners[identity] = owner
+        tiers[owner] = tier or ""
+    return owners, tiers
+
+
+async def tiers(session: AsyncSession, customer_ids: Iterable[int]) -> dict[int, str]:
+    """The stored tier of each of these customers."""
+    ids = list(customer_ids)
+    found: dict[int, str] = {}
+    table = cast(Table, Customer.__table__)
+    connection = await session.connection()
+    for start in range(0, len(ids), 500):
+        result = await connection.execute(
+            select(table.c.id, table.c.tier).where(table.c.id.in_(ids[start : start + 500]))
+        )
+        found.update({customer_id: tier for customer_id, tier in result.all()})
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 from pathlib import Path
 
@@ -12,13 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.cli_import import Progress
-from handlers.customers import NewCustomer, create_customer, identify
+from handlers.customers import NewCustomer, TierLimits, create_customer, identify
 from handlers.errors import InvalidInput
 from handlers.identities import normalise_phone
 from handlers.importing import CsvSource, Rejected, Summary, import_customers
 from handlers.phone_fast import PhoneReader
 from storage.audit import Actor
-from storage.models import Customer, CustomerIdentity
+from storage.models import AuditEntry, Customer, CustomerIdentity
 from tests.test_cli import contactdesk
 
 MESSY = (
@@ -40,6 +41,10 @@ def write(tmp_path: Path, content: str, name: str = "customers.csv") -> Path:
     return path
 
 
+# These tests are about reading and matching; the quotas have their own tests below.
+NO_QUOTAS = TierLimits(shares={})
+
+
 async def load(session: AsyncSession, path: Path, batch_size: int = 2000) -> tuple[Summary, list[Rejected]]:
     rejected: list[Rejected] = []
     with CsvSource(path) as source:
@@ -48,6 +53,8 @@ async def load(session: AsyncSession, path: Path, batch_size: int = 2000) -> tup
             source,
             actor=Actor(name="test", via="import"),
             region="CN",
+            limits=NO_QUOTAS,
+            force_tiers=False,
             batch_size=batch_size,
             on_batch=lambda _summary, bad: rejected.extend(bad),
         )
@@ -61,8 +68,14 @@ async def count(session: AsyncSession) -> tuple[int, int]:
 
 
 async def test_a_messy_file_loads_the_good_rows_and_names_the_bad_lines(
-    database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Three customers, one VIP: a third, over the quota. Quotas are tested below.
+    monkeypatch.setenv("CONTACTDESK_VIP_SHARE_LIMIT", "1")
+    monkeypatch.setenv("CONTACTDESK_PREFERRED_SHARE_LIMIT", "1")
     path = write(tmp_path, MESSY)
     result = contactdesk("import", "customers", str(path), database_url=database_url, cwd=tmp_path)
 
@@ -198,6 +211,122 @@ async def test_a_file_with_a_utf8_error_stops_with_its_position(
     path.write_bytes("name,phone\nA,13800000071\nJos\xe9,13800000072\n".encode("latin-1"))
     with pytest.raises(InvalidInput, match="not UTF-8"):
         await load(session, path)
+
+
+def people(vip: int, preferred: int, regular: int, *, first: int = 0, spelling: str = "{}") -> str:
+    """A file of customers by tier, numbered from `first`; `spelling` writes their phones."""
+    tiers = ["vip"] * vip + ["preferred"] * preferred + ["regular"] * regular
+    rows = [f"P{first + n},{spelling.format(f'1380001{first + n:04d}')},{t}" for n, t in enumerate(tiers)]
+    return "name,phone,tier\n" + "\n".join(rows) + "\n"
+
+
+async def tiers_and_overrides(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[dict[str, int], list[AuditEntry]]:
+    async with sessions() as session:
+        rows = await session.execute(select(Customer.tier, func.count()).group_by(Customer.tier))
+        counts = {tier: count for tier, count in rows.all()}
+        overrides = list(
+            (
+                await session.execute(select(AuditEntry).where(AuditEntry.action == "import.force_tiers"))
+            ).scalars()
+        )
+    return counts, overrides
+
+
+async def test_a_file_that_would_make_vip_over_15_percent_is_refused_and_nothing_is_loaded(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    path = write(tmp_path, people(vip=2, preferred=2, regular=6))
+    result = contactdesk("import", "customers", str(path), database_url=database_url, cwd=tmp_path)
+
+    assert result.returncode == 3, result.stderr
+    assert "refused, nothing was loaded" in result.stderr
+    assert "vip would be 2 of 10 customers (20%), above the 15% limit" in result.stderr
+    assert "--force-tiers" in result.stderr
+    assert await tiers_and_overrides(sessions) == ({}, [])
+
+
+async def test_with_force_tiers_the_file_loads_and_the_override_is_in_the_audit_trail(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    path = write(tmp_path, people(vip=2, preferred=4, regular=4))
+    result = contactdesk(
+        "import", "customers", str(path), "--force-tiers", database_url=database_url, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "created 10, updated 0, rejected 0" in result.stdout
+    assert "tier quota overridden with --force-tiers" in result.stdout
+    counts, [override] = await tiers_and_overrides(sessions)
+    assert counts == {"vip": 2, "preferred": 4, "regular": 4}
+    assert (override.actor, override.via) == (f"cli:{getpass.getuser()}", "import")
+    assert (override.subject_id, override.details["file"]) == ("customers.csv", str(path))
+    assert override.details["over"] == [
+        {"tier": "vip", "count": 2, "total": 10, "share": 0.2, "limit": 0.15},
+        {"tier": "preferred", "count": 4, "total": 10, "share": 0.4, "limit": 0.3},
+    ]
+    assert override.details["after"] == {"vip": 2, "preferred": 4, "regular": 4}
+
+
+async def test_a_file_within_the_quotas_loads_as_before(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    # 3 VIP of 20 (15%, at the limit), 6 preferred (30%); the same VIP listed twice counts once.
+    content = people(vip=3, preferred=6, regular=11) + "P0 again,+86 138 0001 0000,vip\n"
+    result = contactdesk(
+        "import", "customers", str(write(tmp_path, content)), database_url=database_url, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "created 20, updated 1, rejected 0" in result.stdout
+    assert "overridden" not in result.stdout
+    assert await tiers_and_overrides(sessions) == ({"vip": 3, "preferred": 6, "regular": 11}, [])
+
+
+async def test_re_importing_a_file_that_changes_no_share_is_accepted(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    first = write(tmp_path, people(vip=3, preferred=1, regular=6), "first.csv")
+    forced = contactdesk(
+        "import", "customers", str(first), "--force-tiers", database_url=database_url, cwd=tmp_path
+    )
+    assert forced.returncode == 0, forced.stderr
+
+    # The same people, their numbers spelled otherwise: matched by phone, counted once.
+    again = write(tmp_path, people(vip=3, preferred=1, regular=6, spelling="+86 {}"), "again.csv")
+    result = contactdesk("import", "customers", str(again), database_url=database_url, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "created 0, updated 10, rejected 0" in result.stdout
+    counts, overrides = await tiers_and_overrides(sessions)
+    assert counts == {"vip": 3, "preferred": 1, "regular": 6}
+    assert len(overrides) == 1  # the first, forced import only
+
+    # One more VIP on top of a base already over the quota is refused.
+    more = write(tmp_path, people(vip=1, preferred=0, regular=0, first=10), "more.csv")
+    refused = contactdesk("import", "customers", str(more), database_url=database_url, cwd=tmp_path)
+    assert refused.returncode == 3
+    assert "vip would be 4 of 11 customers (36.4%)" in refused.stderr
+
+
+@pytest.mark.usefixtures("engine")  # empty tables
+async def test_a_customer_reached_through_a_number_an_earlier_row_gave_them_is_counted_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    base = write(tmp_path, "name,phone\n" + "".join(f"R{n},1380002{n:04d}\n" for n in range(10)), "base.csv")
+    assert (
+        contactdesk("import", "customers", str(base), database_url=database_url, cwd=tmp_path).returncode == 0
+    )
+
+    # R0 gains a second number, then is made VIP through it; one new VIP besides.
+    content = "name,phone,tier\nR0,13800020000;13900020000,\nR0,13900020000,vip\nNew,13700020000,vip\n"
+    result = contactdesk(
+        "import", "customers", str(write(tmp_path, content)), database_url=database_url, cwd=tmp_path
+    )
+
+    assert result.returncode == 3
+    assert "vip would be 2 of 11 customers (18.2%), above the 15% limit" in result.stderr
 
 
 def test_without_a_terminal_progress_is_plain_lines(tmp_path: Path) -> None:

@@ -1,0 +1,108 @@
+"""The tier shares an import file would produce, worked out before anything is loaded.
+
+Rows are matched to customers as the import itself matches them (`load_rows` in
+handlers/importing.py): a row is the customer who holds any of its phones or its
+e-mail, in the database or through an earlier row of the file; a row matching two
+customers will be rejected and counts for nothing; the last row for a customer sets its
+tier, an empty tier cell keeps the stored one, a new customer without one is regular.
+So a customer re-imported, or listed twice in a file, is counted once.
+
+Memory grows with what the file adds, not with its length: one entry per identity the
+database does not hold yet, one byte per new customer, one entry per customer whose
+tier the file changes. The identities are kept as hashes, not strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.customers import TIERS, TierLimits, TierShare, over_quota
+from storage import customers as customers_repo
+from storage import importing as store
+from storage.customers import Identity
+
+
+@dataclass(frozen=True)
+class Shares:
+    """Customers by tier before the import and after it."""
+
+    before: Mapping[str, int]
+    after: Mapping[str, int]
+
+    def over(self, limits: TierLimits) -> list[TierShare]:
+        grown = [tier for tier, count in self.after.items() if count > self.before.get(tier, 0)]
+        return over_quota(self.after, limits, grown)
+
+    def details(self) -> dict[str, dict[str, int]]:
+        return {"before": dict(self.before), "after": dict(self.after)}
+
+
+def _key(identity: Identity) -> int:
+    # A 64-bit hash instead of the strings: two identities colliding would at worst count
+    # two new customers as one, off by one in a share; the import itself is not affected.
+    return hash((identity.kind, identity.value))
+
+
+class _Tally:
+    """Who each row of the file is, and the tier it leaves them with."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, int] = {}  # identity new to the database → customer: id > 0, new < 0
+        self.new_tiers = bytearray()  # index into TIERS for new customer number -key - 1
+        self.changed: dict[int, tuple[str, str]] = {}  # existing id → (stored tier, file's tier)
+
+    def row(self, row: store.ImportRow, owners: Mapping[Identity, int], stored: Mapping[int, str]) -> None:
+        found: set[int] = set()
+        for identity in row.identities:
+            owner = owners.get(identity, self.seen.get(_key(identity)))
+            if owner is not None:
+                found.add(owner)
+        if len(found) > 1:
+            return  # the import rejects a row that is two customers
+        key = found.pop() if found else 0
+        if not key:
+            self.new_tiers.append(TIERS.index(row.tier or "regular"))
+            key = -len(self.new_tiers)
+        elif key < 0:
+            if row.tier is not None:
+                self.new_tiers[-key - 1] = TIERS.index(row.tier)
+        elif row.tier is not None:
+            if row.tier == stored[key]:
+                self.changed.pop(key, None)
+            else:
+                self.changed[key] = (stored[key], row.tier)
+        for identity in row.identities:
+            if identity not in owners:
+                self.seen[_key(identity)] = key
+
+    def existing(self, identities: Iterable[Identity]) -> set[int]:
+        """Customers in the database that earlier rows gave some of these identities."""
+        return {key for i in identities if (key := self.seen.get(_key(i), 0)) > 0}
+
+    def after(self, before: Mapping[str, int]) -> dict[str, int]:
+        counts = {tier: before.get(tier, 0) for tier in (*TIERS, *before)}
+        for index in self.new_tiers:
+            counts[TIERS[index]] += 1
+        for old, new in self.changed.values():
+            counts[old] -= 1
+            counts[new] += 1
+        return counts
+
+
+async def shares_after(session: AsyncSession, batches: AsyncIterable[Sequence[store.ImportRow]]) -> Shares:
+    """Read every batch of good rows; nothing is written."""
+    before = await customers_repo.count_by_tier(session)
+    tally = _Tally()
+    async for rows in batches:
+        identities = {i for row in rows for i in row.identities}
+        # Nothing is written during this pass, so the stored tier is the one before the import.
+        owners, stored = await store.owners_and_tiers(session, identities)
+        if earlier := tally.existing(identities) - stored.keys():
+            stored.update(await store.tiers(session, earlier))
+        for row in rows:
+            tally.row(row, owners, stored)
+    await session.rollback()  # only reads: end the transaction before the import opens its own
+    return Shares(before=before, after=tally.after(before))
