@@ -7,9 +7,9 @@ import contextlib
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from callcenter.auth import current_user, require_user
+from callcenter.auth import current_user, require_user, still_signed_in
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.serialize import json_response, plain
@@ -78,6 +78,35 @@ async def render_pop(request: web.Request, user: UserRecord, call_id: str) -> di
     return {"type": "screen_pop", "call_id": call_id, "customer": customer, "html": html}
 
 
+async def _signed_out(request: web.Request, socket: web.WebSocketResponse) -> bool:
+    """Close the socket, telling the page why, once its user signed out or was disabled."""
+    if await still_signed_in(request):
+        return False
+    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"signed out")
+    return True
+
+
+async def _close_when_signed_out(request: web.Request, socket: web.WebSocketResponse) -> None:
+    # Between events too, so an idle socket of a disabled user does not stay open.
+    while True:
+        await asyncio.sleep(request.app[SETTINGS].socket_recheck_seconds)
+        if await _signed_out(request, socket):
+            return
+
+
+async def _serve(socket: web.WebSocketResponse, *tasks: asyncio.Task[None]) -> None:
+    try:
+        async for message in socket:
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *STAFF)  # 401 before the upgrade
     socket = web.WebSocketResponse(heartbeat=30)
@@ -94,19 +123,17 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
                 if event.get("agent") != user.login:
                     continue  # an agent only ever receives their own pops
                 if event.get("type") in ("call_offered", "call_answered"):
+                    if await _signed_out(request, socket):
+                        return
                     await socket.send_json(await render_pop(request, user, str(event["call_id"])))
                 elif event.get("type") == "call_ended":
                     await socket.send_json({"type": "call_ended", "call_id": event["call_id"]})
 
-        pump = asyncio.create_task(forward())
-        try:
-            async for message in socket:
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+        await _serve(
+            socket,
+            asyncio.create_task(forward()),
+            asyncio.create_task(_close_when_signed_out(request, socket)),
+        )
     return socket
 
 
@@ -185,17 +212,15 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
 
         async def forward() -> None:
             async for _event in events:
+                if await _signed_out(request, socket):
+                    return
                 await socket.send_json(await supervisor_snapshot(request))
 
-        pump = asyncio.create_task(forward())
-        try:
-            async for message in socket:
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+        await _serve(
+            socket,
+            asyncio.create_task(forward()),
+            asyncio.create_task(_close_when_signed_out(request, socket)),
+        )
     return socket
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ApiToken, AuditEntry, User
@@ -55,7 +55,7 @@ class AuditRecord:
     details: dict[str, Any]
 
 
-def _to_user(row: User) -> UserRecord:
+def to_user(row: User) -> UserRecord:
     return UserRecord(
         id=row.id,
         login=row.login,
@@ -69,7 +69,7 @@ def _to_user(row: User) -> UserRecord:
 
 async def get_by_login(session: AsyncSession, login: str) -> UserRecord | None:
     row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
-    return None if row is None else _to_user(row)
+    return None if row is None else to_user(row)
 
 
 async def password_hash(session: AsyncSession, login: str) -> str | None:
@@ -100,7 +100,7 @@ async def upsert(
     row.languages = list(languages)
     row.active = True
     await session.flush()
-    return _to_user(row)
+    return to_user(row)
 
 
 async def add_token(session: AsyncSession, user_id: int, token_hash: str) -> None:
@@ -115,7 +115,22 @@ async def by_token_hash(session: AsyncSession, token_hash: str) -> UserRecord | 
         .where(ApiToken.token_hash == token_hash, User.active.is_(True))
     )
     row = result.scalar_one_or_none()
-    return None if row is None else _to_user(row)
+    return None if row is None else to_user(row)
+
+
+async def deactivate(session: AsyncSession, login: str) -> UserRecord | None:
+    row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
+    if row is None:
+        return None
+    row.active = False
+    await session.flush()
+    return to_user(row)
+
+
+async def delete_tokens(session: AsyncSession, user_id: int) -> int:
+    """Revoke every API token of a user; a re-enabled account starts with none."""
+    result = await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def audit(
