@@ -10,9 +10,10 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from callcenter.auth import current_user, require_user, still_signed_in
-from callcenter.console_auth import check_csrf, csrf_token
+from callcenter.console_auth import check_form, csrf_token
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.serialize import json_response, plain
+from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
 from storage import routing as routing_repo
@@ -45,8 +46,7 @@ async def agent_page(request: web.Request) -> web.Response:
 async def set_state(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *STAFF)
     form = await request.post()
-    if "Authorization" not in request.headers:
-        await check_csrf(request, str(form.get("csrf", "")))
+    await check_form(request, form)
     async with request.app[SESSIONS]() as session:
         state = await agents.set_state(session, user.login, str(form.get("state", "")))
     await request.app[EVENTS].publish(
@@ -108,6 +108,7 @@ async def _serve(socket: web.WebSocketResponse, *tasks: asyncio.Task[None]) -> N
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
+    check_origin(request)
     user = await require_user(request, *STAFF)  # 401 before the upgrade
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
@@ -146,8 +147,7 @@ async def open_card(request: web.Request) -> web.Response:
 async def set_disposition(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *STAFF)
     form = await request.post()
-    if "Authorization" not in request.headers:
-        await check_csrf(request, str(form.get("csrf", "")))
+    await check_form(request, form)
     async with request.app[SESSIONS]() as session:
         contact = await agents.set_disposition(
             session, user, request.match_info["call_id"], str(form.get("disposition", ""))
@@ -169,8 +169,7 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
     """The agent logs a complaint for the caller, through the same use case the bot uses."""
     user = await require_user(request, *STAFF)
     form = await request.post()
-    if "Authorization" not in request.headers:
-        await check_csrf(request, str(form.get("csrf", "")))
+    await check_form(request, form)
     call_id = request.match_info["call_id"]
     async with request.app[SESSIONS]() as session:
         pop = await screen_pop.for_call(session, user, call_id)
@@ -204,6 +203,7 @@ async def supervisor_page(request: web.Request) -> web.Response:
 
 
 async def supervisor_socket(request: web.Request) -> web.StreamResponse:
+    check_origin(request)
     await require_user(request, "supervisor", "admin")
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
