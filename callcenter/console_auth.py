@@ -140,7 +140,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def _passwords(app: web.Application) -> AsyncIterator[None]:
-    app[PASSWORDS] = await Passwords.start(app[SETTINGS].password_hash_workers)
+    app[PASSWORDS] = Passwords(app[SETTINGS].password_hash_workers)
     yield
     app[PASSWORDS].close()
 

@@ -13,7 +13,7 @@ import os
 import secrets
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -43,25 +43,18 @@ def _yield_to_calls() -> None:
 class Passwords:
     """Checks passwords on a private thread pool; unknown logins cost as much as known ones."""
 
-    def __init__(self, pool: ThreadPoolExecutor, dummy_hash: str) -> None:
-        self._pool = pool
-        # Verified against when the login is unknown or disabled, so the answer takes
-        # as long as for a real account and does not tell which logins exist.
-        self._dummy_hash = dummy_hash
-
-    @classmethod
-    async def start(cls, workers: int) -> Passwords:
-        pool = ThreadPoolExecutor(
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="passwords", initializer=_yield_to_calls
         )
-        dummy = await asyncio.get_running_loop().run_in_executor(
-            pool, hash_password, secrets.token_urlsafe(16)
-        )
-        return cls(pool, dummy)
+        # Verified against when the login is unknown or disabled, so the answer takes as long
+        # as for a real account and does not tell which logins exist. Hashed with the current
+        # parameters, first thing on the pool, without holding up the start.
+        self._dummy_hash: Future[str] = self._pool.submit(hash_password, secrets.token_urlsafe(16))
 
     async def verify(self, stored: str | None, password: str) -> bool:
         """Whether the password matches the stored hash; with no hash, a full check that fails."""
-        target = self._dummy_hash if stored is None else stored
+        target = await asyncio.wrap_future(self._dummy_hash) if stored is None else stored
         matched = await asyncio.get_running_loop().run_in_executor(self._pool, _matches, target, password)
         return matched and stored is not None
 
