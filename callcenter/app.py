@@ -27,6 +27,7 @@ from callcenter import (
     rasa_webhook,
     telephony_cti,
     telephony_twilio,
+    web_security,
 )
 from callcenter.auth import LOADERS
 from callcenter.keys import ENGINE, EVENTS, METRICS, OPENAPI, RUN_WORKERS, SESSIONS, SETTINGS, WORKERS
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = False) -
     app[api_customers.PROFILE_SECTIONS] = {}
     app.cleanup_ctx.append(database)
 
+    web_security.setup(app)
     health.setup(app)
     app.router.add_get("/metrics", metrics.handle)
     app.router.add_get("/api/v1/openapi.json", app[OPENAPI].handle)

@@ -15,6 +15,7 @@ from storage.users import UserRecord
 @dataclass(frozen=True)
 class _Auth:
     user: UserRecord | None
+    by_bearer: bool  # a valid bearer token, not merely an Authorization header
 
 
 # Who made this request, looked up once per request.
@@ -34,17 +35,35 @@ async def bearer_user(request: web.Request) -> UserRecord | None:
         return await user_for_token(session, token.strip())
 
 
-async def current_user(request: web.Request) -> UserRecord | None:
-    if AUTH in request:
-        return request[AUTH].user
+async def _authenticate(request: web.Request) -> _Auth:
     user = await bearer_user(request)
+    by_bearer = user is not None
     if user is None:
         for loader in request.app.get(LOADERS, []):
             user = await loader(request)
             if user is not None:
                 break
-    request[AUTH] = _Auth(user)
-    return user
+    return _Auth(user, by_bearer)
+
+
+async def current_user(request: web.Request) -> UserRecord | None:
+    if AUTH not in request:
+        request[AUTH] = await _authenticate(request)
+    return request[AUTH].user
+
+
+async def still_signed_in(request: web.Request) -> bool:
+    """Whether the credentials a long-lived request (a socket) came with still stand: the
+    session not ended, the token not revoked, the user not disabled."""
+    first = await current_user(request)
+    now = (await _authenticate(request)).user
+    return first is not None and now is not None and now.id == first.id
+
+
+async def signed_by_bearer(request: web.Request) -> bool:
+    """Whether a valid API token identified this request (a browser cannot be made to send one)."""
+    await current_user(request)
+    return request[AUTH].by_bearer
 
 
 async def require_user(request: web.Request, *roles: str) -> UserRecord:

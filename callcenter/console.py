@@ -7,12 +7,13 @@ import contextlib
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from callcenter.auth import require_page_user, require_user
-from callcenter.console_auth import check_csrf, csrf_token
+from callcenter.auth import require_page_user, require_user, still_signed_in
+from callcenter.console_auth import check_form, csrf_token
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.serialize import json_response, plain
+from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
 from storage import routing as routing_repo
@@ -38,8 +39,7 @@ async def agent_page(request: web.Request) -> web.Response:
 async def set_state(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *STAFF)
     form = await request.post()
-    if "Authorization" not in request.headers:
-        await check_csrf(request, str(form.get("csrf", "")))
+    await check_form(request, form)
     async with request.app[SESSIONS]() as session:
         state = await agents.set_state(session, user.login, str(form.get("state", "")))
     await request.app[EVENTS].publish(
@@ -73,7 +73,37 @@ async def render_pop(
     return {"type": "screen_pop", "call_id": call_id, "customer": customer, "html": html}
 
 
+async def _signed_out(request: web.Request, socket: web.WebSocketResponse) -> bool:
+    """Close the socket, telling the page why, once its user signed out or was disabled."""
+    if await still_signed_in(request):
+        return False
+    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"signed out")
+    return True
+
+
+async def _close_when_signed_out(request: web.Request, socket: web.WebSocketResponse) -> None:
+    # Between events too, so an idle socket of a disabled user does not stay open.
+    while True:
+        await asyncio.sleep(request.app[SETTINGS].socket_recheck_seconds)
+        if await _signed_out(request, socket):
+            return
+
+
+async def _serve(socket: web.WebSocketResponse, *tasks: asyncio.Task[None]) -> None:
+    try:
+        async for message in socket:
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 async def agent_socket(request: web.Request) -> web.StreamResponse:
+    check_origin(request)
     user = await require_user(request, *STAFF)  # 401 before the upgrade
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
@@ -89,19 +119,17 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
                 if event.get("agent") != user.login:
                     continue  # an agent only ever receives their own pops
                 if event.get("type") in ("call_offered", "call_answered"):
+                    if await _signed_out(request, socket):
+                        return
                     await socket.send_json(await render_pop(request, user, str(event["call_id"]), via="ws"))
                 elif event.get("type") == "call_ended":
                     await socket.send_json({"type": "call_ended", "call_id": event["call_id"]})
 
-        pump = asyncio.create_task(forward())
-        try:
-            async for message in socket:
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+        await _serve(
+            socket,
+            asyncio.create_task(forward()),
+            asyncio.create_task(_close_when_signed_out(request, socket)),
+        )
     return socket
 
 
@@ -114,8 +142,7 @@ async def open_card(request: web.Request) -> web.Response:
 async def set_disposition(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *STAFF)
     form = await request.post()
-    if "Authorization" not in request.headers:
-        await check_csrf(request, str(form.get("csrf", "")))
+    await check_form(request, form)
     async with request.app[SESSIONS]() as session:
         contact = await agents.set_disposition(
             session, user, request.match_info["call_id"], str(form.get("disposition", ""))
@@ -137,8 +164,7 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
     """The agent logs a complaint for the caller, through the same use case the bot uses."""
     user = await require_user(request, *STAFF)
     form = await request.post()
-    if "Authorization" not in request.headers:
-        await check_csrf(request, str(form.get("csrf", "")))
+    await check_form(request, form)
     call_id = request.match_info["call_id"]
     async with request.app[SESSIONS]() as session:
         customer_id = await screen_pop.caller_of(session, user, call_id)
@@ -170,6 +196,7 @@ async def supervisor_page(request: web.Request) -> web.Response:
 
 
 async def supervisor_socket(request: web.Request) -> web.StreamResponse:
+    check_origin(request)
     await require_user(request, "supervisor", "admin")
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
@@ -178,17 +205,15 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
 
         async def forward() -> None:
             async for _event in events:
+                if await _signed_out(request, socket):
+                    return
                 await socket.send_json(await supervisor_snapshot(request))
 
-        pump = asyncio.create_task(forward())
-        try:
-            async for message in socket:
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+        await _serve(
+            socket,
+            asyncio.create_task(forward()),
+            asyncio.create_task(_close_when_signed_out(request, socket)),
+        )
     return socket
 
 

@@ -1,11 +1,17 @@
-"""Console sign-in: a login form, an encrypted session cookie (aiohttp-session), sign-out.
+"""Console sign-in: a login form, a session held on the server, sign-out.
 
-The cookie is SameSite=Strict and every form carries a per-session CSRF token."""
+The encrypted cookie (aiohttp-session) carries a random token naming a `user_sessions` row,
+so signing out or disabling the user ends it on every instance. The cookie is SameSite=Strict,
+Secure behind an https public URL, and every form carries a per-session CSRF token."""
 
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp_session import get_session, new_session
@@ -13,24 +19,43 @@ from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
-from callcenter.auth import LOADERS
+from callcenter.auth import LOADERS, signed_by_bearer
+from callcenter.client_address import client_address
 from callcenter.keys import SESSIONS, SETTINGS
-from handlers.accounts import authenticate
-from storage.users import UserRecord, get_by_login
+from callcenter.settings import Settings
+from handlers import user_sessions
+from handlers.errors import TooManyAttempts
+from handlers.passwords import Passwords
+from handlers.sign_in import SignInLimits, sign_in
+from storage.models.base import utcnow
+from storage.users import UserRecord
 from templates import render
 
-LOGIN_KEY = "login"
+SID_KEY = "sid"  # the cookie's random session id; the database keeps its SHA-256
 CSRF_KEY = "csrf"
+PASSWORDS = web.AppKey("passwords", Passwords)
+
+
+def _max_age(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.session_max_age_seconds)
+
+
+def _limits(settings: Settings) -> SignInLimits:
+    return SignInLimits(
+        login_max_failures=settings.login_max_failures,
+        address_max_failures=settings.address_max_failures,
+        window=timedelta(seconds=settings.login_failure_window_seconds),
+        lockout=timedelta(seconds=settings.login_lockout_seconds),
+    )
 
 
 async def cookie_user(request: web.Request) -> UserRecord | None:
     session = await get_session(request)
-    login = session.get(LOGIN_KEY)
-    if not login:
+    token = session.get(SID_KEY)
+    if not token:
         return None
     async with request.app[SESSIONS]() as db:
-        user = await get_by_login(db, str(login))
-    return user if user is not None and user.active else None
+        return await user_sessions.user_for(db, str(token), max_age=_max_age(request.app[SETTINGS]))
 
 
 async def csrf_token(request: web.Request) -> str:
@@ -47,23 +72,57 @@ async def check_csrf(request: web.Request, submitted: str | None) -> None:
         raise web.HTTPForbidden(text="the form has expired; reload the page and try again")
 
 
+async def check_form(request: web.Request, form: Mapping[str, object]) -> None:
+    """The CSRF check for a form post, skipped only for a request a valid bearer token
+    identified: another site can make a browser send its cookie, never our token."""
+    if not await signed_by_bearer(request):
+        await check_csrf(request, str(form.get("csrf", "")))
+
+
+async def _form(
+    request: web.Request, *, status: int = 200, headers: Mapping[str, str] | None = None, **page: object
+) -> web.Response:
+    context: dict[str, object] = {"error": None, "locked": None, **page}
+    html = render("console/login.html.j2", csrf=await csrf_token(request), **context)
+    return web.Response(text=html, content_type="text/html", status=status, headers=headers)
+
+
 async def login_page(request: web.Request) -> web.Response:
-    html = render("console/login.html.j2", csrf=await csrf_token(request), error=None)
-    return web.Response(text=html, content_type="text/html")
+    return await _form(request)
+
+
+def _when(refused: TooManyAttempts, settings: Settings) -> dict[str, object]:
+    until = (utcnow() + timedelta(seconds=refused.retry_after)).astimezone(ZoneInfo(settings.timezone))
+    return {"minutes": math.ceil(refused.retry_after / 60), "at": until.strftime("%H:%M")}
 
 
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     await check_csrf(request, str(form.get("csrf", "")))
-    async with request.app[SESSIONS]() as db:
-        user = await authenticate(db, str(form.get("login", "")), str(form.get("password", "")))
-    if user is None:
-        html = render(
-            "console/login.html.j2", csrf=await csrf_token(request), error="Wrong login or password."
+    settings = request.app[SETTINGS]
+    try:
+        async with request.app[SESSIONS]() as db:
+            user = await sign_in(
+                db,
+                request.app[PASSWORDS],
+                _limits(settings),
+                login=str(form.get("login", "")),
+                password=str(form.get("password", "")),
+                address=client_address(request, settings.trusted_proxies),
+            )
+    except TooManyAttempts as refused:
+        return await _form(
+            request,
+            status=429,
+            headers={"Retry-After": str(refused.retry_after)},
+            locked=_when(refused, settings),
         )
-        return web.Response(text=html, content_type="text/html", status=401)
-    session = await new_session(request)  # a fresh session id: no fixation
-    session[LOGIN_KEY] = user.login
+    if user is None:
+        return await _form(request, status=401, error="Wrong login or password.")
+    async with request.app[SESSIONS]() as db:
+        token = await user_sessions.start(db, user, max_age=_max_age(settings))
+    session = await new_session(request)  # a fresh cookie: no fixation
+    session[SID_KEY] = token
     session[CSRF_KEY] = secrets.token_urlsafe(24)
     raise web.HTTPFound("/agent" if user.role == "agent" else "/supervisor")
 
@@ -72,18 +131,35 @@ async def logout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     await check_csrf(request, str(form.get("csrf", "")))
     session = await get_session(request)
+    token = session.get(SID_KEY)
+    if token:
+        async with request.app[SESSIONS]() as db:
+            await user_sessions.end(db, str(token))  # a copy of the cookie dies with it
     session.invalidate()
     raise web.HTTPFound("/login")
 
 
+async def _passwords(app: web.Application) -> AsyncIterator[None]:
+    app[PASSWORDS] = Passwords(app[SETTINGS].password_hash_workers)
+    yield
+    app[PASSWORDS].close()
+
+
 def setup(app: web.Application) -> None:
-    key = app[SETTINGS].session_key or Fernet.generate_key().decode()
+    settings = app[SETTINGS]
+    key = settings.session_key or Fernet.generate_key().decode()
     setup_sessions(
         app,
         EncryptedCookieStorage(
-            key, cookie_name="contactdesk_session", httponly=True, samesite="Strict", max_age=12 * 3600
+            key,
+            cookie_name="contactdesk_session",
+            httponly=True,
+            samesite="Strict",
+            secure=(settings.public_url or "").lower().startswith("https://"),
+            max_age=settings.session_max_age_seconds,
         ),
     )
+    app.cleanup_ctx.append(_passwords)
     app[LOADERS].append(cookie_user)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)

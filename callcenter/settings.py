@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.customers import TierLimits
@@ -69,6 +69,23 @@ class Settings(BaseSettings):
     # caller's own: a number from any other channel or from a slot reveals nothing.
     rasa_token: str | None = None
     rasa_trusted_channels: list[str] = Field(default_factory=list)
+
+    # Sign-in and sessions (issue 11, section 3). Failures within the window lock a login
+    # (or every login from one client address) for the lockout time, on every instance.
+    login_max_failures: int = Field(default=5, ge=1)
+    address_max_failures: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, gt=0)
+    login_lockout_seconds: int = Field(default=900, gt=0)
+    # A console session ends this long after sign-in, whatever the activity.
+    session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
+    # How often an open console socket checks that its session or token still stands
+    # (it also checks before each screen pop).
+    socket_recheck_seconds: float = Field(default=30.0, gt=0)
+    # Threads that hash passwords; a sign-in flood waits for them, the rest of the app does not.
+    password_hash_workers: int = Field(default=2, ge=1)
+    # Load balancers whose X-Forwarded-For is believed (JSON list of addresses or networks);
+    # without them every client behind the balancer would share one address limit.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
 
 def tier_limits(settings: Settings) -> TierLimits:

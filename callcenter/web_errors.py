@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from handlers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from handlers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooManyAttempts
 
 log = logging.getLogger(__name__)
 
-STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
+STATUS = {InvalidInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409, TooManyAttempts: 429}
 
 
 def json_error(status: int, error: str, message: str, **details: Any) -> web.Response:

@@ -35,3 +35,13 @@ class Conflict(DomainError):
 
 class QuotaExceeded(Conflict):
     error_id = "tier-quota-exceeded"
+
+
+class TooManyAttempts(DomainError):
+    """Refused for a while after repeated failures; `retry_after` says for how many seconds."""
+
+    error_id = "too-many-attempts"
+
+    def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import SYSTEM as SYSTEM
@@ -28,7 +28,7 @@ class UserRecord:
     active: bool
 
 
-def _to_user(row: User) -> UserRecord:
+def to_user(row: User) -> UserRecord:
     return UserRecord(
         id=row.id,
         login=row.login,
@@ -42,7 +42,7 @@ def _to_user(row: User) -> UserRecord:
 
 async def get_by_login(session: AsyncSession, login: str) -> UserRecord | None:
     row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
-    return None if row is None else _to_user(row)
+    return None if row is None else to_user(row)
 
 
 async def password_hash(session: AsyncSession, login: str) -> str | None:
@@ -73,7 +73,7 @@ async def upsert(
     row.languages = list(languages)
     row.active = True
     await session.flush()
-    return _to_user(row)
+    return to_user(row)
 
 
 async def add_token(session: AsyncSession, user_id: int, token_hash: str) -> None:
@@ -88,4 +88,19 @@ async def by_token_hash(session: AsyncSession, token_hash: str) -> UserRecord | 
         .where(ApiToken.token_hash == token_hash, User.active.is_(True))
     )
     row = result.scalar_one_or_none()
-    return None if row is None else _to_user(row)
+    return None if row is None else to_user(row)
+
+
+async def deactivate(session: AsyncSession, login: str) -> UserRecord | None:
+    row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
+    if row is None:
+        return None
+    row.active = False
+    await session.flush()
+    return to_user(row)
+
+
+async def delete_tokens(session: AsyncSession, user_id: int) -> int:
+    """Revoke every API token of a user; a re-enabled account starts with none."""
+    result = await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)

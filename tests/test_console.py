@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from callcenter.settings import Settings
 from handlers.customers import NewCustomer, create_customer
 from storage.models import OfferConversion
 from tests.conftest import Staff
+from tests.console_client import sign_in
 from tests.routing_fixtures import Callers, seed
 
 TOKEN = "cti-secret"
@@ -50,15 +50,6 @@ async def call(client: Client, call_id: str, caller: str, agent: str | None = No
 
 async def next_json(socket: Any, wait: float = 5) -> dict[str, Any]:
     return dict(await asyncio.wait_for(socket.receive_json(), wait))
-
-
-async def sign_in(client: Client, login: str, password: str) -> Any:
-    page = await (await client.get("/login")).text()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert csrf is not None
-    return await client.post(
-        "/login", data={"login": login, "password": password, "csrf": csrf.group(1)}, allow_redirects=False
-    )
 
 
 async def test_signing_in_with_the_form_opens_the_agent_console(console: Client, callers: Callers) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -31,6 +32,13 @@ ARGS = [
 ]
 
 
+def csp_violations(page: Any) -> list[str]:
+    """What the page's Content-Security-Policy blocked, as the browser reports it."""
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    return blocked
+
+
 async def test_the_card_appears_in_the_browser_as_the_call_is_answered(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -50,6 +58,7 @@ async def test_the_card_appears_in_the_browser_as_the_call_is_answered(
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page()
+            blocked = csp_violations(page)
             await page.goto(str(client.make_url("/login")))
             await page.fill("input[name=login]", "agent1")
             await page.fill("input[name=password]", "pw")
@@ -71,6 +80,7 @@ async def test_the_card_appears_in_the_browser_as_the_call_is_answered(
             await card.wait_for(timeout=10_000)
             assert "vip" in (await card.inner_text())
             await page.screenshot(path=str(tmp_path / "agent-console.png"), full_page=True)
+            assert blocked == []
         finally:
             await browser.close()
 
@@ -104,6 +114,7 @@ async def test_a_supervisor_schedules_a_campaign_from_the_page_and_watches_it_fi
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
                 page = await browser.new_page()
+                blocked = csp_violations(page)
                 await page.goto(str(client.make_url("/login")))
                 await page.fill("input[name=login]", "boss")
                 await page.fill("input[name=password]", "pw")
@@ -120,13 +131,14 @@ async def test_a_supervisor_schedules_a_campaign_from_the_page_and_watches_it_fi
 
                 row = page.locator("#campaigns tbody tr").first
                 await row.locator("text=Beijing survey").wait_for()
-                # The bar moves without a reload: the page polls the progress API.
-                await page.wait_for_function(
-                    "document.querySelector('#campaigns progress').value === 100", timeout=15_000
-                )
+                # The bar moves without a reload: the page polls the progress API. (A locator,
+                # not wait_for_function: the page's CSP rightly forbids the eval that needs.)
+                await row.locator(".percent", has_text="100%").wait_for(timeout=15_000)
+                assert await row.locator("progress").evaluate("bar => bar.value") == 100
                 assert await row.locator(".state").inner_text() == "finished"
                 assert await row.locator(".counts").inner_text() == "3 / 3"
                 await page.screenshot(path=str(tmp_path / "campaigns.png"), full_page=True)
+                assert blocked == []
             finally:
                 await browser.close()
     assert len(api.sent()) == 3
