@@ -60,3 +60,10 @@ class Settings(BaseSettings):
     # A worker that holds a claim this long without a word is taken for dead.
     campaign_lease_seconds: float = Field(default=60.0, gt=0)
     campaign_idle_seconds: float = Field(default=1.0, gt=0)
+
+    # Webhooks and database faults (issue 11): a statement running longer than this is
+    # cancelled (PostgreSQL's statement_timeout; on SQLite, the wait for a lock), and nobody
+    # waits longer than the connect timeout for a connection, new or from the pool. A request
+    # that meets either gets a 503 `database-unavailable` instead of hanging.
+    database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
