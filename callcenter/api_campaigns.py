@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 from callcenter.auth import require_user
 from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKERS
 from callcenter.openapi import error_responses
+from callcenter.params import Id, id_parameter, path_id
 from callcenter.serialize import json_response, parse, read_json
 from callcenter.settings import Settings
 from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
-from handlers.errors import InvalidInput
 
 SUPERVISORS = ("supervisor", "admin")
 POLICY = web.AppKey("campaign_policy", Policy)
@@ -29,8 +29,8 @@ class ScheduleIn(BaseModel):
     hour_from: int = Field(default=9, ge=0, le=23)
     hour_to: int = Field(default=20, ge=1, le=24)
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
-    rate_per_minute: int | None = Field(default=None, ge=1)
-    recurrence_days: int | None = Field(default=None, ge=1)
+    rate_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    recurrence_days: int | None = Field(default=None, ge=1, le=3660)
 
 
 class CampaignIn(BaseModel):
@@ -51,7 +51,7 @@ class AudienceIn(BaseModel):
 
 
 class DialResultIn(BaseModel):
-    target_id: int
+    target_id: Id
     outcome: str
     note: str | None = Field(default=None, max_length=500)
 
@@ -71,13 +71,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _id(request: web.Request) -> int:
-    raw = request.match_info["campaign_id"]
-    if not raw.isdigit():
-        raise InvalidInput("campaign_id must be a number", field="campaign_id")
-    return int(raw)
 
 
 async def campaign_body(request: web.Request, campaign_id: int) -> dict[str, Any]:
@@ -129,21 +122,22 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 async def read_campaign(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
-    return json_response(await campaign_body(request, _id(request)))
+    return json_response(await campaign_body(request, path_id(request, "campaign_id")))
 
 
 async def campaign_action(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
     action = request.match_info["action"]
+    campaign_id = path_id(request, "campaign_id")
     async with request.app[SESSIONS]() as session:
-        await campaigns.act(session, _id(request), action)
-    return json_response(await campaign_body(request, _id(request)))
+        await campaigns.act(session, campaign_id, action)
+    return json_response(await campaign_body(request, campaign_id))
 
 
 async def preview_campaign(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
     async with request.app[SESSIONS]() as session:
-        samples = await campaigns.preview(session, _id(request))
+        samples = await campaigns.preview(session, path_id(request, "campaign_id"))
     return json_response({"samples": samples})
 
 
@@ -175,7 +169,7 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
 
 
 _OK = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
-_ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_ID = [id_parameter("campaign_id")]
 
 PATHS: dict[str, Any] = {
     "/campaigns": {
@@ -200,7 +194,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "A campaign and its progress: counts by outcome, rate, estimated finish, responses",
             "parameters": _ID,
-            "responses": {**_OK, **error_responses(401, 403, 404)},
+            "responses": {**_OK, **error_responses(400, 401, 403, 404)},
         }
     },
     "/campaigns/{campaign_id}/preview": {
@@ -215,7 +209,7 @@ PATHS: dict[str, Any] = {
             "post": {
                 "summary": f"{action.capitalize()} the campaign",
                 "parameters": _ID,
-                "responses": {**_OK, **error_responses(401, 403, 404, 409)},
+                "responses": {**_OK, **error_responses(400, 401, 403, 404, 409)},
             }
         }
         for action in campaigns.MOVES

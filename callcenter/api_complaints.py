@@ -13,9 +13,11 @@ from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY
 from callcenter.keys import OPENAPI, SESSIONS
 from callcenter.openapi import error_responses
+from callcenter.params import Id, id_parameter, path_id, query_int
 from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
+from handlers.inputs import MAX_ID
 from storage import complaints as complaints_repo
 from storage.models.base import utcnow
 
@@ -24,7 +26,7 @@ SUPERVISORS = ("supervisor", "admin")
 
 
 class ComplaintIn(BaseModel):
-    customer_id: int
+    customer_id: Id
     category: str
     description: str = Field(max_length=4000)
     severity: str = "standard"
@@ -44,7 +46,7 @@ class SatisfactionIn(BaseModel):
 
 
 class SurveyIn(BaseModel):
-    customer_id: int
+    customer_id: Id
     kind: str
     trigger: str = "periodic"
     channel: str = "telegram"
@@ -53,22 +55,6 @@ class SurveyIn(BaseModel):
 class AnswerIn(BaseModel):
     score: int
     comment: str | None = Field(default=None, max_length=2000)
-
-
-def _int(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a number", field=name)
-    return int(raw)
-
-
-def _query_int(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a number", field=name)
-    return int(raw)
 
 
 def _query_date(request: web.Request, name: str, default: datetime) -> datetime:
@@ -107,15 +93,15 @@ async def list_complaints(request: web.Request) -> web.Response:
         if state not in complaints.STATES:
             raise InvalidInput("unknown state", field="state", allowed=list(complaints.STATES))
     overdue = request.query.get("overdue", "").lower() in ("1", "true", "yes")
-    limit = min(_query_int(request, "limit") or 100, 500)
+    limit = min(query_int(request, "limit", low=1) or 100, 500)
     async with request.app[SESSIONS]() as session:
         found = await complaints_repo.search(
             session,
-            customer_id=_query_int(request, "customer_id"),
+            customer_id=query_int(request, "customer_id", low=1),
             states=states,
             overdue_at=utcnow() if overdue else None,
             limit=limit,
-            offset=_query_int(request, "offset") or 0,
+            offset=query_int(request, "offset") or 0,
         )
     return json_response({"complaints": found})
 
@@ -123,7 +109,7 @@ async def list_complaints(request: web.Request) -> web.Response:
 async def read_complaint(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     async with request.app[SESSIONS]() as session:
-        detail = await complaints.get(session, _int(request, "complaint_id"))
+        detail = await complaints.get(session, path_id(request, "complaint_id"))
     body = plain(detail.complaint)
     body["events"] = plain(detail.events)
     body["allowed"] = complaints.allowed_moves(detail.complaint.state, user.role)
@@ -137,7 +123,7 @@ async def transition_complaint(request: web.Request) -> web.Response:
         complaint = await complaints.transition(
             session,
             user,
-            _int(request, "complaint_id"),
+            path_id(request, "complaint_id"),
             body.to,
             note=body.note,
             resolution=body.resolution,
@@ -151,7 +137,7 @@ async def record_satisfaction(request: web.Request) -> web.Response:
     """An agent records the customer's answer given by phone."""
     await require_user(request, *STAFF)
     body = parse(SatisfactionIn, await read_json(request))
-    complaint_id = _int(request, "complaint_id")
+    complaint_id = path_id(request, "complaint_id")
     async with request.app[SESSIONS]() as session:
         current = (await complaints.get(session, complaint_id)).complaint
         complaint = await complaints.customer_satisfied(
@@ -167,9 +153,9 @@ async def list_surveys(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         found = await surveys.list_surveys(
             session,
-            customer_id=_query_int(request, "customer_id"),
+            customer_id=query_int(request, "customer_id", low=1),
             answered=answered,
-            limit=min(_query_int(request, "limit") or 100, 500),
+            limit=min(query_int(request, "limit", low=1) or 100, 500),
         )
     return json_response({"surveys": found})
 
@@ -187,8 +173,9 @@ async def create_survey(request: web.Request) -> web.Response:
 async def answer_survey(request: web.Request) -> web.Response:
     await require_user(request, *STAFF)
     body = parse(AnswerIn, await read_json(request))
+    survey_id = path_id(request, "survey_id")
     async with request.app[SESSIONS]() as session:
-        survey = await surveys.answer(session, _int(request, "survey_id"), body.score, comment=body.comment)
+        survey = await surveys.answer(session, survey_id, body.score, comment=body.comment)
     return json_response(survey)
 
 
@@ -228,9 +215,10 @@ _CREATED = {
 }
 
 
-def _path_id(name: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}]
-
+_PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}},
+]
 
 PATHS: dict[str, Any] = {
     "/complaints": {
@@ -242,8 +230,9 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "List complaints (filters: state, customer_id, overdue)",
             "parameters": [
-                {"name": n, "in": "query", "schema": {"type": "string"}}
-                for n in ("state", "customer_id", "overdue", "limit", "offset")
+                *({"name": n, "in": "query", "schema": {"type": "string"}} for n in ("state", "overdue")),
+                id_parameter("customer_id", "query"),
+                *_PAGING,
             ],
             "responses": {**_OK, **error_responses(400, 401, 403)},
         },
@@ -251,14 +240,14 @@ PATHS: dict[str, Any] = {
     "/complaints/{complaint_id}": {
         "get": {
             "summary": "A complaint with its event trail and the moves your role may make",
-            "parameters": _path_id("complaint_id"),
-            "responses": {**_OK, **error_responses(401, 403, 404)},
+            "parameters": [id_parameter("complaint_id")],
+            "responses": {**_OK, **error_responses(400, 401, 403, 404)},
         },
     },
     "/complaints/{complaint_id}/transition": {
         "post": {
             "summary": "Move a complaint to another state",
-            "parameters": _path_id("complaint_id"),
+            "parameters": [id_parameter("complaint_id")],
             "requestBody": _body(TransitionIn),
             "responses": {**_OK, **error_responses(400, 401, 403, 404, 409)},
         },
@@ -266,13 +255,21 @@ PATHS: dict[str, Any] = {
     "/complaints/{complaint_id}/satisfaction": {
         "post": {
             "summary": "Record the customer's answer: satisfied closes, not satisfied reopens",
-            "parameters": _path_id("complaint_id"),
+            "parameters": [id_parameter("complaint_id")],
             "requestBody": _body(SatisfactionIn),
             "responses": {**_OK, **error_responses(400, 401, 403, 404, 409)},
         },
     },
     "/surveys": {
-        "get": {"summary": "List surveys", "responses": {**_OK, **error_responses(401, 403)}},
+        "get": {
+            "summary": "List surveys",
+            "parameters": [
+                id_parameter("customer_id", "query"),
+                {"name": "answered", "in": "query", "schema": {"type": "string"}},
+                _PAGING[0],
+            ],
+            "responses": {**_OK, **error_responses(400, 401, 403)},
+        },
         "post": {
             "summary": "Send a CSAT or NPS survey to a customer",
             "requestBody": _body(SurveyIn),
@@ -282,7 +279,7 @@ PATHS: dict[str, Any] = {
     "/surveys/{survey_id}/answer": {
         "post": {
             "summary": "Answer a survey (once)",
-            "parameters": _path_id("survey_id"),
+            "parameters": [id_parameter("survey_id")],
             "requestBody": _body(AnswerIn),
             "responses": {**_OK, **error_responses(400, 401, 404, 409)},
         },

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.auth import require_user
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import error_responses
+from callcenter.params import Id, id_parameter, path_id
 from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import customers
 from handlers.customers import NewCustomer, TierLimits
@@ -51,14 +52,7 @@ class IdentityIn(BaseModel):
 
 
 class MergeIn(BaseModel):
-    source_id: int
-
-
-def _customer_id(request: web.Request) -> int:
-    raw = request.match_info["customer_id"]
-    if not raw.isdigit():
-        raise InvalidInput("customer id must be a number", field="customer_id")
-    return int(raw)
+    source_id: Id
 
 
 async def _profile(request: web.Request, session: AsyncSession, record: CustomerRecord) -> Any:
@@ -84,7 +78,7 @@ async def find_customers(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     async with request.app[SESSIONS]() as session:
-        record = await customers.get_profile(session, user, _customer_id(request))
+        record = await customers.get_profile(session, user, path_id(request, "customer_id"))
         return json_response(await _profile(request, session, record))
 
 
@@ -121,7 +115,7 @@ async def patch_customer(request: web.Request) -> web.Response:
         raise InvalidInput("nothing to change: give tier and/or blacklisted, with a reason")
     settings = request.app[SETTINGS]
     limits = TierLimits({"vip": settings.vip_share_limit, "preferred": settings.preferred_share_limit})
-    customer_id = _customer_id(request)
+    customer_id = path_id(request, "customer_id")
     async with request.app[SESSIONS]() as session:
         record = None
         if body.blacklisted is not None:
@@ -148,7 +142,7 @@ async def link_identity(request: web.Request) -> web.Response:
         record = await customers.link_identity(
             session,
             user,
-            _customer_id(request),
+            path_id(request, "customer_id"),
             body.kind,
             body.value,
             region=request.app[SETTINGS].default_region,
@@ -159,13 +153,14 @@ async def link_identity(request: web.Request) -> web.Response:
 async def merge_customer(request: web.Request) -> web.Response:
     user = await require_user(request, "supervisor", "admin")
     body = parse(MergeIn, await read_json(request))
+    target_id = path_id(request, "customer_id")
     async with request.app[SESSIONS]() as session:
-        record = await customers.merge_customers(session, user, body.source_id, _customer_id(request))
+        record = await customers.merge_customers(session, user, body.source_id, target_id)
     return json_response(record)
 
 
 _CUSTOMER = {"$ref": "#/components/schemas/Customer"}
-_ID = [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_ID = [id_parameter("customer_id")]
 
 
 def _json_body(schema: dict[str, Any]) -> dict[str, Any]:

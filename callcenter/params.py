@@ -1,0 +1,49 @@
+"""Numbers in requests: ids in paths, queries and JSON bodies, bounded to what the database
+holds, so a fuzzer's `99999999999999999999` or `³` is a 400, never a 500."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import Field
+
+from handlers.errors import InvalidInput
+from handlers.inputs import MAX_ID, whole_number
+
+# A row id in a JSON body (pydantic): the same bounds as in a path.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _bounds(name: str, low: int, high: int) -> str:
+    upper = "2^63-1" if high == MAX_ID else str(high)
+    return f"{name} is a whole number from {low} to {upper}, in ASCII digits"
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id in the URL path, or a 400."""
+    value = whole_number(request.match_info[name], low=1)
+    if value is None:
+        raise InvalidInput(_bounds(name, 1, MAX_ID), field=name)
+    return value
+
+
+def query_int(request: web.Request, name: str, *, low: int = 0, high: int = MAX_ID) -> int | None:
+    """The integer query parameter `name`, None when absent or empty, or a 400."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    value = whole_number(raw, low=low, high=high)
+    if value is None:
+        raise InvalidInput(_bounds(name, low, high), field=name)
+    return value
+
+
+def id_parameter(name: str, where: str = "path") -> dict[str, Any]:
+    """The OpenAPI description of an id parameter, as path_id and query_int read it."""
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    }
