@@ -1,9 +1,10 @@
 """The Telegram webhook: aiogram's request handler, with what a public door needs.
 
-Telegram re-delivers an update until it gets a 200. An update aiogram cannot read (not
-JSON, not an Update, an update_id or text the database cannot store) would come back
-forever, so it is answered 200 and handed to `on_rejected` to be kept for inspection. The
-secret is checked first, and as bytes: aiogram compares str, which raises on non-ASCII."""
+Telegram re-delivers an update until it gets a 200. An update we cannot read (not JSON,
+not an Update, numbers or text the database cannot store, a sender id that is no user's,
+an event type newer than our aiogram) would come back forever, so it is answered 200 and
+handed to `on_rejected` to be kept for inspection. The secret is checked first, and as
+bytes: aiogram compares str, which raises on non-ASCII."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
@@ -48,13 +50,35 @@ def read_update(raw: bytes, bot: Bot) -> Update:
         raise UnreadableUpdate("not a JSON object")
     if not storable(data):
         raise UnreadableUpdate("text holds NUL characters or lone surrogates")
+    if problem := _unstorable_numbers(data):
+        raise UnreadableUpdate(problem)
     try:
         update = Update.model_validate(data, context={"bot": bot})
     except ValidationError as error:
         raise UnreadableUpdate(f"not a Telegram update: {error}") from error
-    if not -MAX_ID - 1 <= update.update_id <= MAX_ID:
-        raise UnreadableUpdate("update_id is beyond 64 bits")
+    try:
+        update.event_type  # noqa: B018 - the lookup is the check
+    except UpdateTypeLookupError as error:
+        raise UnreadableUpdate("no event this version of aiogram knows") from error
     return update
+
+
+def _unstorable_numbers(data: Any) -> str | None:
+    """What is wrong with the update's numbers: any beyond 64 bits, or a sender (`from`)
+    whose id is not a positive user id, which identifies no chat we could link."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int) and not -MAX_ID - 1 <= item <= MAX_ID:
+            return "a number is beyond 64 bits"
+        if isinstance(item, dict):
+            sender = item.get("from")
+            if isinstance(sender, dict) and not (isinstance(sender.get("id"), int) and sender["id"] > 0):
+                return "a sender's id is not a user id"
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 class WebhookHandler(SimpleRequestHandler):

@@ -377,6 +377,9 @@ UNREADABLE_UPDATES = (
     b"[" * 50_000 + b"]" * 50_000,
     b'{"update_id": 6, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, '
     b'"text": "a\\u0000b"}}',
+    b'{"update_id": 7}',
+    b'{"update_id": 8, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, '
+    b'"from": {"id": -5, "is_bot": false, "first_name": "x"}, "text": "/start"}}',
 )
 
 
@@ -406,6 +409,8 @@ async def test_an_update_that_cannot_be_read_is_acknowledged_kept_and_counted(
     assert "nested too deeply" in rows[6].error
     assert len(rows[6].raw) == 16_384  # kept, cut to a sane size
     assert "NUL" in rows[7].error
+    assert "no event" in rows[8].error
+    assert "sender" in rows[9].error
     assert api.sent() == []
     metrics = await (await bot_client.get("/metrics")).text()
     assert f"contactdesk_telegram_rejected_updates_total {float(len(UNREADABLE_UPDATES))}" in metrics
