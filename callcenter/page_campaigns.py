@@ -9,6 +9,7 @@ from callcenter.auth import current_user
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.keys import SESSIONS
 from callcenter.params import path_id
+from callcenter.serialize import read_form
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec
 from handlers.errors import DomainError
@@ -46,7 +47,7 @@ async def campaigns_page(request: web.Request, error: str | None = None, status:
 
 async def create_from_form(request: web.Request) -> web.StreamResponse:
     user = await _supervisor(request)
-    form = await request.post()
+    form = await read_form(request)
     await check_csrf(request, str(form.get("csrf", "")))
     kind = str(form.get("kind", ""))
     messages = {lang: str(form.get(f"message_{lang}", "")) for lang in ("zh", "en")}
@@ -78,7 +79,7 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
 async def act_from_form(request: web.Request) -> web.StreamResponse:
     await _supervisor(request)
     campaign_id = path_id(request, "campaign_id")
-    form = await request.post()
+    form = await read_form(request)
     await check_csrf(request, str(form.get("csrf", "")))
     try:
         async with request.app[SESSIONS]() as session:
