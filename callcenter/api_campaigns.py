@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from callcenter.auth import require_user
 from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKERS
 from callcenter.openapi import error_responses
-from callcenter.params import Id, id_parameter, path_id
+from callcenter.params import Id, Moment, id_parameter, path_id
 from callcenter.serialize import json_response, parse, read_json
 from callcenter.settings import Settings
 from callcenter.telephony_cti import authorised
@@ -24,8 +24,8 @@ POLICY = web.AppKey("campaign_policy", Policy)
 
 
 class ScheduleIn(BaseModel):
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     hour_from: int = Field(default=9, ge=0, le=23)
     hour_to: int = Field(default=20, ge=1, le=24)
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
@@ -67,12 +67,6 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def campaign_body(request: web.Request, campaign_id: int) -> dict[str, Any]:
     async with request.app[SESSIONS]() as session:
         campaign = await campaigns.get(session, campaign_id)
@@ -99,8 +93,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         survey_kind=body.survey_kind,
         offer_code=body.offer_code,
         audience=body.audience,
-        starts_at=_aware(body.schedule.starts_at),
-        ends_at=_aware(body.schedule.ends_at),
+        starts_at=body.schedule.starts_at,
+        ends_at=body.schedule.ends_at,
         hour_from=body.schedule.hour_from,
         hour_to=body.schedule.hour_to,
         weekdays=tuple(body.schedule.weekdays),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +13,7 @@ from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY
 from callcenter.keys import OPENAPI, SESSIONS
 from callcenter.openapi import error_responses
-from callcenter.params import Id, id_parameter, path_id, query_int
+from callcenter.params import Id, id_parameter, path_id, query_int, query_moment
 from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
@@ -55,17 +55,6 @@ class SurveyIn(BaseModel):
 class AnswerIn(BaseModel):
     score: int
     comment: str | None = Field(default=None, max_length=2000)
-
-
-def _query_date(request: web.Request, name: str, default: datetime) -> datetime:
-    raw = request.query.get(name)
-    if not raw:
-        return default
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as error:
-        raise InvalidInput(f"{name} is an ISO date or date-time, e.g. 2026-11-01", field=name) from error
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def create_complaint(request: web.Request) -> web.Response:
@@ -182,8 +171,8 @@ async def answer_survey(request: web.Request) -> web.Response:
 async def satisfaction_report(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
     now = utcnow()
-    start = _query_date(request, "from", now - timedelta(days=30))
-    end = _query_date(request, "to", now)
+    start = query_moment(request, "from", now - timedelta(days=30))
+    end = query_moment(request, "to", now)
     group_by = request.query.get("group_by") or None
     async with request.app[SESSIONS]() as session:
         rows = await reports.satisfaction(session, start, end, group_by)

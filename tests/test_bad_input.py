@@ -154,3 +154,16 @@ async def test_text_too_long_for_its_column_is_a_400_not_a_500(client: Client, s
         "/api/v1/customers", json={"name": "x", "email": "a" * 500 + "@example.com"}, headers=staff.supervisor
     )
     assert response.status in (201, 400), await response.text()
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59", "2026-13-01", "²⁰²⁶-01-01"]
+)
+async def test_a_date_that_is_no_moment_in_utc_is_a_400(client: Client, staff: Staff, moment: str) -> None:
+    for name in ("from", "to"):
+        response = await client.get(
+            "/api/v1/reports/satisfaction", params={name: moment}, headers=staff.supervisor
+        )
+        await assert_json_400(response, name)
+    campaign = {"name": "n", "kind": "follow_up", "start": False, "schedule": {"starts_at": moment}}
+    await assert_json_400(await client.post("/api/v1/campaigns", json=campaign, headers=staff.supervisor))
