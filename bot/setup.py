@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,9 +19,11 @@ from bot.fsm_storage import DatabaseStorage
 from bot.middlewares import UpdateContext
 from bot.routers import complaints, start, surveys
 from bot.sender import RateLimiter, drain_once
-from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKERS
+from bot.webhook import WebhookHandler
+from callcenter.keys import CAMPAIGN_CHANNEL, METRICS, OPENAPI, SESSIONS, SETTINGS, WORKERS
 from callcenter.openapi import ROOT, TELEGRAM_SECURITY, error_responses, obj
 from callcenter.web_errors import json_error
+from handlers.rejected_updates import keep_rejected_update
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +121,14 @@ def setup(app: web.Application) -> None:
     app[LIMITER] = RateLimiter(settings.telegram_messages_per_second, settings.telegram_chat_interval_seconds)
     app[CAMPAIGN_CHANNEL] = TelegramCampaignChannel(bot, app[LIMITER])
     if settings.telegram_webhook_secret:
-        SimpleRequestHandler(
-            dispatcher, bot, handle_in_background=False, secret_token=settings.telegram_webhook_secret
+
+        async def keep_rejected(raw: bytes, error: str) -> None:
+            async with app[SESSIONS]() as session:
+                await keep_rejected_update(session, raw, error)
+            app[METRICS].telegram_rejected_updates.inc()
+
+        WebhookHandler(
+            dispatcher, bot, secret_token=settings.telegram_webhook_secret, on_rejected=keep_rejected
         ).register(app, path="/telegram/webhook")
     else:
         log.warning("no CONTACTDESK_TELEGRAM_WEBHOOK_SECRET: the Telegram webhook refuses every update")

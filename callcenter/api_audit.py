@@ -9,7 +9,7 @@ from aiohttp import web
 
 from callcenter.auth import require_user
 from callcenter.keys import OPENAPI, SESSIONS
-from callcenter.openapi import error_responses
+from callcenter.openapi import error_responses, id_schema, query
 from callcenter.serialize import json_response
 from handlers import audit
 from storage.audit import AuditRecord
@@ -63,11 +63,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Who read or changed customer data, newest first (supervisors, admins)",
             "parameters": [
-                {
-                    "name": "customer_id",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": audit.MAX_ID},
-                },
+                query("customer_id", id_schema()),
                 {
                     "name": "actor",
                     "in": "query",

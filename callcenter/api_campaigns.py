@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -13,21 +13,21 @@ from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKE
 from callcenter.openapi import (
     CTI_SECURITY,
     error_responses,
+    id_in_path,
     id_schema,
     json_body,
     json_ok,
     nullable,
     obj,
-    path_id,
     returned,
 )
-from callcenter.serialize import DatabaseId, json_response, parse, read_json
+from callcenter.params import Id, Moment, path_id
+from callcenter.serialize import json_response, parse, read_json
 from callcenter.settings import Settings
 from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
-from handlers.errors import InvalidInput
 from storage.audit import Actor
 from storage.campaigns import CampaignView
 
@@ -36,13 +36,13 @@ POLICY = web.AppKey("campaign_policy", Policy)
 
 
 class ScheduleIn(BaseModel):
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     hour_from: int = Field(default=9, ge=0, le=23)
     hour_to: int = Field(default=20, ge=1, le=24)
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
-    rate_per_minute: int | None = Field(default=None, ge=1)
-    recurrence_days: int | None = Field(default=None, ge=1)
+    rate_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    recurrence_days: int | None = Field(default=None, ge=1, le=3660)
 
 
 class CampaignIn(BaseModel):
@@ -63,7 +63,7 @@ class AudienceIn(BaseModel):
 
 
 class DialResultIn(BaseModel):
-    target_id: DatabaseId
+    target_id: Id
     outcome: str = Field(json_schema_extra={"enum": list(campaigns.DIAL_OUTCOMES)})
     note: str | None = Field(default=None, max_length=500)
 
@@ -77,19 +77,6 @@ def policy_from(settings: Settings) -> Policy:
         concurrency=settings.campaign_concurrency,
         lease=timedelta(seconds=settings.campaign_lease_seconds),
     )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _id(request: web.Request) -> int:
-    raw = request.match_info["campaign_id"]
-    if not raw.isdigit():
-        raise InvalidInput("campaign_id must be a number", field="campaign_id")
-    return int(raw)
 
 
 async def campaign_body(request: web.Request, campaign_id: int) -> dict[str, Any]:
@@ -118,8 +105,8 @@ async def create_campaign(request: web.Request) -> web.Response:
         survey_kind=body.survey_kind,
         offer_code=body.offer_code,
         audience=body.audience,
-        starts_at=_aware(body.schedule.starts_at),
-        ends_at=_aware(body.schedule.ends_at),
+        starts_at=body.schedule.starts_at,
+        ends_at=body.schedule.ends_at,
         hour_from=body.schedule.hour_from,
         hour_to=body.schedule.hour_to,
         weekdays=tuple(body.schedule.weekdays),
@@ -141,21 +128,22 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 async def read_campaign(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
-    return json_response(await campaign_body(request, _id(request)))
+    return json_response(await campaign_body(request, path_id(request, "campaign_id")))
 
 
 async def campaign_action(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
     action = request.match_info["action"]
+    campaign_id = path_id(request, "campaign_id")
     async with request.app[SESSIONS]() as session:
-        await campaigns.act(session, _id(request), action)
-    return json_response(await campaign_body(request, _id(request)))
+        await campaigns.act(session, campaign_id, action)
+    return json_response(await campaign_body(request, campaign_id))
 
 
 async def preview_campaign(request: web.Request) -> web.Response:
     user = await require_user(request, *SUPERVISORS)
     async with request.app[SESSIONS]() as session:
-        samples = await campaigns.preview(session, Actor.of(user, "api"), _id(request))
+        samples = await campaigns.preview(session, Actor.of(user, "api"), path_id(request, "campaign_id"))
     return json_response({"samples": samples})
 
 
@@ -185,7 +173,7 @@ async def campaign_worker(app: web.Application) -> None:
 _CAMPAIGN = obj(
     {"campaign": returned(CampaignView), "progress": {"type": "object", "description": "counts by outcome"}}
 )
-_ID = path_id("campaign_id")
+_ID = id_in_path("campaign_id")
 
 PATHS: dict[str, Any] = {
     "/campaigns": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -14,18 +14,20 @@ from callcenter.complaints_setup import POLICY
 from callcenter.keys import OPENAPI, SESSIONS
 from callcenter.openapi import (
     error_responses,
+    id_in_path,
     id_schema,
     json_body,
     json_ok,
     nullable,
     obj,
-    path_id,
     query,
     returned,
 )
-from callcenter.serialize import MAX_ID, DatabaseId, json_response, parse, plain, read_json
+from callcenter.params import Id, path_id, query_int, query_moment
+from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
+from handlers.inputs import MAX_ID
 from storage import complaints as complaints_repo
 from storage.audit import Actor
 from storage.complaints import AlertView, ComplaintView, EventView
@@ -37,7 +39,7 @@ SUPERVISORS = ("supervisor", "admin")
 
 
 class ComplaintIn(BaseModel):
-    customer_id: DatabaseId
+    customer_id: Id
     category: str
     description: str = Field(max_length=4000)
     severity: str = Field(default="standard", json_schema_extra={"enum": list(complaints.SEVERITIES)})
@@ -57,7 +59,7 @@ class SatisfactionIn(BaseModel):
 
 
 class SurveyIn(BaseModel):
-    customer_id: DatabaseId
+    customer_id: Id
     kind: str = Field(json_schema_extra={"enum": list(surveys.SCALES)})
     trigger: str = Field(default="periodic", json_schema_extra={"enum": list(surveys.TRIGGERS)})
     channel: str = "telegram"
@@ -66,33 +68,6 @@ class SurveyIn(BaseModel):
 class AnswerIn(BaseModel):
     score: int = Field(json_schema_extra={"minimum": 0, "maximum": 10, "description": "CSAT 1-5, NPS 0-10"})
     comment: str | None = Field(default=None, max_length=2000)
-
-
-def _int(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a number", field=name)
-    return int(raw)
-
-
-def _query_int(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} must be a number", field=name)
-    return int(raw)
-
-
-def _query_date(request: web.Request, name: str, default: datetime) -> datetime:
-    raw = request.query.get(name)
-    if not raw:
-        return default
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as error:
-        raise InvalidInput(f"{name} is an ISO date or date-time, e.g. 2026-11-01", field=name) from error
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def create_complaint(request: web.Request) -> web.Response:
@@ -120,16 +95,16 @@ async def list_complaints(request: web.Request) -> web.Response:
         if state not in complaints.STATES:
             raise InvalidInput("unknown state", field="state", allowed=list(complaints.STATES))
     overdue = request.query.get("overdue", "").lower() in ("1", "true", "yes")
-    limit = min(_query_int(request, "limit") or 100, 500)
+    limit = min(query_int(request, "limit", low=1) or 100, 500)
     async with request.app[SESSIONS]() as session:
         found = await complaints.search(
             session,
             Actor.of(user, "api"),
-            customer_id=_query_int(request, "customer_id"),
+            customer_id=query_int(request, "customer_id", low=1),
             states=states,
             overdue_at=utcnow() if overdue else None,
             limit=limit,
-            offset=_query_int(request, "offset") or 0,
+            offset=query_int(request, "offset") or 0,
         )
     return json_response({"complaints": found})
 
@@ -137,7 +112,7 @@ async def list_complaints(request: web.Request) -> web.Response:
 async def read_complaint(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     async with request.app[SESSIONS]() as session:
-        detail = await complaints.read(session, Actor.of(user, "api"), _int(request, "complaint_id"))
+        detail = await complaints.read(session, Actor.of(user, "api"), path_id(request, "complaint_id"))
     body = plain(detail.complaint)
     body["events"] = plain(detail.events)
     body["allowed"] = complaints.allowed_moves(detail.complaint.state, user.role)
@@ -151,7 +126,7 @@ async def transition_complaint(request: web.Request) -> web.Response:
         complaint = await complaints.transition(
             session,
             user,
-            _int(request, "complaint_id"),
+            path_id(request, "complaint_id"),
             body.to,
             note=body.note,
             resolution=body.resolution,
@@ -165,7 +140,7 @@ async def record_satisfaction(request: web.Request) -> web.Response:
     """An agent records the customer's answer given by phone."""
     await require_user(request, *STAFF)
     body = parse(SatisfactionIn, await read_json(request))
-    complaint_id = _int(request, "complaint_id")
+    complaint_id = path_id(request, "complaint_id")
     async with request.app[SESSIONS]() as session:
         current = (await complaints.get(session, complaint_id)).complaint
         complaint = await complaints.customer_satisfied(
@@ -182,9 +157,9 @@ async def list_surveys(request: web.Request) -> web.Response:
         found = await surveys.read_surveys(
             session,
             Actor.of(user, "api"),
-            customer_id=_query_int(request, "customer_id"),
+            customer_id=query_int(request, "customer_id", low=1),
             answered=answered,
-            limit=min(_query_int(request, "limit") or 100, 500),
+            limit=min(query_int(request, "limit", low=1) or 100, 500),
         )
     return json_response({"surveys": found})
 
@@ -202,18 +177,17 @@ async def create_survey(request: web.Request) -> web.Response:
 async def answer_survey(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     body = parse(AnswerIn, await read_json(request))
+    survey_id = path_id(request, "survey_id")
     async with request.app[SESSIONS]() as session:
-        survey = await surveys.answer_for_customer(
-            session, user, _int(request, "survey_id"), body.score, comment=body.comment
-        )
+        survey = await surveys.answer_for_customer(session, user, survey_id, body.score, comment=body.comment)
     return json_response(survey)
 
 
 async def satisfaction_report(request: web.Request) -> web.Response:
     await require_user(request, *SUPERVISORS)
     now = utcnow()
-    start = _query_date(request, "from", now - timedelta(days=30))
-    end = _query_date(request, "to", now)
+    start = query_moment(request, "from", now - timedelta(days=30))
+    end = query_moment(request, "to", now)
     group_by = request.query.get("group_by") or None
     async with request.app[SESSIONS]() as session:
         rows = await reports.satisfaction(session, start, end, group_by)
@@ -237,7 +211,7 @@ async def surveys_section(session: AsyncSession, customer_id: int) -> Any:
 
 _COMPLAINT = returned(ComplaintView)
 _SURVEY = returned(SurveyView)
-_LIMIT = {"type": "integer", "minimum": 0, "maximum": MAX_ID, "description": "at most 500; 0 means 100"}
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "at most 500 (default 100)"}
 
 
 def _list_of(name: str, items: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +242,7 @@ PATHS: dict[str, Any] = {
     "/complaints/{complaint_id}": {
         "get": {
             "summary": "A complaint with its event trail and the moves your role may make (audited)",
-            "parameters": [path_id("complaint_id")],
+            "parameters": [id_in_path("complaint_id")],
             "responses": {
                 **json_ok(
                     {
@@ -288,7 +262,7 @@ PATHS: dict[str, Any] = {
     "/complaints/{complaint_id}/transition": {
         "post": {
             "summary": "Move a complaint to another state",
-            "parameters": [path_id("complaint_id")],
+            "parameters": [id_in_path("complaint_id")],
             "requestBody": json_body(TransitionIn),
             "responses": {**json_ok(_COMPLAINT), **error_responses(400, 401, 403, 404, 409)},
         },
@@ -296,7 +270,7 @@ PATHS: dict[str, Any] = {
     "/complaints/{complaint_id}/satisfaction": {
         "post": {
             "summary": "Record the customer's answer: satisfied closes, not satisfied reopens",
-            "parameters": [path_id("complaint_id")],
+            "parameters": [id_in_path("complaint_id")],
             "requestBody": json_body(SatisfactionIn),
             "responses": {**json_ok(_COMPLAINT), **error_responses(400, 401, 404, 409)},
         },
@@ -320,7 +294,7 @@ PATHS: dict[str, Any] = {
     "/surveys/{survey_id}/answer": {
         "post": {
             "summary": "Answer a survey (once; not one that rates yourself)",
-            "parameters": [path_id("survey_id")],
+            "parameters": [id_in_path("survey_id")],
             "requestBody": json_body(AnswerIn),
             "responses": {**json_ok(_SURVEY), **error_responses(400, 401, 403, 404, 409)},
         },

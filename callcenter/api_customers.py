@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.auth import require_user
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
-from callcenter.openapi import error_responses, json_body, json_ok, obj, path_id, returned
-from callcenter.serialize import DatabaseId, json_response, parse, plain, read_json
+from callcenter.openapi import error_responses, id_in_path, json_body, json_ok, obj, returned
+from callcenter.params import Id, path_id
+from callcenter.serialize import json_response, parse, plain, read_json
 from callcenter.settings import tier_limits
 from handlers import customers, identities
 from handlers.customers import NewCustomer
@@ -52,14 +53,7 @@ class IdentityIn(BaseModel):
 
 
 class MergeIn(BaseModel):
-    source_id: DatabaseId
-
-
-def _customer_id(request: web.Request) -> int:
-    raw = request.match_info["customer_id"]
-    if not raw.isdigit():
-        raise InvalidInput("customer id must be a number", field="customer_id")
-    return int(raw)
+    source_id: Id
 
 
 async def _profile(request: web.Request, session: AsyncSession, record: CustomerRecord) -> Any:
@@ -85,7 +79,7 @@ async def find_customers(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     async with request.app[SESSIONS]() as session:
-        record = await customers.get_profile(session, user, _customer_id(request))
+        record = await customers.get_profile(session, user, path_id(request, "customer_id"))
         return json_response(await _profile(request, session, record))
 
 
@@ -121,7 +115,7 @@ async def patch_customer(request: web.Request) -> web.Response:
     if body.tier is None and body.blacklisted is None:
         raise InvalidInput("nothing to change: give tier and/or blacklisted, with a reason")
     limits = tier_limits(request.app[SETTINGS])
-    customer_id = _customer_id(request)
+    customer_id = path_id(request, "customer_id")
     async with request.app[SESSIONS]() as session:
         record = None
         if body.blacklisted is not None:
@@ -148,7 +142,7 @@ async def link_identity(request: web.Request) -> web.Response:
         record = await customers.link_identity(
             session,
             user,
-            _customer_id(request),
+            path_id(request, "customer_id"),
             body.kind,
             body.value,
             region=request.app[SETTINGS].default_region,
@@ -159,8 +153,9 @@ async def link_identity(request: web.Request) -> web.Response:
 async def merge_customer(request: web.Request) -> web.Response:
     user = await require_user(request, "supervisor", "admin")
     body = parse(MergeIn, await read_json(request))
+    target_id = path_id(request, "customer_id")
     async with request.app[SESSIONS]() as session:
-        record = await customers.merge_customers(session, user, body.source_id, _customer_id(request))
+        record = await customers.merge_customers(session, user, body.source_id, target_id)
     return json_response(record)
 
 
@@ -169,7 +164,7 @@ _PROFILE = {
     "allOf": [_RECORD],
     "description": "the record, plus one list per history section (complaints, surveys, ...)",
 }
-_ID = path_id("customer_id")
+_ID = id_in_path("customer_id")
 
 PATHS: dict[str, Any] = {
     "/customers": {

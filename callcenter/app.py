@@ -42,21 +42,27 @@ from storage.events_postgres import PostgresBus
 log = logging.getLogger(__name__)
 
 
-def _event_bus(url: str) -> EventBus:
+def _event_bus(url: str, timeout: float) -> EventBus:
     """In-process on SQLite (one process); LISTEN/NOTIFY when instances share PostgreSQL."""
     if is_sqlite(url):
         return InProcessBus()
     return PostgresBus(
-        make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+        make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False),
+        timeout=timeout,
     )
 
 
 async def database(app: web.Application) -> AsyncIterator[None]:
     """The engine, session factory and event bus: a cleanup context for any app we build."""
-    engine = create_engine(app[SETTINGS].database_url)
+    settings = app[SETTINGS]
+    engine = create_engine(
+        settings.database_url,
+        statement_timeout=settings.database_statement_timeout_seconds,
+        connect_timeout=settings.database_connect_timeout_seconds,
+    )
     app[ENGINE] = engine
     app[SESSIONS] = create_sessionmaker(engine)
-    app[EVENTS] = _event_bus(app[SETTINGS].database_url)
+    app[EVENTS] = _event_bus(settings.database_url, settings.database_connect_timeout_seconds)
     yield
     await app[EVENTS].close()
     await engine.dispose()

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +35,14 @@ class CallRouting:
     queues: Mapping[str, QueueView] | None = None
     queues_read_at: float = 0.0
     queues_ttl: float = 5.0
+    # Routing tasks past their budget, cancelled and still unwinding; held so that they are
+    # not garbage-collected mid-way, and awaited when the application stops.
+    unwinding: set[asyncio.Task[Decision]] = field(default_factory=set)
+
+    def unwound(self, task: asyncio.Task[Decision]) -> None:
+        self.unwinding.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.info("a routing task past its budget ended with %s", type(task.exception()).__name__)
 
     async def current_queues(self, session: AsyncSession) -> Mapping[str, QueueView]:
         now = time.monotonic()
@@ -47,20 +55,42 @@ class CallRouting:
 ROUTING = web.AppKey("call_routing", CallRouting)
 
 
+async def _route(app: web.Application, routing_state: CallRouting, call: InboundCall) -> Decision:
+    async with app[SESSIONS]() as session:
+        return await routing.route_call(
+            session,
+            call,
+            routing_state.rules,
+            region=app[SETTINGS].default_region,
+            queues=await routing_state.current_queues(session),
+        )
+
+
+async def _within_budget(app: web.Application, routing_state: CallRouting, call: InboundCall) -> Decision:
+    """Routing's answer, or TimeoutError once the budget is spent. The budget covers waiting
+    for a connection too. It runs as a task of its own, and is left to unwind on its own:
+    cancelling a statement on a hung server (rollback, returning the connection) can take
+    as long again, and asyncio.timeout would wait for that before answering."""
+    task = asyncio.create_task(_route(app, routing_state, call))
+    try:
+        done, _ = await asyncio.wait({task}, timeout=routing_state.budget)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    routing_state.unwinding.add(task)
+    task.add_done_callback(routing_state.unwound)
+    raise TimeoutError
+
+
 async def decide(app: web.Application, call: InboundCall) -> Decision:
     """The route for a new call. The platform must always get an answer in time: if the
     database is down or slower than the budget, the caller goes to the default queue."""
     routing_state = app[ROUTING]
     try:
-        async with asyncio.timeout(routing_state.budget):
-            async with app[SESSIONS]() as session:
-                decision = await routing.route_call(
-                    session,
-                    call,
-                    routing_state.rules,
-                    region=app[SETTINGS].default_region,
-                    queues=await routing_state.current_queues(session),
-                )
+        decision = await _within_budget(app, routing_state, call)
     except (TimeoutError, SQLAlchemyError, OSError) as error:
         reason = "fallback-timeout" if isinstance(error, TimeoutError) else "fallback-database"
         log.warning("routing call %s fell back to the default queue: %s", call.call_id, type(error).__name__)
@@ -130,6 +160,14 @@ async def contacts_section(session: AsyncSession, customer_id: int) -> Any:
     return await agents.recent_for_customer(session, customer_id, limit=10)
 
 
+async def _let_routing_unwind(app: web.Application) -> None:
+    """Before the engine closes: give cancelled routing tasks a moment to return their
+    connections (a hung server may never let them; then the engine's disposal ends them)."""
+    unwinding = app[ROUTING].unwinding
+    if unwinding:
+        await asyncio.wait(set(unwinding), timeout=app[SETTINGS].database_connect_timeout_seconds)
+
+
 def setup(app: web.Application) -> None:
     from callcenter.api_customers import PROFILE_SECTIONS
 
@@ -152,3 +190,4 @@ def setup(app: web.Application) -> None:
             registry=registry,
         ),
     )
+    app.on_shutdown.append(_let_routing_unwind)

@@ -31,6 +31,11 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.telegram_rejected_updates = Counter(
+            "contactdesk_telegram_rejected_updates",
+            "Telegram updates that could not be read: answered 200, kept in telegram_rejected_updates",
+            registry=self.registry,
+        )
 
     def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
         @web.middleware

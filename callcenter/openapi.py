@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 
-from callcenter.serialize import MAX_ID
+from handlers.inputs import MAX_ID
 
 COMPONENTS = "#/components/schemas/"
 ERROR = {"$ref": COMPONENTS + "Error"}
@@ -138,7 +138,7 @@ def error_responses(*statuses: int, database: bool = True) -> dict[str, Any]:
     }
 
 
-def path_id(name: str) -> dict[str, Any]:
+def id_in_path(name: str) -> dict[str, Any]:
     """A database id in the path: a positive 64-bit integer."""
     return {"name": name, "in": "path", "required": True, "schema": id_schema()}
 

@@ -8,6 +8,8 @@ from aiohttp import web
 from callcenter.auth import require_page_user
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.keys import SESSIONS
+from callcenter.params import path_id
+from callcenter.serialize import read_form
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec
 from handlers.errors import DomainError
@@ -40,7 +42,7 @@ async def campaigns_page(request: web.Request, error: str | None = None, status:
 
 async def create_from_form(request: web.Request) -> web.StreamResponse:
     user = await _supervisor(request)
-    form = await request.post()
+    form = await read_form(request)
     await check_csrf(request, str(form.get("csrf", "")))
     kind = str(form.get("kind", ""))
     messages = {lang: str(form.get(f"message_{lang}", "")) for lang in ("zh", "en")}
@@ -71,12 +73,12 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
 
 async def act_from_form(request: web.Request) -> web.StreamResponse:
     await _supervisor(request)
-    form = await request.post()
+    campaign_id = path_id(request, "campaign_id")
+    form = await read_form(request)
     await check_csrf(request, str(form.get("csrf", "")))
-    raw_id = request.match_info["campaign_id"]
     try:
         async with request.app[SESSIONS]() as session:
-            await campaigns.act(session, int(raw_id), request.match_info["action"])
+            await campaigns.act(session, campaign_id, request.match_info["action"])
     except DomainError as problem:
         return await campaigns_page(request, problem.message, status=409)
     raise web.HTTPSeeOther("/supervisor/campaigns")
@@ -86,5 +88,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/supervisor/campaigns", campaigns_page)
     app.router.add_post("/supervisor/campaigns", create_from_form)
     app.router.add_post(
-        r"/supervisor/campaigns/{campaign_id:\d+}/{action:schedule|pause|resume|cancel}", act_from_form
+        "/supervisor/campaigns/{campaign_id}/{action:schedule|pause|resume|cancel}", act_from_form
     )

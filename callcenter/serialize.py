@@ -1,4 +1,5 @@
-"""JSON bodies from the plain dataclasses that use cases return."""
+"""Request bodies in (JSON, forms: a 400 for anything unreadable) and JSON bodies out, from
+the plain dataclasses that use cases return."""
 
 from __future__ import annotations
 
@@ -7,19 +8,16 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from multidict import MultiDict
+from pydantic import BaseModel, ValidationError
 
 from handlers.identities import mask
+from handlers.inputs import storable
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-# Every table's id is a PostgreSQL bigint.
-MAX_ID = 2**63 - 1
-# An id in a request body: anything else is a 400, not a query that overflows.
-DatabaseId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def _field(value: Any, f: dataclasses.Field[Any]) -> Any:
@@ -50,46 +48,54 @@ def json_response(value: Any, status: int = 200) -> web.Response:
     return web.json_response(plain(value), status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
+# What a body nobody should have sent raises while it is read: bad JSON or bytes that are not
+# in the declared charset (ValueError), a charset Python does not know (LookupError), nesting
+# deeper than the parser's stack (RecursionError), a multipart body without its boundary.
+UNREADABLE = (ValueError, LookupError, RecursionError)
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def bad_request(error: str, message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": error, "message": message}), content_type="application/json"
+    )
+
+
+def _unreadable(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply"
+    return str(error)[:200]
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, or a 400 that says what is wrong with it."""
     try:
         body = await request.json()
-    # ValueError covers bad JSON, bad UTF-8 and integers too long to read; RecursionError,
-    # nesting deeper than the parser goes.
-    except (ValueError, RecursionError) as error:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid-json", "message": f"body is not JSON: {error}"}),
-            content_type="application/json",
-        ) from error
+    except UNREADABLE as error:
+        raise bad_request("invalid-json", f"body is not JSON: {_unreadable(error)}") from error
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text='{"error": "invalid-json", "message": "body must be a JSON object"}',
-            content_type="application/json",
-        )
-    if _holds_nul(body):
-        raise web.HTTPBadRequest(
-            text=json.dumps(
-                {"error": "invalid-input", "message": "text may not contain NUL (U+0000) characters"}
-            ),
-            content_type="application/json",
-        )
+        raise bad_request("invalid-json", "body must be a JSON object")
+    if not storable(body):
+        raise bad_request("invalid-text", "text may not hold NUL characters or lone surrogates")
     return body
 
 
-def _holds_nul(value: Any) -> bool:
-    """Whether any string in a JSON value holds U+0000, which PostgreSQL cannot store."""
-    pending = [value]
-    while pending:  # not recursive: a deeply nested body must not exhaust the stack
-        item = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item)
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
+async def read_form(request: web.Request) -> MultiDict[str]:
+    """The request's form fields (URL-encoded or multipart, no files), or a 400."""
+    if request.content_type not in FORMS:
+        raise bad_request("invalid-form", f"the body must be form data ({FORMS[0]})")
+    try:
+        raw = await request.post()
+    except UNREADABLE as error:
+        raise bad_request("invalid-form", f"the form cannot be read: {_unreadable(error)}") from error
+    form: MultiDict[str] = MultiDict()
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise bad_request("invalid-form", "file uploads are not accepted here")
+        form.add(key, value)
+    if not storable(list(form.items())):
+        raise bad_request("invalid-text", "text may not hold NUL characters or lone surrogates")
+    return form
 
 
 def parse(model: type[ModelT], data: Any) -> ModelT:

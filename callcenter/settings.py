@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     # without them every client behind the balancer would share one address limit.
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
+    # Webhooks and database faults (issue 11): a statement running longer than this is
+    # cancelled (PostgreSQL's statement_timeout; on SQLite, the wait for a lock), and nobody
+    # waits longer than the connect timeout for a connection, new or from the pool. A request
+    # that meets either gets a 503 `database-unavailable` instead of hanging.
+    database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
 
 def tier_limits(settings: Settings) -> TierLimits:
     """The tier quotas (the operator's rule: 15% VIP, 30% preferred) as the use cases take them."""

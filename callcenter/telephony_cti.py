@@ -6,7 +6,6 @@ both accepted, so PBX scripts written for Zammad work unchanged."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -14,12 +13,16 @@ from aiohttp import web
 from callcenter import calls
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import CTI_SECURITY, ROOT, error_responses, id_schema, json_ok, nullable, obj
+from callcenter.serialize import read_form, read_json
 from callcenter.shared_token import token_matches
 from callcenter.web_errors import json_error
 from handlers import routing
+from handlers.inputs import whole_number
 from handlers.routing import InboundCall
 
 EVENTS = ("newCall", "answer", "hangup")
+MAX_DURATION = 2**31 - 1  # seconds; the column is a 32-bit integer
+MAX_CALL_ID = 128  # the contact log's external id
 
 
 def authorised(request: web.Request) -> bool:
@@ -29,20 +32,8 @@ def authorised(request: web.Request) -> bool:
 
 async def _body(request: web.Request) -> dict[str, Any]:
     if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": "invalid-json", "message": f"body is not JSON: {error}"}),
-                content_type="application/json",
-            ) from error
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(
-                text='{"error": "invalid-json", "message": "body must be a JSON object"}',
-                content_type="application/json",
-            )
-        return data
-    form = await request.post()
+        return await read_json(request)
+    form = await read_form(request)
     return {key: (form.getall(key) if len(form.getall(key)) > 1 else form[key]) for key in form}
 
 
@@ -61,8 +52,13 @@ async def cti_event(request: web.Request) -> web.Response:
     call_id = _text(body.get("call_id") or body.get("callId"))
     if event not in EVENTS:
         return json_error(400, "invalid-input", f"event must be one of {', '.join(EVENTS)}", field="event")
-    if not call_id:
-        return json_error(400, "invalid-input", "call_id (or callId) is required", field="call_id")
+    if not call_id or len(call_id) > MAX_CALL_ID:
+        return json_error(
+            400,
+            "invalid-input",
+            f"call_id (or callId) is required, at most {MAX_CALL_ID} characters",
+            field="call_id",
+        )
     direction = _text(body.get("direction")) or "in"
     if direction not in ("in", "out"):
         return json_error(400, "invalid-input", "direction is in or out", field="direction")
@@ -112,9 +108,9 @@ async def cti_event(request: web.Request) -> web.Response:
     if event == "answer":
         update = await calls.answered(app, call_id, agent or _text(body.get("answeringNumber")))
     else:
-        duration_raw = _text(body.get("duration"))
-        duration = int(duration_raw) if duration_raw and duration_raw.isdigit() else None
-        update = await calls.ended(app, call_id, cause=_text(body.get("cause")), duration=duration)
+        duration = whole_number(_text(body.get("duration")), high=MAX_DURATION)
+        cause = _text(body.get("cause"))
+        update = await calls.ended(app, call_id, cause=cause[:64] if cause else None, duration=duration)
     if not update.known:
         return json_error(404, "no-such-call", "no newCall was seen for this call id", call_id=call_id)
     return web.json_response({"ok": True})

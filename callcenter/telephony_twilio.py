@@ -13,9 +13,12 @@ from twilio.request_validator import RequestValidator
 from callcenter import calls
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import ROOT, TWILIO_SECURITY, error_responses, id_schema, query
+from callcenter.params import query_int
+from callcenter.serialize import read_form
 from callcenter.web_errors import json_error
 from handlers import surveys
 from handlers.errors import DomainError
+from handlers.inputs import whole_number
 from handlers.routing import InboundCall
 from storage import customers as customers_repo
 from storage import routing as routing_repo
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 
 SAY_LANGUAGE = {"zh": "zh-CN", "en": "en-US"}
 ENDED = {"completed", "busy", "no-answer", "failed", "canceled"}
+MAX_CALL_SID = 64
+MAX_DURATION = 2**31 - 1  # seconds; the column is a 32-bit integer
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
 
@@ -37,30 +42,52 @@ def _say(language: str) -> str:
 
 
 def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Check X-Twilio-Signature (whenever an auth token is configured) against the public
-    URL Twilio called, then hand the form parameters to the handler."""
+    """Refuse everything unless an auth token is configured (a spoofed webhook would read
+    customer names and move agents); then check X-Twilio-Signature against the public URL
+    Twilio called before the handler sees the form."""
 
     async def check(request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        params = {key: str(form[key]) for key in form}
-        settings = request.app[SETTINGS]
-        if settings.twilio_auth_token:
-            base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
-            signature = request.headers.get("X-Twilio-Signature", "")
-            if not RequestValidator(settings.twilio_auth_token).validate(
-                base + request.path_qs, params, signature
-            ):
-                log.warning("rejected a Twilio webhook with a bad signature on %s", request.path)
-                return json_error(403, "bad-signature", "X-Twilio-Signature does not match")
+        token = request.app[SETTINGS].twilio_auth_token
+        if not token:
+            return json_error(
+                403, "twilio-disabled", "set CONTACTDESK_TWILIO_AUTH_TOKEN to accept Twilio webhooks"
+            )
+        form = await read_form(request)
+        params = {key: form[key] for key in form}
+        if not _valid_signature(request, token, params):
+            log.warning("rejected a Twilio webhook with a bad signature on %s", request.path)
+            return json_error(403, "bad-signature", "X-Twilio-Signature does not match")
         return await handler(request, params)
 
     return check
 
 
-async def voice(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+def _valid_signature(request: web.Request, token: str, params: dict[str, str]) -> bool:
+    public_url = request.app[SETTINGS].public_url
+    base = (public_url or f"{request.scheme}://{request.host}").rstrip("/")
+    try:
+        return bool(
+            # The URL as Twilio requested it, percent-encoding included: that is what it signed.
+            RequestValidator(token).validate(
+                base + request.raw_path, params, request.headers.get("X-Twilio-Signature", "")
+            )
+        )
+    except ValueError:  # a Host header with a port that is not a number, text it cannot encode
+        return False
+
+
+def _call_sid(params: dict[str, str]) -> str | None:
+    """Twilio's CallSid is 34 characters; anything far longer is not Twilio."""
     call_id = params.get("CallSid", "")
-    if not call_id:
-        return json_error(400, "invalid-input", "CallSid is required", field="CallSid")
+    return call_id if 0 < len(call_id) <= MAX_CALL_SID else None
+
+
+async def voice(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+    call_id = _call_sid(params)
+    if call_id is None:
+        return json_error(
+            400, "invalid-input", f"CallSid is required, at most {MAX_CALL_SID} characters", field="CallSid"
+        )
     call = InboundCall(
         call_id=call_id,
         caller=params.get("From"),
@@ -87,23 +114,24 @@ async def voice(request: web.Request, params: dict[str, str]) -> web.StreamRespo
 
 
 async def status(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-    call_id = params.get("CallSid", "")
+    call_id = _call_sid(params)
     call_status = params.get("CallStatus", "")
-    if not call_id or not call_status:
+    if call_id is None or not call_status:
         return json_error(400, "invalid-input", "CallSid and CallStatus are required")
     if call_status in ENDED:
-        duration = params.get("CallDuration", "")
-        await calls.ended(
-            request.app, call_id, cause=call_status, duration=int(duration) if duration.isdigit() else None
-        )
+        duration = whole_number(params.get("CallDuration"), high=MAX_DURATION)
+        await calls.ended(request.app, call_id, cause=call_status, duration=duration)
     elif call_status == "in-progress":
         await calls.answered(request.app, call_id, params.get("AgentLogin") or None)
     return twiml("empty")
 
 
 async def after_queue(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-    """The caller left the queue: after a conversation with an agent, ask for a CSAT score."""
-    call_id = params.get("CallSid", "")
+    """The caller left the queue: after a conversation with an agent, ask for a CSAT score.
+    Twilio may deliver this callback twice; the CallSid keeps it to one survey."""
+    call_id = _call_sid(params)
+    if call_id is None:
+        return json_error(400, "invalid-input", "CallSid is required", field="CallSid")
     async with request.app[SESSIONS]() as session:
         contact = await routing_repo.get_contact(session, "phone", call_id)
         if contact is None or contact.customer_id is None or params.get("QueueResult") != "bridged":
@@ -120,6 +148,7 @@ async def after_queue(request: web.Request, params: dict[str, str]) -> web.Strea
             channel="phone",
             contact_id=contact.id,
             agent_id=contact.agent_id,
+            external_ref=f"twilio:{call_id}",
         )
         await session.commit()
     return twiml(
@@ -133,12 +162,12 @@ async def after_queue(request: web.Request, params: dict[str, str]) -> web.Strea
 
 async def survey_answer(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
     language = request.query.get("lang", "zh")
-    survey_id = request.query.get("survey", "")
-    digits = params.get("Digits", "")
-    if survey_id.isdigit() and digits.isdigit():
+    survey_id = query_int(request, "survey", low=1)
+    digit = whole_number(params.get("Digits"), high=9)
+    if survey_id is not None and digit is not None:
         async with request.app[SESSIONS]() as session:
             try:
-                await surveys.answer(session, int(survey_id), int(digits))
+                await surveys.answer(session, survey_id, digit)
             except DomainError as error:
                 # An out-of-range key or a repeated webhook: thank the caller all the same.
                 log.info("IVR survey %s answer not recorded: %s", survey_id, error.error_id)
@@ -154,6 +183,8 @@ _FORM = {
 _TWIML: dict[str, Any] = {
     "200": {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
 }
+_ERRORS = error_responses(400, 403)
+_ERRORS["403"]["description"] = "bad or missing signature, or CONTACTDESK_TWILIO_AUTH_TOKEN unset"
 
 
 def _webhook(summary: str, *parameters: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +196,7 @@ def _webhook(summary: str, *parameters: dict[str, Any]) -> dict[str, Any]:
             "parameters": list(parameters),
             "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": _FORM}}},
             # 400: a malformed form; 403: a missing or wrong signature, or no auth token set.
-            "responses": {**_TWIML, **error_responses(400, 403)},
+            "responses": {**_TWIML, **_ERRORS},
         }
     }
 
@@ -183,6 +214,8 @@ PATHS = {
 
 
 def setup(app: web.Application) -> None:
+    if not app[SETTINGS].twilio_auth_token:
+        log.warning("no CONTACTDESK_TWILIO_AUTH_TOKEN: the Twilio webhooks refuse every request")
     app.router.add_post("/telephony/twilio/voice", signed(voice))
     app.router.add_post("/telephony/twilio/status", signed(status))
     app.router.add_post("/telephony/twilio/survey", signed(after_queue))

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from handlers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooManyAttempts
+from storage.db import unavailable, unstorable
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,16 @@ async def error_middleware(
             if name not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH):
                 response.headers.add(name, value)
         return response
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.match_info.route.resource)
+    except Exception as error:
+        route = request.match_info.route.resource
+        if unavailable(error):
+            log.warning("database unavailable on %s %s: %s", request.method, route, type(error).__name__)
+            return json_error(
+                503, "database-unavailable", "the database is not answering; try again in a moment"
+            )
+        if unstorable(error):
+            # Not the error's text: it quotes the statement's parameters (phones, messages).
+            log.warning("the database refused a value on %s %s", request.method, route)
+            return json_error(400, "invalid-input", "a value in the request cannot be stored")
+        log.exception("unhandled error on %s %s", request.method, route)
         return json_error(500, "internal-error", "something went wrong on our side; it has been logged")

@@ -7,22 +7,22 @@ from datetime import UTC, datetime, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import Forbidden, InvalidInput
+from handlers.inputs import MAX_ID, whole_number
 from storage import audit as repo
 from storage.audit import AuditQuery, AuditRecord
 from storage.users import UserRecord
 
 READERS = frozenset({"supervisor", "admin"})
-MAX_ID = 2**63 - 1
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 ACTOR_LENGTH = 128  # the column's size
 
 
 def _whole(raw: str, name: str, low: int, high: int) -> int:
-    # ASCII digits only: str.isdigit() also accepts "³", which int() then refuses.
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(high)) or not low <= int(raw) <= high:
+    value = whole_number(raw, low=low, high=high)
+    if value is None:
         raise InvalidInput(f"{name} is a whole number from {low} to {high}", field=name)
-    return int(raw)
+    return value
 
 
 def _moment(raw: str, naive_zone: tzinfo) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 
 from handlers.errors import InvalidInput
+from handlers.inputs import whole_number
 
 KINDS = ("phone", "telegram", "email")
 
@@ -35,7 +36,7 @@ def normalise(kind: str, raw: str, region: str = "CN") -> str:
         return value
     if kind == "telegram":
         value = str(raw).strip()
-        if not value.isdigit():
+        if whole_number(value, low=1) is None:
             raise InvalidInput("a Telegram user id is a number", field="telegram")
         return value
     raise InvalidInput(f"unknown identity kind {kind!r}", field="kind", allowed=list(KINDS))

@@ -18,6 +18,7 @@ from storage.users import UserRecord
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
 TRIGGERS = ("complaint", "call", "campaign", "periodic")
 SURVEY_TTL = timedelta(days=7)
+EXTERNAL_REF_LENGTH = 80
 
 
 async def queue_survey(
@@ -31,30 +32,37 @@ async def queue_survey(
     contact_id: int | None = None,
     agent_id: int | None = None,
     campaign_id: int | None = None,
+    external_ref: str | None = None,
     now: datetime | None = None,
     ttl: timedelta = SURVEY_TTL,
 ) -> SurveyView:
     """Create a survey and queue its question; the caller commits. A phone survey is asked
-    on the call itself (IVR), so nothing is queued for it."""
+    on the call itself (IVR), so nothing is queued for it. With `external_ref` (the sender's
+    id for what triggered it, e.g. `twilio:<CallSid>`) a repeated trigger gets the same survey."""
     if kind not in SCALES:
         raise InvalidInput("a survey is csat or nps", field="kind", allowed=list(SCALES))
     if trigger not in TRIGGERS:
         raise InvalidInput("unknown survey trigger", field="trigger", allowed=list(TRIGGERS))
     now = now or utcnow()
-    survey = await repo.insert(
-        session,
-        customer_id=customer_id,
-        kind=kind,
-        trigger=trigger,
-        channel=channel,
-        complaint_id=complaint_id,
-        contact_id=contact_id,
-        agent_id=agent_id,
-        campaign_id=campaign_id,
-        created_at=now,
-        expires_at=now + ttl,
-    )
-    if channel != "phone":
+    fields = {
+        "customer_id": customer_id,
+        "kind": kind,
+        "trigger": trigger,
+        "channel": channel,
+        "complaint_id": complaint_id,
+        "contact_id": contact_id,
+        "agent_id": agent_id,
+        "campaign_id": campaign_id,
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
+    if external_ref is None:
+        survey, created = await repo.insert(session, **fields), True
+    else:
+        if len(external_ref) > EXTERNAL_REF_LENGTH:
+            raise InvalidInput("the survey's external reference is too long", field="external_ref")
+        survey, created = await repo.insert_once(session, external_ref, **fields)
+    if created and channel != "phone":
         await notify.enqueue(
             session,
             customer_id,

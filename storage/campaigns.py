@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.campaign_audience import Audience, conditions, count_query, customer_ids, open_complaint_exists
 from storage.campaign_audience import cap_boundary as audience_cap_boundary
+from storage.db import dialect_insert
 from storage.models import (
     Campaign,
     CampaignTarget,
@@ -100,10 +99,6 @@ def _view(row: Campaign) -> CampaignView:
 
 def _postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql_insert if _postgres(session) else sqlite_insert
 
 
 async def insert(session: AsyncSession, **fields: Any) -> CampaignView:
@@ -282,7 +277,7 @@ async def expand_batch(
         .where(Customer.id > after, Customer.id <= upto, *conditions(audience, kind=campaign.kind, now=now))
     )
     statement = (
-        _insert(session)(CampaignTarget)
+        dialect_insert(session)(CampaignTarget)
         .from_select(
             [
                 "campaign_id",
@@ -702,7 +697,7 @@ async def survey_responses(session: AsyncSession, campaign_id: int) -> tuple[int
 async def record_conversion(session: AsyncSession, **values: Any) -> bool:
     if values.get("campaign_id") is not None:
         statement = (
-            _insert(session)(OfferConversion)
+            dialect_insert(session)(OfferConversion)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["customer_id", "offer_code", "campaign_id"])
         )

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,10 +34,21 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    statement_timeout: float | None = None,
+    connect_timeout: float | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """The engine for `url`. With `statement_timeout` a statement that runs longer is
+    cancelled (SQLite has no such thing: its busy timeout bounds the wait for a lock instead);
+    with `connect_timeout` nobody waits longer for a connection, new or from the pool. The
+    web application sets both, so a hung database is an error to report, not a hang; the
+    command line (migrations, imports) sets neither."""
     url = normalise_url(url)
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": statement_timeout or 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -50,7 +66,56 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # No pre-ping: it costs a round trip on every checkout of the routing hot path; stale
     # connections are recycled instead, and a failed statement surfaces as an error.
     kwargs.setdefault("pool_recycle", 1800)
-    return create_async_engine(url, **kwargs)
+    connect_args: dict[str, Any] = kwargs.pop("connect_args", {})
+    if connect_timeout is not None:
+        connect_args.setdefault("timeout", connect_timeout)
+        kwargs.setdefault("pool_timeout", connect_timeout)
+    if statement_timeout is not None:
+        # Sent once per connection, so it costs no round trip per request. The server
+        # cancels a statement that runs too long, waits for a lock included; the client
+        # gives up a little later in case the server itself no longer answers.
+        settings = connect_args.setdefault("server_settings", {})
+        settings.setdefault("statement_timeout", str(max(1, round(statement_timeout * 1000))))
+        connect_args.setdefault("command_timeout", statement_timeout + 1)
+    return create_async_engine(url, connect_args=connect_args, **kwargs)
+
+
+# SQLSTATE classes that mean "the database cannot serve now", not "the request is wrong":
+# connection exceptions, insufficient resources (too many connections), operator
+# intervention (57014 is a statement timeout, 57P01 an admin shutdown), a lock not granted.
+_UNAVAILABLE_CLASSES = ("08", "53", "57")
+_UNAVAILABLE_STATES = ("55P03",)
+
+
+def _sqlstate(error: BaseException) -> str:
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    return str(getattr(orig, "sqlstate", None) or "")
+
+
+def unavailable(error: BaseException) -> bool:
+    """True when `error` says the database is down, unreachable, overloaded or too slow."""
+    if isinstance(error, TimeoutError | OSError | PoolTimeout | OperationalError | InterfaceError):
+        return True
+    if isinstance(error, asyncpg.InterfaceError):  # a connection closed under us
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    state = _sqlstate(error)
+    return state.startswith(_UNAVAILABLE_CLASSES) or state in _UNAVAILABLE_STATES
+
+
+def unstorable(error: BaseException) -> bool:
+    """True when the database refused a value (SQLSTATE class 22, data exception: text too
+    long, NUL in text, a number out of range): the request was wrong, not the server."""
+    return isinstance(error, DBAPIError) and _sqlstate(error).startswith("22")
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The INSERT of the session's dialect, for ON CONFLICT DO NOTHING: both SQLite and
+    PostgreSQL have it, under the same name, in different modules."""
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        return postgresql_insert
+    return sqlite_insert
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -25,8 +25,11 @@ class PostgresBus:
     goes through a small pool of its own, so a publisher never waits behind the listener and
     concurrent calls do not share one connection (asyncpg refuses overlapping operations)."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, timeout: float = 10.0) -> None:
         self._dsn = dsn
+        # How long to wait for the server to connect, NOTIFY or say goodbye: a hung server
+        # must not hold a call's answer or the application's shutdown.
+        self._timeout = timeout
         self._local = InProcessBus()
         self._listener: asyncpg.Connection | None = None
         self._publishers: asyncpg.Pool | None = None
@@ -38,7 +41,7 @@ class PostgresBus:
         current = self._listener
         if current is not None and not current.is_closed():
             return current
-        connection = await asyncpg.connect(self._dsn)
+        connection = await asyncpg.connect(self._dsn, timeout=self._timeout)
         self._listener = connection
         connection.add_termination_listener(self._listener_lost)
         # Reconnected: listen again on everything someone is subscribed to.
@@ -81,7 +84,13 @@ class PostgresBus:
         if self._publishers is None:
             async with self._lock:
                 if self._publishers is None:
-                    self._publishers = await asyncpg.create_pool(self._dsn, min_size=1, max_size=4)
+                    self._publishers = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=1,
+                        max_size=4,
+                        timeout=self._timeout,
+                        command_timeout=self._timeout,
+                    )
         await self._publishers.execute("SELECT pg_notify($1, $2)", PREFIX + channel, payload)
 
     @contextlib.asynccontextmanager
@@ -109,7 +118,13 @@ class PostgresBus:
         if self._reconnecting is not None:
             self._reconnecting.cancel()
         if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()
+            try:
+                await self._listener.close(timeout=self._timeout)
+            except TimeoutError:
+                self._listener.terminate()
         if self._publishers is not None:
-            await self._publishers.close()
+            try:
+                await asyncio.wait_for(self._publishers.close(), self._timeout)
+            except TimeoutError:
+                self._publishers.terminate()
         await self._local.close()

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.complaints import OPEN_STATES
+from storage.db import dialect_insert
 from storage.models import AgentState, Complaint, Contact, Customer, CustomerIdentity, Queue, User
 
 
@@ -334,12 +333,10 @@ async def get_contact(session: AsyncSession, channel: str, external_id: str) -> 
 async def insert_contact(session: AsyncSession, **fields: Any) -> bool:
     """Log a contact; False when this call id was logged already (a repeated webhook).
     ON CONFLICT DO NOTHING spares the savepoint a caught IntegrityError would need."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     fields.setdefault("extra", {})
     fields.setdefault("fallback", False)
     statement = (
-        insert(Contact)
+        dialect_insert(session)(Contact)
         .values(**fields)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(Contact.id)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models.surveys import Survey
 
 
@@ -54,6 +55,22 @@ async def insert(session: AsyncSession, **fields: Any) -> SurveyView:
     session.add(row)
     await session.flush()
     return _view(row)
+
+
+async def insert_once(session: AsyncSession, external_ref: str, **fields: Any) -> tuple[SurveyView, bool]:
+    """The survey for this external reference, inserted unless one is there: (survey, created).
+    The unique reference settles a race between two deliveries of the same callback; ON
+    CONFLICT DO NOTHING waits for the other insert and spares a savepoint."""
+    statement = (
+        dialect_insert(session)(Survey)
+        .values(external_ref=external_ref, **fields)
+        .on_conflict_do_nothing(index_elements=["external_ref"])
+        .returning(Survey.id)
+    )
+    created = (await session.execute(statement)).first() is not None
+    query = select(Survey).where(Survey.external_ref == external_ref)
+    row = (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
+    return _view(row), created
 
 
 async def get(session: AsyncSession, survey_id: int) -> SurveyView | None:

@@ -6,22 +6,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models.base import utcnow
-from storage.models.telegram import TelegramBlockedChat, TelegramConversation, TelegramUpdate
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert  # type: ignore[union-attr]
+from storage.models.telegram import (
+    TelegramBlockedChat,
+    TelegramConversation,
+    TelegramRejectedUpdate,
+    TelegramUpdate,
+)
 
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """True for the first delivery of this update anywhere; False for a repeat."""
     statement = (
-        _insert(session)(TelegramUpdate)
+        dialect_insert(session)(TelegramUpdate)
         .values(update_id=update_id, received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(TelegramUpdate.update_id)
@@ -70,7 +70,7 @@ async def write_conversation(
 
 async def mark_blocked(session: AsyncSession, chat_id: str, at: datetime) -> None:
     statement = (
-        _insert(session)(TelegramBlockedChat)
+        dialect_insert(session)(TelegramBlockedChat)
         .values(chat_id=chat_id, blocked_at=at)
         .on_conflict_do_nothing(index_elements=["chat_id"])
     )
@@ -86,3 +86,8 @@ async def is_blocked(session: AsyncSession, chat_id: str) -> bool:
         select(TelegramBlockedChat.chat_id).where(TelegramBlockedChat.chat_id == chat_id)
     )
     return found.scalar_one_or_none() is not None
+
+
+async def add_rejected_update(session: AsyncSession, *, raw: str, error: str, at: datetime) -> None:
+    session.add(TelegramRejectedUpdate(raw=raw, error=error, received_at=at))
+    await session.flush()

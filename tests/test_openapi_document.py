@@ -10,8 +10,8 @@ import pytest
 
 from callcenter.app import create_app
 from callcenter.keys import OPENAPI
-from callcenter.serialize import MAX_ID
 from callcenter.settings import Settings
+from handlers.inputs import MAX_ID
 
 METHODS = ("get", "post", "put", "patch", "delete")
 ERROR = {"$ref": "#/components/schemas/Error"}

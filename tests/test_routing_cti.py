@@ -237,3 +237,47 @@ async def test_a_database_slower_than_the_budget_gets_the_default_queue_in_time(
         body = await response.json()
     assert body["reason"] == "fallback-timeout"
     assert elapsed < 1.0
+
+
+MALFORMED = (
+    ("multipart/form-data", b"event=newCall&call_id=m1"),
+    ("multipart/form-data; boundary=xyz", b"garbage"),
+    ("application/x-www-form-urlencoded", b"event=newCall&call_id=\xff\xfe"),
+    ("application/x-www-form-urlencoded; charset=no-such-charset", b"event=newCall&call_id=m1"),
+    ("application/x-www-form-urlencoded", b"event=newCall&call_id=m%00"),
+    ("application/json", b'{"event": "newCall", "call_id": "\xff"}'),
+    ("application/json; charset=no-such-charset", b'{"event": "newCall", "call_id": "m1"}'),
+    ("application/json", b"[" * 50_000 + b"]" * 50_000),
+    ("application/json", b'{"event": "newCall", "call_id": "m\\u0000"}'),
+    ("application/json", b'{"event": "newCall", "call_id": "m\\ud800"}'),
+    ("application/json", b'["newCall"]'),
+    ("text/plain", b"event=newCall&call_id=m1"),
+)
+
+
+@pytest.mark.parametrize(("content_type", "raw"), MALFORMED)
+async def test_a_malformed_body_is_a_400_for_the_pbx_and_a_401_for_strangers(
+    cti: Client, callers: Callers, content_type: str, raw: bytes
+) -> None:
+    response = await cti.post("/telephony/cti", data=raw, headers={**AUTH, "Content-Type": content_type})
+    assert response.status == 400, await response.text()
+    assert (await response.json())["error"]
+    stranger = await cti.post("/telephony/cti", data=raw, headers={"Content-Type": content_type})
+    assert stranger.status == 401
+
+
+async def test_a_call_id_or_cause_too_long_for_the_contact_log_is_refused_or_cut(
+    cti: Client, callers: Callers
+) -> None:
+    too_long = await cti.post(
+        "/telephony/cti", json={"event": "newCall", "call_id": "c" * 500, "from": "13800000001"}, headers=AUTH
+    )
+    assert too_long.status == 400
+    assert "call_id" in (await too_long.json())["message"]
+    await new_call(cti, "cut", "13800000004")
+    hangup = await cti.post(
+        "/telephony/cti",
+        json={"event": "hangup", "call_id": "cut", "cause": "x" * 500, "duration": "٣٣"},
+        headers=AUTH,
+    )
+    assert hangup.status == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
+from yarl import URL
 
 from callcenter.app import create_app
 from callcenter.settings import Settings
@@ -35,7 +37,8 @@ async def callers(sessions: async_sessionmaker[AsyncSession], staff: Staff) -> C
 
 
 async def post(client: Client, path: str, params: dict[str, str], *, sign: bool = True) -> tuple[int, str]:
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + path, params) if sign else "forged"
+    url = PUBLIC + str(URL(path))  # as sent: percent-encoded
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params) if sign else "forged"
     response = await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
     return response.status, await response.text()
 
@@ -130,3 +133,94 @@ async def test_without_a_callsid_twilio_gets_a_400(twilio: Client, callers: Call
     status, body = await post(twilio, "/telephony/twilio/voice", {"From": "+8613800000001"})
     assert status == 400
     assert "CallSid" in body
+
+
+TWILIO_ROUTES = (
+    "/telephony/twilio/voice",
+    "/telephony/twilio/status",
+    "/telephony/twilio/survey",
+    "/telephony/twilio/survey/answer?survey=1&lang=zh",
+)
+
+
+async def test_without_an_auth_token_every_twilio_route_refuses_even_a_well_formed_call(
+    client: Client, callers: Callers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for path in TWILIO_ROUTES:
+        response = await client.post(path, data=voice("CA20", "+8613800000001"))
+        assert response.status == 403, path
+        assert (await response.json())["error"] == "twilio-disabled"
+    async with sessions() as session:
+        assert (await session.execute(select(Contact))).first() is None  # no agent was made busy
+
+
+def test_serve_warns_at_start_when_twilio_has_no_auth_token(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    create_app(settings.model_copy(update={"twilio_auth_token": None}))
+    assert "no CONTACTDESK_TWILIO_AUTH_TOKEN" in caplog.text
+    caplog.clear()
+    create_app(settings.model_copy(update={"twilio_auth_token": AUTH_TOKEN}))
+    assert "CONTACTDESK_TWILIO_AUTH_TOKEN" not in caplog.text
+
+
+MALFORMED = (
+    ("multipart/form-data", b"CallSid=CA21"),
+    ("multipart/form-data; boundary=xyz", b"garbage"),
+    (
+        "multipart/form-data; boundary=xyz",
+        b'--xyz\r\nContent-Disposition: form-data; name="F"\r\n\r\n\xff\r\n--xyz--',
+    ),
+    ("application/x-www-form-urlencoded", b"CallSid=CA21&From=\xff\xfe"),
+    ("application/x-www-form-urlencoded; charset=no-such-charset", b"CallSid=CA21"),
+    ("application/x-www-form-urlencoded", b"CallSid=CA21&From=%00"),
+    ("text/plain", b"CallSid=CA21"),
+    ("application/json", b'{"CallSid": "CA21"}'),
+    ("", b"\x00\x01\x02"),
+)
+
+
+@pytest.mark.parametrize(("content_type", "raw"), MALFORMED)
+async def test_a_malformed_body_or_content_type_is_a_400_or_403_signed_or_not(
+    twilio: Client, callers: Callers, content_type: str, raw: bytes
+) -> None:
+    for path in TWILIO_ROUTES:
+        for signature in ("forged", RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC + path, {})):
+            response = await twilio.post(
+                path, data=raw, headers={"Content-Type": content_type, "X-Twilio-Signature": signature}
+            )
+            assert response.status in (400, 403), (path, response.status, await response.text())
+            assert "error" in await response.json()
+
+
+async def test_a_call_sid_or_digits_a_database_cannot_hold_are_refused_or_ignored(
+    twilio: Client, callers: Callers
+) -> None:
+    status, body = await post(twilio, "/telephony/twilio/voice", voice("CA" + "9" * 500, "+8613800000001"))
+    assert status == 400
+    assert "CallSid" in body
+    await post(twilio, "/telephony/twilio/voice", voice("CA22", "+8613800000001"))
+    ended = {"CallSid": "CA22", "CallStatus": "completed", "CallDuration": "³" * 3}
+    assert (await post(twilio, "/telephony/twilio/status", ended))[0] == 200
+    answer = "/telephony/twilio/survey/answer?survey="
+    for bad_survey in ("٣", str(2**64)):
+        assert (await post(twilio, answer + bad_survey, {"CallSid": "CA22", "Digits": "4"}))[0] == 400
+    status, goodbye = await post(twilio, answer + "1", {"CallSid": "CA22", "Digits": "³"})
+    assert status == 200
+    assert "感谢您的来电" in goodbye
+
+
+async def test_a_repeated_post_call_survey_callback_asks_the_same_survey(
+    twilio: Client, callers: Callers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await post(twilio, "/telephony/twilio/voice", voice("CA23", "+8613800000001"))
+    callback = {"CallSid": "CA23", "QueueResult": "bridged"}
+    answers = await asyncio.gather(*(post(twilio, "/telephony/twilio/survey", callback) for _ in range(4)))
+    answers.append(await post(twilio, "/telephony/twilio/survey", callback))
+    assert {status for status, _ in answers} == {200}
+    assert len({twiml for _, twiml in answers}) == 1  # the same question, the same survey id
+    async with sessions() as session:
+        [survey] = (await session.execute(select(Survey))).scalars().all()
+    assert survey.external_ref == "twilio:CA23"
+    action = answers[0][1].split('action="')[1].split('"')[0].replace("&amp;", "&")
+    assert f"survey={survey.id}" in action

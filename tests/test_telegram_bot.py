@@ -22,7 +22,7 @@ from callcenter.settings import Settings
 from handlers import complaints
 from handlers.customers import NewCustomer, create_customer
 from storage.models import Complaint, Customer, CustomerIdentity, OutboxMessage
-from storage.models.telegram import TelegramBlockedChat
+from storage.models.telegram import TelegramBlockedChat, TelegramRejectedUpdate
 from tests.conftest import Staff
 from tests.telegram_standin import BotApiStandIn, bot_api
 
@@ -379,3 +379,64 @@ async def test_my_status_request_is_in_my_audit_trail_as_me(
     )
     entries = [e for e in (await response.json())["entries"] if e["action"] == "complaint.status"]
     assert [(e["actor"], e["via"]) for e in entries] == [(f"telegram:{EMILY}", "telegram")]
+
+
+UNREADABLE_UPDATES = (
+    b"not json",
+    b'{"update_id": 1, "message": "\xff\xfe"}',
+    b"[1, 2, 3]",
+    b'{"update_id": "one"}',
+    b'{"update_id": 36893488147419103232}',
+    b'{"update_id": 5, "message": {"text": "no chat, no date"}}',
+    b"[" * 50_000 + b"]" * 50_000,
+    b'{"update_id": 6, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, '
+    b'"text": "a\\u0000b"}}',
+    b'{"update_id": 7}',
+    b'{"update_id": 8, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, '
+    b'"from": {"id": -5, "is_bot": false, "first_name": "x"}, "text": "/start"}}',
+)
+
+
+async def rejected_rows(sessions: async_sessionmaker[AsyncSession]) -> list[TelegramRejectedUpdate]:
+    async with sessions() as session:
+        found = await session.execute(select(TelegramRejectedUpdate).order_by(TelegramRejectedUpdate.id))
+        return list(found.scalars())
+
+
+async def test_an_update_that_cannot_be_read_is_acknowledged_kept_and_counted(
+    bot_client: Any, api: BotApiStandIn, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for raw in UNREADABLE_UPDATES:
+        response = await bot_client.post(
+            "/telegram/webhook",
+            data=raw,
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+        )
+        assert response.status == 200, (raw[:40], await response.text())
+    rows = await rejected_rows(sessions)
+    assert len(rows) == len(UNREADABLE_UPDATES)
+    assert rows[0].raw == "not json"
+    assert rows[0].error.startswith("not JSON")
+    assert rows[1].raw == '{"update_id": 1, "message": "\\xff\\xfe"}'  # undecodable bytes, escaped
+    assert "update_id" in rows[3].error
+    assert "64 bits" in rows[4].error
+    assert "nested too deeply" in rows[6].error
+    assert len(rows[6].raw) == 16_384  # kept, cut to a sane size
+    assert "NUL" in rows[7].error
+    assert "no event" in rows[8].error
+    assert "sender" in rows[9].error
+    assert api.sent() == []
+    metrics = await (await bot_client.get("/metrics")).text()
+    assert f"contactdesk_telegram_rejected_updates_total {float(len(UNREADABLE_UPDATES))}" in metrics
+
+
+async def test_a_wrong_secret_is_refused_before_the_body_is_read_and_nothing_is_kept(
+    bot_client: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for secret in ("wrong", "", "sécret", SECRET + "x"):
+        response = await bot_client.post(
+            "/telegram/webhook", data=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+        )
+        assert response.status == 401
+        assert (await response.json())["error"] == "bad-secret"
+    assert await rejected_rows(sessions) == []

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.texts import t
 from handlers import campaigns, complaints, surveys
 from handlers.errors import Conflict, DomainError
+from handlers.inputs import whole_number
 from storage.customers import CustomerRecord
 
 
@@ -23,15 +24,11 @@ async def satisfied(
 ) -> None:
     await query.answer()
     parts = (query.data or "").split(":")
-    if (
-        customer is None
-        or len(parts) != 3
-        or not parts[1].isdigit()
-        or not isinstance(query.message, Message)
-    ):
+    complaint_id = whole_number(parts[1], low=1) if len(parts) == 3 else None
+    if customer is None or complaint_id is None or not isinstance(query.message, Message):
         return
     try:
-        await complaints.customer_satisfied(session, customer.id, int(parts[1]), parts[2] == "yes")
+        await complaints.customer_satisfied(session, customer.id, complaint_id, parts[2] == "yes")
     except DomainError:
         await query.message.answer(t("not_waiting", lang))
         return
@@ -42,11 +39,13 @@ async def scored(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, customer: CustomerRecord | None, lang: str
 ) -> None:
     await query.answer()
-    _, survey_id, score = (query.data or "").split(":")
-    if customer is None or not isinstance(query.message, Message):
+    # Button data comes back from the client, which may send any: numbers are bounded here.
+    _, raw_survey, raw_score = (query.data or "").split(":")
+    survey_id, score = whole_number(raw_survey, low=1), whole_number(raw_score, high=10)
+    if customer is None or survey_id is None or score is None or not isinstance(query.message, Message):
         return
     try:
-        await surveys.answer(session, int(survey_id), int(score), customer_id=customer.id)
+        await surveys.answer(session, survey_id, score, customer_id=customer.id)
     except Conflict as error:
         await query.message.answer(
             t("survey_expired" if error.error_id == "survey-expired" else "survey_already", lang)
@@ -55,7 +54,7 @@ async def scored(
     except DomainError:
         return
     await state.set_state(Comment.waiting)
-    await state.update_data(survey_id=int(survey_id))
+    await state.update_data(survey_id=survey_id)
     await query.message.answer(t("survey_thanks", lang))
 
 
@@ -79,12 +78,13 @@ async def offer_interest(
     query: CallbackQuery, session: AsyncSession, customer: CustomerRecord | None, lang: str
 ) -> None:
     await query.answer()
-    _, target_id, _answer = (query.data or "").split(":")
-    if customer is None or not isinstance(query.message, Message):
+    _, raw_target, _answer = (query.data or "").split(":")
+    target_id = whole_number(raw_target, low=1)
+    if customer is None or target_id is None or not isinstance(query.message, Message):
         return
     try:
         await campaigns.offer_accepted(
-            session, customer_id=customer.id, target_id=int(target_id), channel="telegram"
+            session, customer_id=customer.id, target_id=target_id, channel="telegram"
         )
     except DomainError:
         return
@@ -95,7 +95,7 @@ def build() -> Router:
     """A fresh router per dispatcher: aiogram attaches a router to one parent only."""
     router = Router(name="surveys")
     router.callback_query.register(satisfied, F.data.startswith("sat:"))
-    router.callback_query.register(scored, F.data.regexp(r"^(csat|nps):\d+:\d+$"))
-    router.callback_query.register(offer_interest, F.data.regexp(r"^offer:\d+:yes$"))
+    router.callback_query.register(scored, F.data.regexp(r"^(csat|nps):[0-9]+:[0-9]+$"))
+    router.callback_query.register(offer_interest, F.data.regexp(r"^offer:[0-9]+:yes$"))
     router.message.register(comment, Comment.waiting, F.text)
     return router

@@ -1,0 +1,149 @@
+"""With the database down, hung or locked, the API says so at once (503 JSON) and every
+call still gets its route within the routing budget.
+
+The issue asks for latency checks here; the margins are generous (the machine is shared)
+but far below what the old code took: 60 s hangs for the API, twice the budget for calls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.app import create_app
+from callcenter.settings import Settings
+from tests.conftest import Staff
+from tests.db_faults import relay_to, silent_server, write_lock
+from tests.routing_fixtures import Callers, seed
+
+Client = TestClient[web.Request, web.Application]
+CTI = {"Authorization": "Bearer cti"}
+BUDGET = 1.0
+MARGIN = 1.0  # scheduling on a busy machine; the old code was late by 2 s and more
+TIMEOUTS = {
+    "cti_token": "cti",
+    "routing_budget_seconds": BUDGET,
+    "database_statement_timeout_seconds": 1.0,
+    "database_connect_timeout_seconds": 1.0,
+}
+
+
+def faulty(settings: Settings, **update: Any) -> Settings:
+    return settings.model_copy(update={**TIMEOUTS, **update})
+
+
+@pytest.fixture
+async def callers(sessions: async_sessionmaker[AsyncSession], staff: Staff) -> Callers:
+    return await seed(sessions)
+
+
+async def timed(request: Any) -> tuple[float, int, dict[str, Any]]:
+    started = time.perf_counter()
+    response = await request
+    body = await response.json()
+    return time.perf_counter() - started, response.status, body
+
+
+async def thirty_calls(client: Client, prefix: str) -> list[tuple[float, int, dict[str, Any]]]:
+    return await asyncio.gather(
+        *(
+            timed(
+                client.post(
+                    "/telephony/cti",
+                    json={"event": "newCall", "call_id": f"{prefix}{i}", "from": "13800000001"},
+                    headers=CTI,
+                )
+            )
+            for i in range(30)
+        )
+    )
+
+
+def assert_all_fell_back_in_time(answers: list[tuple[float, int, dict[str, Any]]]) -> None:
+    slowest = max(seconds for seconds, _, _ in answers)
+    assert slowest < BUDGET + MARGIN, f"slowest call answered after {slowest:.2f}s"
+    for _, status, body in answers:
+        assert status == 200
+        assert (body["action"], body["queue"]) == ("route", "general")
+        assert body["reason"].startswith("fallback")
+
+
+async def test_with_a_table_locked_the_api_answers_503_instead_of_waiting(
+    settings: Settings, database_url: str, staff: Staff, callers: Callers
+) -> None:
+    async with TestClient(TestServer(create_app(faulty(settings)))) as client:
+        async with write_lock(database_url, "customers"):
+            # A write: on SQLite readers do not wait for a writer, on PostgreSQL everyone waits.
+            seconds, status, body = await timed(
+                client.post("/api/v1/customers", json={"name": "x", "phones": []}, headers=staff.agent)
+            )
+        assert status == 503, body
+        assert body["error"] == "database-unavailable"
+        assert seconds < 4, f"answered after {seconds:.2f}s"
+        after = await client.post("/api/v1/customers", json={"name": "y", "phones": []}, headers=staff.agent)
+        assert after.status == 201  # the pool recovered once the lock went
+
+
+async def test_with_a_table_locked_every_one_of_thirty_calls_is_routed_within_the_budget(
+    settings: Settings, database_url: str, callers: Callers
+) -> None:
+    async with TestClient(TestServer(create_app(faulty(settings)))) as client:
+        async with write_lock(database_url, "contacts"):
+            answers = await thirty_calls(client, "locked")
+        assert_all_fell_back_in_time(answers)
+
+
+async def test_with_the_server_hung_mid_conversation_every_call_is_routed_within_the_budget(
+    settings: Settings, database_url: str, callers: Callers, staff: Staff
+) -> None:
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to hang")
+    async with relay_to(database_url) as (relay, url):
+        app = create_app(faulty(settings, database_url=url))
+        async with TestClient(TestServer(app)) as client:
+            warm = await thirty_calls(client, "warm")  # the pool's connections are open
+            assert all(status == 200 for _, status, _ in warm)
+            relay.freeze()
+            for wave in range(2):
+                assert_all_fell_back_in_time(await thirty_calls(client, f"hung{wave}-"))
+            seconds, status, body = await timed(client.get("/api/v1/customers/1", headers=staff.agent))
+            assert (status, body["error"]) == (503, "database-unavailable")
+            assert seconds < 5, f"answered after {seconds:.2f}s"
+
+
+@pytest.fixture
+async def silent_database_url() -> AsyncIterator[str]:
+    async with silent_server() as port:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/contactdesk"
+
+
+async def test_with_a_server_that_never_answers_calls_are_routed_and_the_api_says_503(
+    silent_database_url: str,
+) -> None:
+    settings = Settings(database_url=silent_database_url, **TIMEOUTS)  # type: ignore[arg-type]
+    async with TestClient(TestServer(create_app(settings))) as client:
+        assert_all_fell_back_in_time(await thirty_calls(client, "silent"))
+        seconds, status, body = await timed(
+            client.get("/api/v1/customers/1", headers={"Authorization": "Bearer any"})
+        )
+    assert (status, body["error"]) == (503, "database-unavailable")
+    assert seconds < 4, f"answered after {seconds:.2f}s"
+
+
+async def test_with_the_database_down_the_api_answers_503_json_at_once() -> None:
+    closed_port = "postgresql+asyncpg://postgres@127.0.0.1:1/contactdesk"
+    settings = Settings(database_url=closed_port, **TIMEOUTS)  # type: ignore[arg-type]
+    async with TestClient(TestServer(create_app(settings))) as client:
+        seconds, status, body = await timed(
+            client.get("/api/v1/complaints", headers={"Authorization": "Bearer any"})
+        )
+        hangup = await client.post("/telephony/cti", json={"event": "hangup", "call_id": "x"}, headers=CTI)
+    assert (status, body["error"]) == (503, "database-unavailable")
+    assert seconds < 3
+    assert hangup.status == 503
