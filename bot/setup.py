@@ -94,12 +94,8 @@ PATHS = {
                         "multipart/form-data": {"schema": {"type": "object"}},
                     },
                 },
-                "401": {
-                    "description": "wrong secret token (aiogram's answer)",
-                    "content": {"text/plain": {"schema": {"type": "string"}}},
-                },
-                # 403: the bot or the webhook secret is not configured.
-                **error_responses(400, 403),
+                # 401: a wrong secret token; 403: the bot or the webhook secret is not configured.
+                **error_responses(400, 401, 403),
             },
         }
     }
