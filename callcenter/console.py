@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from callcenter.auth import require_page_user, require_user, still_signed_in
 from callcenter.console_auth import check_form, csrf_token
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
-from callcenter.serialize import json_response, plain
+from callcenter.serialize import json_response, plain, read_form
 from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
@@ -38,7 +38,7 @@ async def agent_page(request: web.Request) -> web.Response:
 
 async def set_state(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *STAFF)
-    form = await request.post()
+    form = await read_form(request)
     await check_form(request, form)
     async with request.app[SESSIONS]() as session:
         state = await agents.set_state(session, user.login, str(form.get("state", "")))
@@ -141,7 +141,7 @@ async def open_card(request: web.Request) -> web.Response:
 
 async def set_disposition(request: web.Request) -> web.StreamResponse:
     user = await require_user(request, *STAFF)
-    form = await request.post()
+    form = await read_form(request)
     await check_form(request, form)
     async with request.app[SESSIONS]() as session:
         contact = await agents.set_disposition(
@@ -163,7 +163,7 @@ async def set_disposition(request: web.Request) -> web.StreamResponse:
 async def log_complaint(request: web.Request) -> web.StreamResponse:
     """The agent logs a complaint for the caller, through the same use case the bot uses."""
     user = await require_user(request, *STAFF)
-    form = await request.post()
+    form = await read_form(request)
     await check_form(request, form)
     call_id = request.match_info["call_id"]
     async with request.app[SESSIONS]() as session:

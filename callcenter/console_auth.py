@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 from callcenter.auth import LOADERS, signed_by_bearer
 from callcenter.client_address import client_address
 from callcenter.keys import SESSIONS, SETTINGS
+from callcenter.serialize import read_form
 from callcenter.settings import Settings
 from handlers import user_sessions
 from handlers.errors import TooManyAttempts
@@ -97,7 +98,7 @@ def _when(refused: TooManyAttempts, settings: Settings) -> dict[str, object]:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await read_form(request)
     await check_csrf(request, str(form.get("csrf", "")))
     settings = request.app[SETTINGS]
     try:
@@ -128,7 +129,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await read_form(request)
     await check_csrf(request, str(form.get("csrf", "")))
     session = await get_session(request)
     token = session.get(SID_KEY)

@@ -167,3 +167,28 @@ async def test_a_date_that_is_no_moment_in_utc_is_a_400(client: Client, staff: S
         await assert_json_400(response, name)
     campaign = {"name": "n", "kind": "follow_up", "start": False, "schedule": {"starts_at": moment}}
     await assert_json_400(await client.post("/api/v1/campaigns", json=campaign, headers=staff.supervisor))
+
+
+CONSOLE_FORMS = (
+    "/login",
+    "/logout",
+    "/agent/state",
+    "/agent/calls/c1/disposition",
+    "/agent/calls/c1/complaint",
+)
+MALFORMED_FORMS = (
+    ("multipart/form-data", b"--x\r\nno boundary was declared\r\n"),
+    ("application/x-www-form-urlencoded; charset=no-such-charset", b"a=1"),
+    ("application/x-www-form-urlencoded", b"login=\xff\xfe&password=x"),
+)
+
+
+@pytest.mark.parametrize("path", CONSOLE_FORMS)
+async def test_a_console_form_that_cannot_be_read_is_a_400_not_a_500(
+    client: Client, staff: Staff, path: str
+) -> None:
+    for content_type, body in MALFORMED_FORMS:
+        response = await client.post(
+            path, data=body, headers={**staff.agent, "Content-Type": content_type}, allow_redirects=False
+        )
+        assert response.status == 400, (path, content_type, response.status, await response.text())
