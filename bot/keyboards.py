@@ -10,7 +10,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.texts import t
+from bot.texts import category_name, t
 
 REMOVE = ReplyKeyboardRemove()
 
@@ -24,9 +24,7 @@ def share_phone(language: str) -> ReplyKeyboardMarkup:
 
 
 def categories(language: str, names: tuple[str, ...]) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(text=t(f"category_{n}", language), callback_data=f"cat:{n}") for n in names
-    ]
+    buttons = [InlineKeyboardButton(text=category_name(n, language), callback_data=f"cat:{n}") for n in names]
     return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 

@@ -20,6 +20,7 @@ from bot.middlewares import UpdateContext
 from bot.routers import complaints, start, surveys
 from bot.sender import RateLimiter, drain_once
 from bot.webhook import WebhookHandler
+from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
 from callcenter.keys import CAMPAIGN_CHANNEL, METRICS, OPENAPI, SESSIONS, SETTINGS, WORKERS
 from callcenter.openapi import ROOT, TELEGRAM_SECURITY, error_responses, obj
 from callcenter.web_errors import json_error
@@ -36,7 +37,8 @@ def build_dispatcher(app: web.Application) -> Dispatcher:
     def sessions() -> AsyncSession:
         return app[SESSIONS]()  # opened at startup, after this is built
 
-    dispatcher = Dispatcher(storage=DatabaseStorage(sessions))
+    # The complaint rules the composition root built reach handlers as `complaint_policy`.
+    dispatcher = Dispatcher(storage=DatabaseStorage(sessions), complaint_policy=app[COMPLAINT_POLICY])
     dispatcher.update.outer_middleware(UpdateContext(sessions, app[SETTINGS]))
     # Commands and flows first; free text last.
     dispatcher.include_routers(start.build(), complaints.build(), surveys.build(), start.build_fallback())

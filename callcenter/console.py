@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from callcenter.auth import require_page_user, require_user, still_signed_in
+from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
 from callcenter.console_auth import check_form, csrf_token
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.serialize import json_response, plain, read_form
@@ -178,6 +179,7 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
             severity=str(form.get("severity", "standard")),
             channel="phone",
             actor=user,
+            policy=request.app[COMPLAINT_POLICY],
         )
     return json_response(complaint, status=201)
 

@@ -128,13 +128,14 @@ async def lodge(
     attachments: Sequence[str] = (),
     actor: UserRecord | None = None,
     now: datetime | None = None,
-    policy: ComplaintPolicy | None = None,
+    policy: ComplaintPolicy,
     verified: bool = True,
     claimed_phone: str | None = None,
 ) -> ComplaintView:
     """`verified=False` for a sender no channel vouched for: stored with the number they
-    claimed, marked for agents to verify, and the customer is told nothing."""
-    policy = policy or ComplaintPolicy()
+    claimed, marked for agents to verify, and the customer is told nothing.
+    `policy` is the operator's configured rules (categories, calendar): every channel passes
+    the one the composition root built, so deadlines agree whichever door a complaint came in."""
     now = now or utcnow()
     text = checked_description(
         policy, category=category, severity=severity, channel=channel, text=description
@@ -316,9 +317,8 @@ async def transition(
     resolution: str | None = None,
     compensation: str | None = None,
     now: datetime | None = None,
-    policy: ComplaintPolicy | None = None,
+    policy: ComplaintPolicy,
 ) -> ComplaintView:
-    policy = policy or ComplaintPolicy()
     now = now or utcnow()
     if to_state not in STATES:
         raise InvalidInput("unknown state", field="state", allowed=list(STATES))
@@ -356,11 +356,11 @@ async def customer_satisfied(
     customer_id: int,
     complaint_id: int,
     satisfied: bool,
+    *,
     now: datetime | None = None,
-    policy: ComplaintPolicy | None = None,
+    policy: ComplaintPolicy,
 ) -> ComplaintView:
     """The customer's answer to "are you satisfied?": yes closes, no reopens."""
-    policy = policy or ComplaintPolicy()
     now = now or utcnow()
     complaint = await repo.get(session, complaint_id, lock=True)
     if complaint is None or complaint.customer_id != customer_id:

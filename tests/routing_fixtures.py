@@ -9,10 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import complaints
 from handlers.accounts import save_user
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from storage import routing as routing_repo
 from storage.customers import update_fields
 from storage.models.base import utcnow
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> Callers:
             category="billing",
             description="wrong bill",
             channel="phone",
+            policy=POLICY,
         )
         for name in QUEUES:
             await routing_repo.upsert_queue(session, name)

@@ -13,10 +13,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from handlers import complaints
 from handlers.accounts import save_user
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from handlers.errors import DomainError
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_sync
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 ALLOWED_STATES = set(complaints.STATES)
 ROLES = ("agent", "supervisor", "admin")
@@ -46,7 +49,12 @@ def test_no_sequence_of_actions_breaks_the_lifecycle(tmp_path: Path) -> None:
         async def _lodge(self) -> int:
             async with sessions() as session:
                 lodged = await complaints.lodge(
-                    session, customer_id=customer_id, category="service", description="d", channel="api"
+                    session,
+                    customer_id=customer_id,
+                    category="service",
+                    description="d",
+                    channel="api",
+                    policy=POLICY,
                 )
                 return lodged.id
 
@@ -71,6 +79,7 @@ def test_no_sequence_of_actions_breaks_the_lifecycle(tmp_path: Path) -> None:
                         self.complaint_id,
                         to,  # type: ignore[arg-type]
                         resolution="done" if with_text else None,
+                        policy=POLICY,
                     )
 
             try:
@@ -88,7 +97,9 @@ def test_no_sequence_of_actions_breaks_the_lifecycle(tmp_path: Path) -> None:
 
             async def act() -> None:
                 async with sessions() as session:
-                    await complaints.customer_satisfied(session, customer_id, self.complaint_id, satisfied)
+                    await complaints.customer_satisfied(
+                        session, customer_id, self.complaint_id, satisfied, policy=POLICY
+                    )
 
             try:
                 loop.run_until_complete(act())

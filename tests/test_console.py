@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -238,3 +240,33 @@ async def test_a_card_refused_to_another_agent_leaves_no_entry(
     await call(console, "seen-3", "13800000001")  # offered to agent1
     assert (await console.get("/agent/calls/seen-3/card", headers=staff.agent2)).status == 403
     assert await audit_of(console, staff, callers.vip) == []
+
+
+def configured_rules(settings: Settings) -> Settings:
+    """An operator's calendar where the next fortnight is a holiday, and a category of its own."""
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    return settings.model_copy(
+        update={
+            "cti_token": TOKEN,
+            "holidays": [today + timedelta(days=d) for d in range(15)],
+            "complaint_categories": ["roaming", "billing"],
+        }
+    )
+
+
+async def test_a_complaint_logged_from_the_pop_follows_the_operators_calendar_and_categories(
+    settings: Settings, callers: Callers, staff: Staff
+) -> None:
+    async with TestClient(TestServer(create_app(configured_rules(settings)))) as console:
+        await call(console, "pop-rules", "13800000001", agent="agent1")
+        lodged = await console.post(
+            "/agent/calls/pop-rules/complaint",
+            data={"category": "roaming", "description": "no service abroad"},
+            headers=staff.agent,
+        )
+        assert lodged.status == 201, await lodged.text()
+        complaint = await lodged.json()
+    assert complaint["category"] == "roaming"
+    received = datetime.fromisoformat(complaint["created_at"])
+    # One working day to acknowledge: the first one after the fortnight of holidays.
+    assert datetime.fromisoformat(complaint["acknowledge_due_at"]) - received > timedelta(days=14)

@@ -14,11 +14,14 @@ from callcenter.app import create_app
 from callcenter.complaints_setup import run_deadline_check
 from callcenter.settings import Settings
 from handlers import complaints
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from storage.db import create_sessionmaker
 from storage.models import ComplaintEvent
 from storage.models.surveys import Alert
 from tests.conftest import Staff
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 LONG_AGO = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a Monday
 
@@ -35,6 +38,7 @@ async def _complaints(sessions: async_sessionmaker[AsyncSession], n: int) -> lis
                 description="double charge",
                 channel="phone",
                 now=LONG_AGO,
+                policy=POLICY,
             )
             ids.append(lodged.id)
     return ids
@@ -60,7 +64,9 @@ async def test_a_met_deadline_does_not_escalate(sessions: async_sessionmaker[Asy
         from handlers.accounts import save_user
 
         agent = await save_user(session, "agent1", "pw", role="agent")
-        await complaints.transition(session, agent, cid, "acknowledged", now=LONG_AGO + timedelta(hours=1))
+        await complaints.transition(
+            session, agent, cid, "acknowledged", now=LONG_AGO + timedelta(hours=1), policy=POLICY
+        )
         escalated = await complaints.escalate_due(session)
     assert [e.kind for e in escalated] == ["resolve"]
 

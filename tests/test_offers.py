@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import complaints
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from handlers.demo import PRODUCTS
 from handlers.offers import best_offer
 from storage import customers as repo
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 
 async def build(session: AsyncSession) -> int:
@@ -66,6 +69,6 @@ async def test_no_offer_to_a_customer_with_an_open_complaint(
 ) -> None:
     async with sessions() as session:
         await complaints.lodge(
-            session, customer_id=target, category="billing", description="x", channel="api"
+            session, customer_id=target, category="billing", description="x", channel="api", policy=POLICY
         )
         assert await best_offer(session, target) is None

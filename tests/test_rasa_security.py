@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from handlers import complaints, surveys
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_sync
@@ -33,6 +34,8 @@ from storage.models import AuditEntry, Complaint, Customer, CustomerIdentity, Ou
 from tests.conftest import REPO_ROOT, Staff
 from tests.test_customers_api import Client
 from tests.test_rasa_actions import DOMAIN, TOKEN, caller, rasa_request, rasa_settings, run, slots_set
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 ACTIONS_THAT_READ = (
     "action_identify_customer",
@@ -57,7 +60,12 @@ async def wang(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
             NewCustomer(name="王芳", phones=("13800000001",), telegram_id="8001", language="zh"),
         )
         complaint = await complaints.lodge(
-            session, customer_id=record.id, category="billing", description="charged twice", channel="api"
+            session,
+            customer_id=record.id,
+            category="billing",
+            description="charged twice",
+            channel="api",
+            policy=POLICY,
         )
         survey = await surveys.send_survey(
             session, customer_id=record.id, kind="csat", trigger="call", channel="phone"

@@ -8,9 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import complaints, surveys
 from handlers.accounts import save_user
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from tests.conftest import Staff
 from tests.test_customers_api import Client
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)  # a Monday
 
@@ -40,23 +43,41 @@ async def build_fixture(session: AsyncSession) -> None:
     await survey(regular.id, "nps", 8)
 
     async def resolve(complaint_id: int, start: float, hours: float) -> None:
-        await complaints.transition(session, agent, complaint_id, "acknowledged", now=at(start + 0.5))
-        await complaints.transition(session, agent, complaint_id, "investigating", now=at(start + 1))
         await complaints.transition(
-            session, agent, complaint_id, "resolved", resolution="fixed", now=at(hours)
+            session, agent, complaint_id, "acknowledged", now=at(start + 0.5), policy=POLICY
+        )
+        await complaints.transition(
+            session, agent, complaint_id, "investigating", now=at(start + 1), policy=POLICY
+        )
+        await complaints.transition(
+            session, agent, complaint_id, "resolved", resolution="fixed", now=at(hours), policy=POLICY
         )
 
     a = await complaints.lodge(
-        session, customer_id=vip.id, category="network", description="x", channel="phone", now=at(0)
+        session,
+        customer_id=vip.id,
+        category="network",
+        description="x",
+        channel="phone",
+        now=at(0),
+        policy=POLICY,
     )
     await resolve(a.id, 0, 10)
     b1 = await complaints.lodge(
-        session, customer_id=regular.id, category="billing", description="y", channel="telegram", now=at(0)
+        session,
+        customer_id=regular.id,
+        category="billing",
+        description="y",
+        channel="telegram",
+        now=at(0),
+        policy=POLICY,
     )
     await resolve(b1.id, 0, 30)
-    await complaints.customer_satisfied(session, regular.id, b1.id, False, now=at(31))
-    await complaints.transition(session, agent, b1.id, "investigating", now=at(32))
-    await complaints.transition(session, agent, b1.id, "resolved", resolution="refund", now=at(50))
+    await complaints.customer_satisfied(session, regular.id, b1.id, False, now=at(31), policy=POLICY)
+    await complaints.transition(session, agent, b1.id, "investigating", now=at(32), policy=POLICY)
+    await complaints.transition(
+        session, agent, b1.id, "resolved", resolution="refund", now=at(50), policy=POLICY
+    )
     await complaints.lodge(
         session,
         customer_id=regular.id,
@@ -65,6 +86,7 @@ async def build_fixture(session: AsyncSession) -> None:
         channel="phone",
         severity="urgent",
         now=at(0),
+        policy=POLICY,
     )
     await complaints.escalate_due(session, now=at(20 * 24))
 

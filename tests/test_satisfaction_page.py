@@ -3,10 +3,13 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import complaints, surveys
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from storage.models.base import utcnow
 from tests.conftest import Staff
 from tests.test_customers_api import Client
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 
 async def test_the_supervisor_sees_the_trend_overdue_complaints_and_a_low_score_alert(
@@ -24,6 +27,7 @@ async def test_the_supervisor_sees_the_trend_overdue_complaints_and_a_low_score_
             description="old",
             channel="phone",
             now=now - timedelta(days=20),
+            policy=POLICY,
         )
         await complaints.lodge(
             session,
@@ -32,6 +36,7 @@ async def test_the_supervisor_sees_the_trend_overdue_complaints_and_a_low_score_
             description="new",
             channel="phone",
             now=now - timedelta(hours=2),
+            policy=POLICY,
         )
         sent = await surveys.send_survey(
             session,

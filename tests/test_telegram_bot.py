@@ -7,7 +7,9 @@ import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -20,11 +22,14 @@ from bot.setup import BOT
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from handlers import complaints
+from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from storage.models import Complaint, Customer, CustomerIdentity, OutboxMessage
 from storage.models.telegram import TelegramBlockedChat, TelegramRejectedUpdate
 from tests.conftest import Staff
 from tests.telegram_standin import BotApiStandIn, bot_api
+
+POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
 SECRET = "webhook-secret"
 EMILY, WANG = 7001, 7002
@@ -273,6 +278,7 @@ async def test_told_when_resolved_and_answering_not_satisfied_reopens_it(
             category="billing",
             description="charged twice",
             channel="telegram",
+            policy=POLICY,
         )
     for to, extra in (("acknowledged", {}), ("investigating", {}), ("resolved", {"resolution": "refunded"})):
         response = await bot_client.post(
@@ -304,10 +310,20 @@ async def test_the_sender_waits_out_a_429_and_records_a_blocked_chat(
     await chat(bot_client, api, "wang").share("13800000001")
     async with sessions() as session:
         await complaints.lodge(
-            session, customer_id=customers["emily"], category="network", description="a", channel="telegram"
+            session,
+            customer_id=customers["emily"],
+            category="network",
+            description="a",
+            channel="telegram",
+            policy=POLICY,
         )
         await complaints.lodge(
-            session, customer_id=customers["wang"], category="network", description="b", channel="telegram"
+            session,
+            customer_id=customers["wang"],
+            category="network",
+            description="b",
+            channel="telegram",
+            policy=POLICY,
         )
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -440,3 +456,41 @@ async def test_a_wrong_secret_is_refused_before_the_body_is_read_and_nothing_is_
         assert response.status == 401
         assert (await response.json())["error"] == "bad-secret"
     assert await rejected_rows(sessions) == []
+
+
+async def test_a_complaint_lodged_in_telegram_follows_the_operators_calendar_and_categories(
+    settings: Settings,
+    api: BotApiStandIn,
+    customers: dict[str, int],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    configured = settings.model_copy(
+        update={
+            "bot_token": "123456:TEST",
+            "telegram_api_base": api.base_url,
+            "telegram_webhook_secret": SECRET,
+            "telegram_chat_interval_seconds": 0.0,
+            "holidays": [today + timedelta(days=d) for d in range(15)],
+            "complaint_categories": ["roaming", "billing"],
+        }
+    )
+    async with TestClient(TestServer(create_app(configured))) as client:
+        emily = chat(client, api, "emily")
+        await emily.share("13800000003")
+        await emily.say("/complaint")
+        assert [b["callback_data"] for b in api.sent()[-1].markup["inline_keyboard"][0]] == [
+            "cat:roaming",
+            "cat:billing",
+        ]
+        await emily.press("cat:roaming")
+        await emily.say("No service abroad")
+        await emily.press("skip")
+        [lodged] = await emily.press("confirm:yes")
+    async with sessions() as session:
+        complaint = (await session.execute(select(Complaint))).scalar_one()
+    assert complaint.ticket in lodged
+    assert complaint.category == "roaming"
+    # One working day to acknowledge: the first one after the fortnight of holidays.
+    assert complaint.acknowledge_due_at is not None
+    assert complaint.acknowledge_due_at - complaint.created_at > timedelta(days=14)

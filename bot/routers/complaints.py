@@ -10,9 +10,10 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
-from bot.texts import state_names, t
+from bot.texts import category_name, state_names, t
 from callcenter.settings import Settings
 from handlers import complaints
+from handlers.complaints import ComplaintPolicy
 from storage.audit import Actor
 from storage.customers import CustomerRecord
 
@@ -73,7 +74,7 @@ async def _ask_confirmation(message: Message, state: FSMContext, lang: str) -> N
         t(
             "confirm",
             lang,
-            category=t(f"category_{data['category']}", lang),
+            category=category_name(data["category"], lang),
             description=data["description"],
             photo=bool(data.get("photo")),
         ),
@@ -95,7 +96,12 @@ async def no_photo(query: CallbackQuery, state: FSMContext, lang: str) -> None:
 
 
 async def confirmed(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, customer: CustomerRecord | None, lang: str
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    customer: CustomerRecord | None,
+    lang: str,
+    complaint_policy: ComplaintPolicy,
 ) -> None:
     await query.answer()
     data = await state.get_data()
@@ -113,6 +119,7 @@ async def confirmed(
         description=data["description"],
         channel="telegram",
         attachments=[f"telegram:{data['photo']}"] if data.get("photo") else [],
+        policy=complaint_policy,
     )
     due = complaint.resolve_due_at.date().isoformat() if complaint.resolve_due_at else ""
     await query.message.answer(t("lodged", lang, ticket=complaint.ticket, due=due))

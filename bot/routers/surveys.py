@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import t
 from handlers import campaigns, complaints, surveys
+from handlers.complaints import ComplaintPolicy
 from handlers.errors import Conflict, DomainError
 from handlers.inputs import whole_number
 from storage.customers import CustomerRecord
@@ -20,7 +21,11 @@ class Comment(StatesGroup):
 
 
 async def satisfied(
-    query: CallbackQuery, session: AsyncSession, customer: CustomerRecord | None, lang: str
+    query: CallbackQuery,
+    session: AsyncSession,
+    customer: CustomerRecord | None,
+    lang: str,
+    complaint_policy: ComplaintPolicy,
 ) -> None:
     await query.answer()
     parts = (query.data or "").split(":")
@@ -28,7 +33,9 @@ async def satisfied(
     if customer is None or complaint_id is None or not isinstance(query.message, Message):
         return
     try:
-        await complaints.customer_satisfied(session, customer.id, complaint_id, parts[2] == "yes")
+        await complaints.customer_satisfied(
+            session, customer.id, complaint_id, parts[2] == "yes", policy=complaint_policy
+        )
     except DomainError:
         await query.message.answer(t("not_waiting", lang))
         return
