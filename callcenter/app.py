@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -30,6 +29,7 @@ from callcenter import (
     web_security,
 )
 from callcenter.auth import LOADERS
+from callcenter.background import stop_tasks
 from callcenter.keys import ENGINE, EVENTS, METRICS, OPENAPI, RUN_WORKERS, SESSIONS, SETTINGS, WORKERS
 from callcenter.metrics import Metrics
 from callcenter.openapi import OpenAPI
@@ -74,11 +74,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         for worker in app[WORKERS]:
             tasks.append(asyncio.create_task(worker(app), name=getattr(worker, "__name__", "worker")))
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_tasks(tasks)
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = False) -> web.Application:

@@ -9,6 +9,7 @@ fails the run instead.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from callcenter.app import create_app
 from callcenter.settings import Settings
@@ -33,6 +34,7 @@ from storage.models import Base
 POSTGRES_ADMIN_URL = os.environ.get(
     "CONTACTDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+log = logging.getLogger(__name__)
 REQUIRE_POSTGRES = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -112,11 +114,30 @@ async def empty_tables(engine: AsyncEngine) -> None:
     tables = [t.name for t in Base.metadata.sorted_tables]
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
+            await end_leftover_sessions(connection)
+            # A lock nobody releases must fail this test, not hang the run until CI's limit.
+            await connection.execute(text("SET LOCAL lock_timeout = '30s'"))
             names = ", ".join(f'"{t}"' for t in tables)
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(tables):
                 await connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+async def end_leftover_sessions(connection: AsyncConnection) -> None:
+    """Tests in one run take turns on the run's database, so a session still connected when a
+    test starts was left by an earlier test (a task its event loop dropped, say) and may hold
+    locks that TRUNCATE would wait for forever. Name it in the log and end it."""
+    leftovers = (
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid), pid, state, left(query, 120) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    ).all()
+    for _, pid, state, query in leftovers:
+        log.warning("ended a session an earlier test left: pid %s, %s, %r", pid, state, query)
 
 
 @pytest.fixture
