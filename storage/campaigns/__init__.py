@@ -1,0 +1,3 @@
+"""Campaign repository (being split into one module per concept)."""
+
+from storage.campaigns.dispatch import *  # noqa: F403
