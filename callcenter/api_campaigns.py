@@ -29,7 +29,7 @@ from callcenter.web_errors import json_error
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
 from storage.audit import Actor
-from storage.campaigns import CampaignView
+from storage.campaigns.views import CampaignView
 
 SUPERVISORS = ("supervisor", "admin")
 POLICY = web.AppKey("campaign_policy", Policy)

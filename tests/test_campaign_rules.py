@@ -367,8 +367,8 @@ async def test_a_satisfaction_campaign_creates_surveys_whose_answers_give_the_re
 async def test_an_expansion_cut_off_by_a_dead_worker_is_finished_by_another(
     sessions: async_sessionmaker[AsyncSession], people: dict[str, int], telegram: Telegram
 ) -> None:
-    from storage import campaigns as repo
     from storage.campaign_audience import Audience
+    from storage.campaigns import expansion as repo
 
     spec = CampaignSpec(
         name="big", kind="follow_up", messages={"zh": "您好"}, starts_at=NOW - timedelta(minutes=1)
@@ -377,6 +377,7 @@ async def test_an_expansion_cut_off_by_a_dead_worker_is_finished_by_another(
         campaign = await campaigns.create(session, spec, created_by=None, schedule=True, now=NOW)
         # A worker takes the expansion, writes the first batch and dies.
         taken = await repo.take_expansion(session, "dead", NOW, POLICY.lease)
+        await session.commit()
         assert taken is not None
         await repo.expand_batch(
             session,
@@ -389,6 +390,7 @@ async def test_an_expansion_cut_off_by_a_dead_worker_is_finished_by_another(
             owner="dead",
             lease=POLICY.lease,
         )
+        await session.commit()
     # Within its lease nobody else touches it; after it, another worker finishes the job.
     assert await campaigns.expand_due(sessions, POLICY, now=NOW + timedelta(seconds=10)) == 0
     later = NOW + POLICY.lease + timedelta(seconds=1)
@@ -413,7 +415,7 @@ async def test_a_recurring_campaign_schedules_its_next_run_when_it_starts(
 async def test_targets_a_worker_holds_when_the_campaign_is_cancelled_end_cancelled_unsent(
     sessions: async_sessionmaker[AsyncSession], people: dict[str, int], telegram: Telegram
 ) -> None:
-    from storage import campaigns as repo
+    from storage.campaigns import dispatch as repo
 
     campaign = await start(sessions, audience={"regions": ["beijing"]})
     async with sessions() as session:
@@ -421,6 +423,7 @@ async def test_targets_a_worker_holds_when_the_campaign_is_cancelled_end_cancell
         held = await repo.claim(
             session, campaign.id, ["Asia/Shanghai"], channel="telegram", limit=10, token="w1", now=NOW
         )
+        await session.commit()
         await campaigns.act(session, campaign.id, "cancel")
     for target in held:  # the worker goes on with what it claimed before the cancel
         await campaigns.send_one(sessions, running, target, telegram.channel, POLICY, at(NOW))

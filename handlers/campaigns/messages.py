@@ -1,0 +1,79 @@
+"""A campaign's text for one customer, and the preview a supervisor reads before starting."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from jinja2 import TemplateError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import campaign_templates
+from handlers.campaign_templates import OverBudget
+from handlers.campaigns.audience import parse_audience
+from handlers.campaigns.definition import get
+from handlers.errors import InvalidInput
+from handlers.identities import mask
+from storage.audit import Actor, audit_each_customer
+from storage.campaigns import definitions as repo
+from storage.campaigns.views import CampaignView
+from storage.models.base import utcnow
+from templates import LANGUAGES, message
+
+
+def render(campaign: CampaignView, language: str, context: dict[str, Any]) -> str:
+    """The campaign's text for one customer, in their language when the campaign has it.
+    CPU-bound within the template budget: async callers use `render_off_loop`."""
+    for candidate in (language, "zh", "en", *campaign.messages):
+        text = campaign.messages.get(candidate)
+        if text:
+            return campaign_templates.render(text, context)
+    # A satisfaction campaign without its own wording asks the standard question.
+    return message(f"{campaign.survey_kind or 'csat'}_survey", language, **context)
+
+
+async def render_off_loop(campaign: CampaignView, language: str, context: dict[str, Any]) -> str:
+    return await asyncio.to_thread(render, campaign, language, context)
+
+
+def _preview_texts(
+    campaign: CampaignView, samples: list[tuple[int, str, str | None, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    shown = []
+    for _customer_id, name, language, context in samples:
+        try:
+            texts = {
+                lang: render(campaign, lang, {**context, "offer": campaign.offer_code or ""})
+                for lang in LANGUAGES
+            }
+        except OverBudget as error:
+            raise InvalidInput(
+                f"the message is over its budget: {error.reason}",
+                error_id="template-over-budget",
+                field="messages",
+            ) from error
+        except TemplateError as error:
+            raise InvalidInput(f"the message does not render: {error}", field="messages") from error
+        shown.append({"customer": mask(name), "language": language, "texts": texts})
+    return shown
+
+
+async def preview(
+    session: AsyncSession, reader: Actor, campaign_id: int, samples: int = 3
+) -> list[dict[str, Any]]:
+    """The message as a few customers of the audience would read it, in each language.
+    The texts carry the customers' names, so each one shown is audited."""
+    campaign = await get(session, campaign_id)
+    found = await repo.sample_customers(
+        session, parse_audience(campaign.audience), kind=campaign.kind, now=utcnow(), limit=samples
+    )
+    shown = await asyncio.to_thread(_preview_texts, campaign, found)
+    await audit_each_customer(
+        session,
+        actor=reader,
+        action="campaign.preview",
+        shown=[(customer_id, campaign.id) for customer_id, *_rest in found],
+        key="campaigns",
+    )
+    await session.commit()
+    return shown
