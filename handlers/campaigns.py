@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import TemplateError
@@ -21,11 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import campaign_templates
 from handlers.campaign_templates import OverBudget
 from handlers.customers import TIERS
+
+# The channel contract and the retry policy are the outbox's too; the contract is re-exported
+# for the callers that know it from here (callcenter.keys, bench/campaign.py).
+from handlers.delivery import Channel as Channel
+from handlers.delivery import Delivery as Delivery
+from handlers.delivery import Outbound as Outbound
+from handlers.delivery import backoff, settle
 from handlers.errors import Conflict, InvalidInput, NotFound
 from handlers.identities import mask
 from storage import campaigns as repo
 from storage import surveys as surveys_repo
-from storage import telegram as telegram_repo
 from storage.audit import Actor, audit_each_customer
 from storage.campaign_audience import Audience
 from storage.campaigns import CampaignView, ClaimedTarget
@@ -37,7 +43,6 @@ log = logging.getLogger(__name__)
 KINDS = ("satisfaction", "follow_up", "cross_sell")
 CHANNELS = ("telegram", "dialer", "best")
 SURVEY_TTL = timedelta(days=7)
-MAX_ATTEMPTS = 6
 DIALER_ATTEMPTS = 3
 # Final outcomes a dialer may post back; no_answer and busy are tried again later.
 DIAL_OUTCOMES = ("answered", "no_answer", "busy", "refused", "failed", "wrong_number")
@@ -53,27 +58,6 @@ class Policy:
     dispatch_batch: int = 100
     concurrency: int = 8
     lease: timedelta = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """One message for a channel to deliver."""
-
-    address: str
-    text: str
-    language: str
-    kind: str  # csat_survey | nps_survey | follow_up | cross_sell: decides the buttons
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    status: str  # sent | blocked | failed | retry
-    error: str | None = None
-
-
-class Channel(Protocol):
-    async def send(self, item: Outbound) -> Delivery: ...
 
 
 # --- definitions ---------------------------------------------------------------------------
@@ -498,10 +482,6 @@ async def _schedule_next(session: AsyncSession, campaign: CampaignView) -> None:
 # --- dispatch ------------------------------------------------------------------------------
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
-
-
 async def send_one(
     sessions: async_sessionmaker[AsyncSession],
     campaign: CampaignView,
@@ -537,23 +517,14 @@ async def send_one(
         await session.commit()
         delivery = await channel.send(Outbound(target.address or "", text, target.language, kind, payload))
         now = clock()
-        if delivery.status == "retry":
-            if target.attempts + 1 >= MAX_ATTEMPTS:
-                await repo.finish(session, target, "failed", now=now, error=delivery.error)
-                return "failed"
-            await repo.finish(
-                session,
-                target,
-                "pending",
-                now=now,
-                error=delivery.error,
-                retry_at=now + backoff(target.attempts + 1),
-            )
-            return "pending"
-        if delivery.status == "blocked" and target.address:
-            await telegram_repo.mark_blocked(session, target.address, now)
-        await repo.finish(session, target, delivery.status, now=now, error=delivery.error)
-        return delivery.status
+        settled = await settle(
+            session, delivery, address=target.address, attempts=target.attempts + 1, now=now
+        )
+        await repo.finish(
+            session, target, settled.status, now=now, error=settled.error, retry_at=settled.retry_at
+        )
+        await session.commit()
+        return settled.status
 
 
 async def _survey_for(
