@@ -32,18 +32,16 @@ async def enqueue(
     status = "pending" if recipient.telegram else "unreachable"
     await repo.add(
         session,
-        repo.NewMessage(
-            customer_id=customer_id,
-            channel="telegram" if recipient.telegram else "none",
-            address=recipient.telegram,
-            kind=kind,
-            template=template,
-            language=language_of(recipient.language),
-            payload=payload,
-            status=status,
-            dedupe_key=dedupe_key,
-            next_attempt_at=utcnow(),
-        ),
+        customer_id=customer_id,
+        channel="telegram" if recipient.telegram else "none",
+        address=recipient.telegram,
+        kind=kind,
+        template=template,
+        language=language_of(recipient.language),
+        payload=payload,
+        status=status,
+        dedupe_key=dedupe_key,
+        next_attempt_at=utcnow(),
     )
     if status == "unreachable":
         log.info("customer %s has no reachable channel; %s recorded as unreachable", customer_id, template)

@@ -34,20 +34,6 @@ class Recipient:
     telegram: str | None
 
 
-@dataclass(frozen=True)
-class NewMessage:
-    customer_id: int
-    channel: str
-    address: str | None
-    kind: str
-    template: str
-    language: str
-    payload: dict[str, Any]
-    status: str  # pending | unreachable
-    dedupe_key: str | None
-    next_attempt_at: datetime
-
-
 async def is_queued(session: AsyncSession, dedupe_key: str) -> bool:
     found = await session.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
     return found.scalar_one_or_none() is not None
@@ -68,19 +54,32 @@ async def recipient(session: AsyncSession, customer_id: int) -> Recipient:
     return Recipient(language, telegram)
 
 
-async def add(session: AsyncSession, message: NewMessage) -> None:
+async def add(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    channel: str,
+    address: str | None,
+    kind: str,
+    template: str,
+    language: str,
+    payload: dict[str, Any],
+    status: str,  # pending | unreachable
+    dedupe_key: str | None,
+    next_attempt_at: datetime,
+) -> None:
     session.add(
         OutboxMessage(
-            customer_id=message.customer_id,
-            channel=message.channel,
-            address=message.address,
-            kind=message.kind,
-            template=message.template,
-            language=message.language,
-            payload=message.payload,
-            status=message.status,
-            dedupe_key=message.dedupe_key,
-            next_attempt_at=message.next_attempt_at,
+            customer_id=customer_id,
+            channel=channel,
+            address=address,
+            kind=kind,
+            template=template,
+            language=language,
+            payload=payload,
+            status=status,
+            dedupe_key=dedupe_key,
+            next_attempt_at=next_attempt_at,
         )
     )
     await session.flush()

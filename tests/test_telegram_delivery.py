@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,11 +27,8 @@ from storage.models.telegram import TelegramUpdate
 from tests.campaign_fixtures import populate
 from tests.conftest import Staff
 from tests.telegram_standin import BotApiStandIn, bot_api
+from tests.test_campaigns_api import ALL_DAY, SECRET, Client
 from tests.test_telegram_bot import Chat
-
-SECRET = "webhook-secret"
-Client = TestClient[web.Request, web.Application]
-ALL_DAY = {"hour_from": 0, "hour_to": 24}
 
 
 @pytest.fixture
