@@ -19,7 +19,7 @@ Dispatch (the rate limit lifted: RateLimiter(0, 0)), against a Bot API stand-in 
 process of its own (tests/telegram_standin.py over real HTTP), with --workers processes of
 --concurrency messages in flight each, every target measured after --warmup messages:
   ceiling      the stand-in's own ceiling: raw aiohttp POSTs of the same sendMessage form
-  channel      TelegramCampaignChannel.send alone (aiogram, no database)
+  channel      TelegramChannel.send alone (aiogram, no database)
   contactdesk  handlers.campaigns.dispatch_once in a loop, for --send messages
   no-op        the same with a channel that sends nothing: contactdesk's own ceiling, so
                "limited by the channel, not by us" can be read off the table
@@ -375,18 +375,17 @@ def ceiling(base: str, options: argparse.Namespace) -> dict[str, float]:
 
 
 def drive_channel(base: str, first: int, count: int, concurrency: int, out: Any) -> None:
-    """TelegramCampaignChannel.send with nothing else: what the channel itself allows."""
+    """TelegramChannel.send with nothing else: what the channel itself allows."""
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
-    from bot.campaign_channel import TelegramCampaignChannel
-    from bot.sender import RateLimiter
+    from bot.sender import RateLimiter, TelegramChannel
     from handlers.campaigns import Outbound
 
     async def main() -> None:
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-        channel = TelegramCampaignChannel(bot, RateLimiter(0, 0))
+        channel = TelegramChannel(bot, RateLimiter(0, 0))
         latencies: list[float] = []
         failures = 0
         numbers = iter(range(first, first + count))
@@ -448,8 +447,7 @@ def dispatch_worker(
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
-    from bot.campaign_channel import TelegramCampaignChannel
-    from bot.sender import RateLimiter
+    from bot.sender import RateLimiter, TelegramChannel
     from handlers import campaigns
     from handlers.campaigns import Delivery, Outbound, Policy
     from handlers.campaigns import dispatch as campaign_dispatch
@@ -467,7 +465,7 @@ def dispatch_worker(
             return Delivery("sent")
 
     class TimedChannel:
-        def __init__(self, inner: TelegramCampaignChannel | NoChannel) -> None:
+        def __init__(self, inner: TelegramChannel | NoChannel) -> None:
             self._inner = inner
 
         async def send(self, item: Outbound) -> Delivery:
@@ -499,7 +497,7 @@ def dispatch_worker(
         engine = create_engine(url)
         sessions = create_sessionmaker(engine)
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-        channel = TimedChannel(NoChannel() if null else TelegramCampaignChannel(bot, RateLimiter(0, 0)))
+        channel = TimedChannel(NoChannel() if null else TelegramChannel(bot, RateLimiter(0, 0)))
         idle = 0
         try:
             while not window.stop.is_set():
@@ -682,7 +680,7 @@ def main() -> None:
     )
     rows = (
         ("stand-in ceiling: raw aiohttp POSTs", top, ""),
-        ("channel alone: TelegramCampaignChannel", alone, ""),
+        ("channel alone: TelegramChannel", alone, ""),
         ("contactdesk dispatch_once", ours, f" ({ours['wire_p50_ms']:.2f})"),
         ("contactdesk dispatch_once, no-op channel", bare, ""),
     )

@@ -10,7 +10,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import telegram as repo
+from handlers import conversations
 
 
 def _key(key: StorageKey) -> str:
@@ -34,20 +34,20 @@ class DatabaseStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         async with self._sessions() as session:
-            await repo.write_conversation(session, _key(key), state=value, set_state=True)
+            await conversations.save_state(session, _key(key), value)
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._sessions() as session:
-            state, _ = await repo.read_conversation(session, _key(key))
+            state, _ = await conversations.read(session, _key(key))
         return state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         async with self._sessions() as session:
-            await repo.write_conversation(session, _key(key), data=dict(data), set_data=True)
+            await conversations.save_data(session, _key(key), dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._sessions() as session:
-            _, data = await repo.read_conversation(session, _key(key))
+            _, data = await conversations.read(session, _key(key))
         return data
 
     async def close(self) -> None:

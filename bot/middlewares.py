@@ -12,13 +12,18 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.settings import Settings
-from handlers import chat
-from storage import telegram as repo
+from handlers import chat, telegram_updates
 from templates import language_of
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def _private_chat(update: Update) -> str | None:
+    """The private chat a message came from: one that can write to us has not blocked us."""
+    message = update.message
+    return str(message.chat.id) if message is not None and message.chat.type == "private" else None
 
 
 def _sender(update: Update) -> User | None:
@@ -31,7 +36,8 @@ def _sender(update: Update) -> User | None:
 class UpdateContext(BaseMiddleware):
     """Outer middleware on updates. The database remembers each update_id, so a re-delivery
     (Telegram retries until it gets a 200, or another instance got it) is handled once; a
-    failure forgets it again so that Telegram's retry is handled."""
+    failure forgets it again so that Telegram's retry is handled. A private chat's message
+    clears its blocked mark (handlers.telegram_updates.claim)."""
 
     def __init__(self, sessions: Callable[[], AsyncSession], settings: Settings) -> None:
         self._sessions = sessions
@@ -40,7 +46,7 @@ class UpdateContext(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)  # noqa: S101 - registered on dispatcher.update only
         async with self._sessions() as session:
-            if not await repo.claim_update(session, event.update_id):
+            if not await telegram_updates.claim(session, event.update_id, from_chat=_private_chat(event)):
                 log.info("update %s already handled; ignored", event.update_id)
                 return None
         try:
@@ -64,5 +70,5 @@ class UpdateContext(BaseMiddleware):
                 return await handler(event, data)
         except Exception:
             async with self._sessions() as session:
-                await repo.release_update(session, event.update_id)
+                await telegram_updates.release(session, event.update_id)
             raise

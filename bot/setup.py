@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -14,16 +15,16 @@ from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.campaign_channel import TelegramCampaignChannel
 from bot.fsm_storage import DatabaseStorage
 from bot.middlewares import UpdateContext
 from bot.routers import complaints, start, surveys
-from bot.sender import RateLimiter, drain_once
+from bot.sender import RateLimiter, TelegramChannel
 from bot.webhook import WebhookHandler
 from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
 from callcenter.keys import CAMPAIGN_CHANNEL, METRICS, OPENAPI, SESSIONS, SETTINGS, WORKERS
 from callcenter.openapi import ROOT, TELEGRAM_SECURITY, error_responses, obj
 from callcenter.web_errors import json_error
+from handlers import outbox, telegram_updates
 from handlers.rejected_updates import keep_rejected_update
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 BOT = web.AppKey("telegram_bot", Bot)
 DISPATCHER = web.AppKey("telegram_dispatcher", Dispatcher)
 LIMITER = web.AppKey("telegram_limiter", RateLimiter)
+CHANNEL = web.AppKey("telegram_channel", TelegramChannel)
 
 
 def build_dispatcher(app: web.Application) -> Dispatcher:
@@ -46,16 +48,12 @@ def build_dispatcher(app: web.Application) -> Dispatcher:
 
 
 async def sender_worker(app: web.Application) -> None:
-    interval = app[SETTINGS].telegram_sender_idle_seconds
-    while True:
-        try:
-            async with app[SESSIONS]() as session:
-                outcomes = await drain_once(app[BOT], session, app[LIMITER])
-        except Exception:  # the sender must outlive a bad moment; the next pass retries
-            log.exception("outbox drain failed")
-            outcomes = {}
-        if not outcomes:
-            await asyncio.sleep(interval)
+    await outbox.run_sender(app[SESSIONS], app[CHANNEL], app[SETTINGS].telegram_sender_idle_seconds)
+
+
+async def update_retention_worker(app: web.Application) -> None:
+    retention = timedelta(days=app[SETTINGS].telegram_update_retention_days)
+    await telegram_updates.forget_periodically(app[SESSIONS], retention)
 
 
 async def _polling(app: web.Application) -> AsyncIterator[None]:
@@ -117,7 +115,8 @@ def setup(app: web.Application) -> None:
     app[BOT] = bot
     app[DISPATCHER] = dispatcher
     app[LIMITER] = RateLimiter(settings.telegram_messages_per_second, settings.telegram_chat_interval_seconds)
-    app[CAMPAIGN_CHANNEL] = TelegramCampaignChannel(bot, app[LIMITER])
+    app[CHANNEL] = TelegramChannel(bot, app[LIMITER])
+    app[CAMPAIGN_CHANNEL] = app[CHANNEL]  # one sender, one rate limit, for both kinds of message
     if settings.telegram_webhook_secret:
 
         async def keep_rejected(raw: bytes, error: str) -> None:
@@ -134,7 +133,7 @@ def setup(app: web.Application) -> None:
     setup_application(app, dispatcher, bot=bot)
     if settings.telegram_polling:
         app.cleanup_ctx.append(_polling)
-    app[WORKERS].append(sender_worker)
+    app[WORKERS].extend((sender_worker, update_retention_worker))
 
     async def close_bot(_app: web.Application) -> None:
         await bot.session.close()

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     telegram_messages_per_second: float = 30.0
     telegram_chat_interval_seconds: float = 1.0
     telegram_sender_idle_seconds: float = 1.0
+    # Handled update ids are kept this long to ignore Telegram's re-deliveries, then forgotten.
+    telegram_update_retention_days: float = Field(default=2.0, gt=0)
 
     # Campaigns: at most one campaign message per customer per this many days (all campaigns),
     # how many targets one INSERT … SELECT writes, and how workers share the sending.

@@ -1,4 +1,5 @@
-"""Outbox repository: senders claim due messages, then record what happened to each."""
+"""Outbox repository: use cases queue messages, senders claim the due ones and record what
+happened to each. Nothing here commits: the use case that calls it owns the transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import Customer, CustomerIdentity, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,66 @@ class OutgoingMessage:
     template: str
     language: str
     payload: dict[str, Any]
-    attempts: int
+    attempts: int  # sends before this claim
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """How a customer can be written to: their language and their newest Telegram chat."""
+
+    language: str | None
+    telegram: str | None
+
+
+async def is_queued(session: AsyncSession, dedupe_key: str) -> bool:
+    found = await session.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+    return found.scalar_one_or_none() is not None
+
+
+async def recipient(session: AsyncSession, customer_id: int) -> Recipient:
+    language = (
+        await session.execute(select(Customer.language).where(Customer.id == customer_id))
+    ).scalar_one()
+    telegram = (
+        await session.execute(
+            select(CustomerIdentity.value)
+            .where(CustomerIdentity.customer_id == customer_id, CustomerIdentity.kind == "telegram")
+            .order_by(CustomerIdentity.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return Recipient(language, telegram)
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    channel: str,
+    address: str | None,
+    kind: str,
+    template: str,
+    language: str,
+    payload: dict[str, Any],
+    status: str,  # pending | unreachable
+    dedupe_key: str | None,
+    next_attempt_at: datetime,
+) -> None:
+    session.add(
+        OutboxMessage(
+            customer_id=customer_id,
+            channel=channel,
+            address=address,
+            kind=kind,
+            template=template,
+            language=language,
+            payload=payload,
+            status=status,
+            dedupe_key=dedupe_key,
+            next_attempt_at=next_attempt_at,
+        )
+    )
+    await session.flush()
 
 
 async def claim_due(
@@ -33,9 +93,9 @@ async def claim_due(
     limit: int = 50,
     lease: timedelta = timedelta(minutes=5),
 ) -> list[OutgoingMessage]:
-    """Take due messages for this channel and commit the claim (`sending`), so that other
-    senders skip them (SKIP LOCKED) and a sender that dies leaves them to be retried after
-    the lease."""
+    """Take due messages for this channel (`sending`). Once the caller commits the claim,
+    other senders skip them (SKIP LOCKED), and a sender that dies leaves them to be retried
+    after the lease."""
     query = (
         select(OutboxMessage)
         .where(
@@ -66,24 +126,24 @@ async def claim_due(
     ]
     for row in rows:
         row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
-    await session.commit()
+    await session.flush()
     return claimed
 
 
 async def finish(
     session: AsyncSession, message_id: int, status: str, at: datetime, error: str | None = None
 ) -> None:
-    values: dict[str, Any] = {"status": status, "last_error": error}
+    statement = (
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(status=status, last_error=error)
+    )
     if status == "sent":
-        values["sent_at"] = at
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
-    await session.commit()
+        statement = statement.values(sent_at=at)
+    await session.execute(statement)
 
 
-async def retry_later(session: AsyncSession, message_id: int, when: datetime, error: str) -> None:
+async def retry_later(session: AsyncSession, message_id: int, when: datetime, error: str | None) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(status="pending", next_attempt_at=when, last_error=error[:500])
+        .values(status="pending", next_attempt_at=when, last_error=(error or "")[:500])
     )
-    await session.commit()

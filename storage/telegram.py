@@ -1,11 +1,12 @@
-"""Telegram bookkeeping: handled updates (exactly once), conversation state, blocked chats."""
+"""Telegram bookkeeping: handled updates (exactly once), conversation state, blocked chats.
+Nothing here commits: the use case that calls it owns the transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
@@ -26,20 +27,18 @@ async def claim_update(session: AsyncSession, update_id: int) -> bool:
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(TelegramUpdate.update_id)
     )
-    claimed = (await session.execute(statement)).first() is not None
-    await session.commit()
-    return claimed
+    return (await session.execute(statement)).first() is not None
 
 
 async def release_update(session: AsyncSession, update_id: int) -> None:
     """Handling failed: let Telegram's retry be handled."""
     await session.execute(delete(TelegramUpdate).where(TelegramUpdate.update_id == update_id))
-    await session.commit()
 
 
-async def forget_old_updates(session: AsyncSession, older_than: timedelta = timedelta(days=2)) -> None:
-    await session.execute(delete(TelegramUpdate).where(TelegramUpdate.received_at < utcnow() - older_than))
-    await session.commit()
+async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Forget the updates received before `cutoff`; returns how many."""
+    result = await session.execute(delete(TelegramUpdate).where(TelegramUpdate.received_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def read_conversation(session: AsyncSession, key: str) -> tuple[str | None, dict[str, Any]]:
@@ -65,7 +64,7 @@ async def write_conversation(
     if set_data:
         row.data = dict(data or {})
     row.updated_at = utcnow()
-    await session.commit()
+    await session.flush()
 
 
 async def mark_blocked(session: AsyncSession, chat_id: str, at: datetime) -> None:
@@ -78,14 +77,8 @@ async def mark_blocked(session: AsyncSession, chat_id: str, at: datetime) -> Non
 
 
 async def unblock(session: AsyncSession, chat_id: str) -> None:
+    """The chat writes to the bot again, so it no longer blocks it."""
     await session.execute(delete(TelegramBlockedChat).where(TelegramBlockedChat.chat_id == chat_id))
-
-
-async def is_blocked(session: AsyncSession, chat_id: str) -> bool:
-    found = await session.execute(
-        select(TelegramBlockedChat.chat_id).where(TelegramBlockedChat.chat_id == chat_id)
-    )
-    return found.scalar_one_or_none() is not None
 
 
 async def add_rejected_update(session: AsyncSession, *, raw: str, error: str, at: datetime) -> None:

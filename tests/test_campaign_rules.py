@@ -15,8 +15,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.campaign_channel import TelegramCampaignChannel
-from bot.sender import RateLimiter
+from bot.sender import RateLimiter, TelegramChannel
 from handlers import campaigns, surveys
 from handlers.campaigns import CampaignSpec, Policy
 from handlers.errors import Conflict, InvalidInput
@@ -32,7 +31,7 @@ POLICY = Policy(frequency_cap=timedelta(days=7), expansion_batch=3, dispatch_bat
 @dataclass
 class Telegram:
     api: BotApiStandIn
-    channel: TelegramCampaignChannel
+    channel: TelegramChannel
 
     def chats(self) -> list[str]:
         return sorted(str(c.params["chat_id"]) for c in self.api.sent())
@@ -43,7 +42,7 @@ async def telegram() -> AsyncIterator[Telegram]:
     async with bot_api() as api:
         bot = Bot("123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
         try:
-            yield Telegram(api, TelegramCampaignChannel(bot, RateLimiter(0, 0)))
+            yield Telegram(api, TelegramChannel(bot, RateLimiter(0, 0)))
         finally:
             await bot.session.close()
 

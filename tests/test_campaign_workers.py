@@ -18,8 +18,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.campaign_channel import TelegramCampaignChannel
-from bot.sender import RateLimiter
+from bot.sender import RateLimiter, TelegramChannel
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
 from storage.db import create_engine, create_sessionmaker
@@ -83,7 +82,7 @@ async def test_two_workers_share_a_campaign_without_sending_anyone_twice(
     async with bot_api() as api:
         api.delay = 0.002
         bot = Bot("123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
-        channel = TelegramCampaignChannel(bot, RateLimiter(0, 0))
+        channel = TelegramChannel(bot, RateLimiter(0, 0))
 
         async def worker(engine: AsyncEngine) -> None:
             own = create_sessionmaker(engine)

@@ -17,11 +17,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sender import RateLimiter, drain_once
+from bot.sender import RateLimiter, TelegramChannel
 from bot.setup import BOT
 from callcenter.app import create_app
 from callcenter.settings import Settings
-from handlers import complaints
+from handlers import complaints, outbox
 from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from storage.models import Complaint, Customer, CustomerIdentity, OutboxMessage
@@ -287,7 +287,7 @@ async def test_told_when_resolved_and_answering_not_satisfied_reopens_it(
         assert response.status == 200
     app = bot_client.server.app
     async with sessions() as session:
-        outcome = await drain_once(app[BOT], session, RateLimiter(1000, 0))
+        outcome = await outbox.drain_once(session, TelegramChannel(app[BOT], RateLimiter(1000, 0)))
     assert outcome == {"sent": 4}
     resolved = api.sent()[-1]
     assert resolved.text.startswith(f"Ticket {lodged.ticket} is resolved: refunded")
@@ -331,7 +331,7 @@ async def test_the_sender_waits_out_a_429_and_records_a_blocked_chat(
     app = bot_client.server.app
     started = time.monotonic()
     async with sessions() as session:
-        outcome = await drain_once(app[BOT], session, RateLimiter(1000, 0))
+        outcome = await outbox.drain_once(session, TelegramChannel(app[BOT], RateLimiter(1000, 0)))
     assert time.monotonic() - started >= 2.0
     assert outcome == {"blocked": 1, "sent": 1}
     async with sessions() as session:

@@ -6,7 +6,8 @@ See docs/campaigns.md for the delivery guarantee and why it is what it is.
 
 One concept per module; the names callers use are re-exported here:
 
-- channel: the `Channel` protocol, `Outbound` and `Delivery` (bot/campaign_channel.py implements it)
+- channel: the `Channel` protocol, `Outbound` and `Delivery` (handlers/delivery.py;
+  bot/sender.TelegramChannel implements it)
 - policy: the operator's `Policy`
 - audience: the audience filters, parsed and stored
 - definition: `CampaignSpec`, validation, `create`, `get`, `list_all`, `count_audience`

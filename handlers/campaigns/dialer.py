@@ -9,10 +9,11 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.campaigns.dispatch import backoff, begin_send, survey_for
+from handlers.campaigns.dispatch import begin_send, survey_for
 from handlers.campaigns.messages import render_off_loop
 from handlers.campaigns.policy import Policy
 from handlers.campaigns.schedule import open_zones
+from handlers.delivery import backoff
 from handlers.errors import Conflict, InvalidInput, NotFound
 from storage.campaigns import dispatch as repo
 from storage.campaigns import lifecycle, views

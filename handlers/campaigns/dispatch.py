@@ -9,7 +9,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from jinja2 import TemplateError
@@ -19,21 +19,15 @@ from handlers.campaigns.channel import Channel, Delivery, Outbound
 from handlers.campaigns.messages import render_off_loop
 from handlers.campaigns.policy import Policy
 from handlers.campaigns.schedule import open_zones
+from handlers.delivery import settle
 from handlers.surveys import SURVEY_TTL
 from storage import surveys as surveys_repo
-from storage import telegram as telegram_repo
 from storage.campaigns import dispatch as repo
 from storage.campaigns import lifecycle, views
 from storage.campaigns.views import CampaignView, ClaimedTarget
 from storage.models.base import utcnow
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 6
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
 async def begin_send(
@@ -104,24 +98,12 @@ async def send_one(
 
 
 async def _record(session: AsyncSession, target: ClaimedTarget, delivery: Delivery, now: datetime) -> str:
-    """What the channel said, as the target's new status; a retry waits longer each time."""
-    if delivery.status == "retry":
-        if target.attempts + 1 >= MAX_ATTEMPTS:
-            await repo.finish(session, target, "failed", now=now, error=delivery.error)
-            return "failed"
-        await repo.finish(
-            session,
-            target,
-            "pending",
-            now=now,
-            error=delivery.error,
-            retry_at=now + backoff(target.attempts + 1),
-        )
-        return "pending"
-    if delivery.status == "blocked" and target.address:
-        await telegram_repo.mark_blocked(session, target.address, now)
-    await repo.finish(session, target, delivery.status, now=now, error=delivery.error)
-    return delivery.status
+    """What the channel said, as the target's new status, by the outbox's one retry policy."""
+    settled = await settle(session, delivery, address=target.address, attempts=target.attempts + 1, now=now)
+    await repo.finish(
+        session, target, settled.status, now=now, error=settled.error, retry_at=settled.retry_at
+    )
+    return settled.status
 
 
 async def survey_for(
