@@ -32,11 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callcenter.background import stop_tasks
 from callcenter.settings import Settings
-from handlers.calendar import WorkCalendar
-from handlers.campaigns import Policy as CampaignPolicy
-from handlers.complaints import ComplaintPolicy
-from handlers.reports import Targets
-from handlers.routing import Rules, load_rules
 from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
 from storage.events import EventBus, InProcessBus
 
@@ -44,6 +39,10 @@ if TYPE_CHECKING:
     from bot.setup import Telegram
     from callcenter.complaints_setup import ComplaintMetrics
     from callcenter.metrics import Metrics
+    from handlers.campaigns import Policy as CampaignPolicy
+    from handlers.complaints import ComplaintPolicy
+    from handlers.reports import Targets
+    from handlers.routing import Rules
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,13 @@ class Policies:
 
 
 def policies_from(settings: Settings) -> Policies:
+    # Imported here: `token` and `db upgrade` need no rules, and these modules are not small.
+    from handlers.calendar import WorkCalendar
+    from handlers.campaigns import Policy as CampaignPolicy
+    from handlers.complaints import ComplaintPolicy
+    from handlers.reports import Targets
+    from handlers.routing import load_rules
+
     calendar = WorkCalendar.from_settings(settings.timezone, settings.holidays, settings.extra_workdays)
     return Policies(
         complaints=ComplaintPolicy(categories=tuple(settings.complaint_categories), calendar=calendar),

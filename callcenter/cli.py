@@ -1,9 +1,9 @@
 """The `contactdesk` command line.
 
-Every command starts from the composition root (callcenter/bootstrap.py). Only `serve`,
-`worker` and `rasa-actions` import the web application, aiogram, Twilio or rasa-sdk, inside
-their own branch: the short commands (`db upgrade`, `token`, `demo`, `import`) import none of
-them and start in well under a second (tests/test_cli.py checks the import graph)."""
+Every command starts from the composition root (callcenter/bootstrap.py) and imports what
+it uses inside its own branch: only `serve`, `worker` and `rasa-actions` import the web
+application, aiogram, Twilio or rasa-sdk, so the short commands (`db upgrade`, `token`,
+`demo`, `import`) start fast (tests/test_cli.py checks the import graph)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,8 @@ from typing import TYPE_CHECKING
 
 from callcenter.bootstrap import Bootstrap, running
 from callcenter.settings import Settings
-from handlers.accounts import issue_token
-from handlers.demo import load_demo
 from handlers.errors import DomainError
 from storage.db import is_sqlite, normalise_url
-from storage.migrate import upgrade_sync
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -72,7 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _migrate(url: str) -> None:
+    from storage.migrate import upgrade_sync  # Alembic: only for the commands that migrate
+
+    upgrade_sync(url)
+
+
 async def _demo(boot: Bootstrap) -> None:
+    from handlers.demo import load_demo
+
     async with boot.command_session() as session:
         passwords = await load_demo(session)
     print("Demo data loaded. Sign in at /agent with:")
@@ -81,6 +86,8 @@ async def _demo(boot: Bootstrap) -> None:
 
 
 async def _token(boot: Bootstrap, login: str) -> None:
+    from handlers.accounts import issue_token
+
     async with boot.command_session() as session:
         print(await issue_token(session, login))
 
@@ -113,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from callcenter.app import create_app
 
             if is_sqlite(url):
-                upgrade_sync(url)
+                _migrate(url)
             if args.telegram_polling:
                 boot = Bootstrap(boot.settings.model_copy(update={"telegram_polling": True}))
             _serve(create_app(boot=boot, run_workers=not args.no_worker), args.host, args.port)
@@ -123,14 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from callcenter.rasa_server import create_actions_app
 
             if is_sqlite(url):
-                upgrade_sync(url)
+                _migrate(url)
             _serve(create_actions_app(boot), args.host, args.port)
         elif args.command == "db":
-            upgrade_sync(url)
+            _migrate(url)
             print("database is at the newest revision")
         elif args.command == "demo":
             if is_sqlite(url):
-                upgrade_sync(url)
+                _migrate(url)
             asyncio.run(_demo(boot))
         elif args.command == "import":
             from callcenter.cli_import import import_customers_command
