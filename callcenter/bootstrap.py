@@ -115,6 +115,8 @@ def _event_bus(url: str, timeout: float) -> EventBus:
 
 
 class Bootstrap:
+    """One per process. Each part is built the first time a command asks for it, then kept."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -150,6 +152,7 @@ class Bootstrap:
         )
 
     async def close_telegram(self) -> None:
+        # Only a bot that was built has a session to close; do not build one to close it.
         if "telegram" in self.__dict__ and self.telegram is not None:
             await self.telegram.bot.session.close()
 
