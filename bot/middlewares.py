@@ -11,7 +11,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.settings import Settings
+from bot.settings import Settings
 from handlers import chat, telegram_updates
 from templates import language_of
 

@@ -1,15 +1,14 @@
-"""`/api/v1/campaigns`, `/api/v1/dialer/*` and the campaign worker's wiring."""
+"""`/api/v1/campaigns` and `/api/v1/dialer/*`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from callcenter.auth import require_user
-from callcenter.keys import CAMPAIGN_CHANNEL, OPENAPI, SESSIONS, SETTINGS, WORKERS
+from callcenter.keys import OPENAPI, SESSIONS
 from callcenter.openapi import (
     CTI_SECURITY,
     error_responses,
@@ -23,7 +22,6 @@ from callcenter.openapi import (
 )
 from callcenter.params import Id, Moment, path_id
 from callcenter.serialize import json_response, parse, read_json
-from callcenter.settings import Settings
 from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
 from handlers import campaigns
@@ -66,17 +64,6 @@ class DialResultIn(BaseModel):
     target_id: Id
     outcome: str = Field(json_schema_extra={"enum": list(campaigns.DIAL_OUTCOMES)})
     note: str | None = Field(default=None, max_length=500)
-
-
-def policy_from(settings: Settings) -> Policy:
-    return Policy(
-        frequency_cap=timedelta(days=settings.campaign_frequency_cap_days),
-        default_timezone=settings.timezone,
-        expansion_batch=settings.campaign_expansion_batch,
-        dispatch_batch=settings.campaign_dispatch_batch,
-        concurrency=settings.campaign_concurrency,
-        lease=timedelta(seconds=settings.campaign_lease_seconds),
-    )
 
 
 async def campaign_body(request: web.Request, campaign_id: int) -> dict[str, Any]:
@@ -163,11 +150,6 @@ async def dialer_result(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         result = await campaigns.dial_result(session, body.target_id, body.outcome, note=body.note)
     return json_response(result)
-
-
-async def campaign_worker(app: web.Application) -> None:
-    channel = app.get(CAMPAIGN_CHANNEL)
-    await campaigns.run_worker(app[SESSIONS], channel, app[POLICY], app[SETTINGS].campaign_idle_seconds)
 
 
 _CAMPAIGN = obj(
@@ -293,8 +275,8 @@ PATHS: dict[str, Any] = {
 }
 
 
-def setup(app: web.Application) -> None:
-    app[POLICY] = policy_from(app[SETTINGS])
+def setup(app: web.Application, policy: Policy) -> None:
+    app[POLICY] = policy  # built once by the composition root (the dialer and the worker share it)
     router = app.router
     router.add_get("/api/v1/campaigns", list_campaigns)
     router.add_post("/api/v1/campaigns", create_campaign)
@@ -308,4 +290,3 @@ def setup(app: web.Application) -> None:
     router.add_get("/api/v1/dialer/next", dialer_next)
     router.add_post("/api/v1/dialer/results", dialer_result)
     app[OPENAPI].add(PATHS)
-    app[WORKERS].append(campaign_worker)

@@ -168,14 +168,14 @@ async def _let_routing_unwind(app: web.Application) -> None:
         await asyncio.wait(set(unwinding), timeout=app[SETTINGS].database_connect_timeout_seconds)
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, rules: Rules) -> None:
     from callcenter.api_customers import PROFILE_SECTIONS
 
     app[PROFILE_SECTIONS]["contacts"] = contacts_section
     settings = app[SETTINGS]
     registry = app[METRICS].registry
     app[ROUTING] = CallRouting(
-        rules=routing.load_rules(settings.routing_rules, settings.timezone),
+        rules=rules,
         budget=settings.routing_budget_seconds,
         decisions=Counter(
             "contactdesk_routing_decisions",

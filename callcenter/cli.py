@@ -1,4 +1,9 @@
-"""The `contactdesk` command line."""
+"""The `contactdesk` command line.
+
+Every command starts from the composition root (callcenter/bootstrap.py) and imports what
+it uses inside its own branch: only `serve`, `worker` and `rasa-actions` import the web
+application, aiogram, Twilio or rasa-sdk, so the short commands (`db upgrade`, `token`,
+`demo`, `import`) start fast (tests/test_cli.py checks the import graph)."""
 
 from __future__ import annotations
 
@@ -7,18 +12,15 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from callcenter.access_log import RedactingAccessLogger
-from callcenter.app import create_app
-from callcenter.rasa_server import create_actions_app
+from callcenter.bootstrap import Bootstrap, running
 from callcenter.settings import Settings
-from handlers.accounts import issue_token
-from handlers.demo import load_demo
 from handlers.errors import DomainError
-from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
-from storage.migrate import upgrade_sync
+from storage.db import is_sqlite, normalise_url
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("contactdesk")
 
@@ -37,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         help="poll Telegram instead of a webhook (development)",
     )
 
-    commands.add_parser("worker", help="campaign dispatch and deadline timers only")
+    commands.add_parser("worker", help="the background workers only: deadlines, campaigns, the outbox")
 
     rasa = commands.add_parser(
         "rasa-actions", help="serve the Rasa custom actions alone (CONTACTDESK_RASA_TOKEN required)"
@@ -67,83 +69,84 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _demo(settings: Settings) -> None:
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            passwords = await load_demo(session)
-    finally:
-        await engine.dispose()
+def _migrate(url: str) -> None:
+    from storage.migrate import upgrade_sync  # Alembic: only for the commands that migrate
+
+    upgrade_sync(url)
+
+
+async def _demo(boot: Bootstrap) -> None:
+    from handlers.demo import load_demo
+
+    async with boot.command_session() as session:
+        passwords = await load_demo(session)
     print("Demo data loaded. Sign in at /agent with:")
     for login, password in passwords.items():
         print(f"  {login:<12} {password}")
 
 
-async def _token(settings: Settings, login: str) -> None:
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            print(await issue_token(session, login))
-    finally:
-        await engine.dispose()
+async def _token(boot: Bootstrap, login: str) -> None:
+    from handlers.accounts import issue_token
+
+    async with boot.command_session() as session:
+        print(await issue_token(session, login))
 
 
-async def _worker(settings: Settings) -> None:
-    runner = web.AppRunner(create_app(settings, run_workers=True))
-    await runner.setup()  # opens the database and starts the workers, serves no HTTP
-    log.info("worker running; Ctrl-C stops it")
+async def _worker(boot: Bootstrap) -> None:
+    """The bootstrap's workers, without a web application."""
     try:
-        await asyncio.Event().wait()
+        async with boot.database() as db, running(boot.workers(db)):
+            log.info("worker running; Ctrl-C stops it")
+            await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        await boot.close_telegram()
+
+
+def _serve(app: web.Application, host: str, port: int) -> None:
+    from aiohttp import web
+
+    from callcenter.access_log import RedactingAccessLogger
+
+    web.run_app(app, host=host, port=port, print=log.info, access_log_class=RedactingAccessLogger)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    settings = Settings()
-    url = normalise_url(settings.database_url)
+    boot = Bootstrap(Settings())
+    url = normalise_url(boot.settings.database_url)
     try:
         if args.command == "serve":
+            from callcenter.app import create_app
+
             if is_sqlite(url):
-                upgrade_sync(url)
+                _migrate(url)
             if args.telegram_polling:
-                settings = settings.model_copy(update={"telegram_polling": True})
-            app = create_app(settings, run_workers=not args.no_worker)
-            web.run_app(
-                app,
-                host=args.host,
-                port=args.port,
-                print=log.info,
-                access_log_class=RedactingAccessLogger,
-            )
+                boot = Bootstrap(boot.settings.model_copy(update={"telegram_polling": True}))
+            _serve(create_app(boot=boot, run_workers=not args.no_worker), args.host, args.port)
         elif args.command == "worker":
-            asyncio.run(_worker(settings))
+            asyncio.run(_worker(boot))
         elif args.command == "rasa-actions":
+            from callcenter.rasa_server import create_actions_app
+
             if is_sqlite(url):
-                upgrade_sync(url)
-            web.run_app(
-                create_actions_app(settings),
-                host=args.host,
-                port=args.port,
-                print=log.info,
-                access_log_class=RedactingAccessLogger,
-            )
+                _migrate(url)
+            _serve(create_actions_app(boot), args.host, args.port)
         elif args.command == "db":
-            upgrade_sync(url)
+            _migrate(url)
             print("database is at the newest revision")
         elif args.command == "demo":
             if is_sqlite(url):
-                upgrade_sync(url)
-            asyncio.run(_demo(settings))
+                _migrate(url)
+            asyncio.run(_demo(boot))
         elif args.command == "import":
             from callcenter.cli_import import import_customers_command
 
             return import_customers_command(
-                settings, args.file, batch_size=args.batch_size, force_tiers=args.force_tiers
+                boot.settings, args.file, batch_size=args.batch_size, force_tiers=args.force_tiers
             )
         elif args.command == "token":
-            asyncio.run(_token(settings, args.user))
+            asyncio.run(_token(boot, args.user))
     except DomainError as error:
         print(f"contactdesk: {error.message}", file=sys.stderr)
         return 1

@@ -1,18 +1,16 @@
-"""Wiring for complaints, surveys and reports: policy from settings, the deadline worker."""
+"""Complaints, surveys and reports in the running process: the rules the composition root
+built (under app keys for the web handlers) and the deadline worker with its metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from aiohttp import web
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callcenter.keys import METRICS, SESSIONS, SETTINGS, WORKERS
-from callcenter.settings import Settings
 from handlers import complaints, reports
-from handlers.calendar import WorkCalendar
 from handlers.complaints import ComplaintPolicy
 from handlers.reports import Targets
 from storage.models.base import utcnow
@@ -24,8 +22,7 @@ TARGETS = web.AppKey("satisfaction_targets", Targets)
 
 
 class ComplaintMetrics:
-    def __init__(self, app: web.Application) -> None:
-        registry = app[METRICS].registry
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.escalations = Counter(
             "contactdesk_complaint_escalations",
             "Complaint deadlines breached and escalated",
@@ -46,23 +43,15 @@ class ComplaintMetrics:
         )
 
 
-COMPLAINT_METRICS = web.AppKey("complaint_metrics", ComplaintMetrics)
-
-
-def policy_from(settings: Settings) -> ComplaintPolicy:
-    calendar = WorkCalendar.from_settings(settings.timezone, settings.holidays, settings.extra_workdays)
-    return ComplaintPolicy(categories=tuple(settings.complaint_categories), calendar=calendar)
-
-
-async def run_deadline_check(app: web.Application) -> int:
+async def run_deadline_check(
+    sessions: async_sessionmaker[AsyncSession], targets: Targets, metrics: ComplaintMetrics
+) -> int:
     """One pass: escalate breached deadlines, refresh the satisfaction gauges."""
-    metrics = app[COMPLAINT_METRICS]
-    async with app[SESSIONS]() as session:
+    async with sessions() as session:
         escalated = await complaints.escalate_due(session)
         for item in escalated:
             metrics.escalations.labels(item.kind).inc()
         now = utcnow()
-        targets = app[TARGETS]
         breached = {b.measure: b for b in await reports.target_breaches(session, now, targets)}
         overall = await reports.satisfaction(session, now - targets.window, now)
     for measure in ("csat", "nps"):
@@ -75,23 +64,17 @@ async def run_deadline_check(app: web.Application) -> int:
     return len(escalated)
 
 
-async def deadline_worker(app: web.Application) -> None:
-    interval = app[SETTINGS].timer_interval_seconds
+async def deadline_worker(
+    sessions: async_sessionmaker[AsyncSession], targets: Targets, metrics: ComplaintMetrics, interval: float
+) -> None:
     while True:
         try:
-            await run_deadline_check(app)
+            await run_deadline_check(sessions, targets, metrics)
         except Exception:  # the loop must outlive a database hiccup; the next pass retries
             log.exception("deadline check failed; retrying in %ss", interval)
         await asyncio.sleep(interval)
 
 
-def setup(app: web.Application) -> None:
-    settings = app[SETTINGS]
-    app[POLICY] = policy_from(settings)
-    app[TARGETS] = Targets(
-        csat_min=settings.csat_target,
-        nps_min=settings.nps_target,
-        window=timedelta(days=settings.target_window_days),
-    )
-    app[COMPLAINT_METRICS] = ComplaintMetrics(app)
-    app[WORKERS].append(deadline_worker)
+def setup(app: web.Application, policy: ComplaintPolicy, targets: Targets) -> None:
+    app[POLICY] = policy
+    app[TARGETS] = targets

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter import health, rasa_webhook
-from callcenter.app import database
-from callcenter.keys import OPENAPI, SETTINGS
+from callcenter import complaints_setup, health, rasa_webhook, web_runtime
+from callcenter.bootstrap import Bootstrap
+from callcenter.keys import OPENAPI
 from callcenter.openapi import OpenAPI
-from callcenter.settings import Settings
 from callcenter.web_errors import error_middleware
 
 
-def create_actions_app(settings: Settings) -> web.Application:
+def create_actions_app(boot: Bootstrap) -> web.Application:
     app = web.Application(middlewares=[error_middleware])
-    app[SETTINGS] = settings
+    web_runtime.attach(app, boot)
     app[OPENAPI] = OpenAPI()  # the webhook describes itself there; this server does not publish it
-    app.cleanup_ctx.append(database)
+    complaints_setup.setup(app, boot.policies.complaints, boot.policies.targets)
     health.setup(app)
     rasa_webhook.setup(app)
     return app

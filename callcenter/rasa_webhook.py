@@ -19,7 +19,7 @@ from rasa_sdk.interfaces import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import ACTIONS, Services
-from callcenter.complaints_setup import policy_from
+from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
 from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import RASA_SECURITY, ROOT, error_responses, json_ok, nullable, obj
 from callcenter.serialize import read_json
@@ -41,7 +41,7 @@ def build_executor(app: web.Application) -> ActionExecutor:
     services = Services(
         sessions=sessions,
         region=settings.default_region,
-        policy=policy_from(settings),
+        policy=app[COMPLAINT_POLICY],
         trusted_channels=frozenset(settings.rasa_trusted_channels),
     )
     executor = ActionExecutor()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handlers.customers import TierLimits
+if TYPE_CHECKING:
+    from handlers.customers import TierLimits
 
 
 class Settings(BaseSettings):
@@ -99,4 +101,6 @@ class Settings(BaseSettings):
 
 def tier_limits(settings: Settings) -> TierLimits:
     """The tier quotas (the operator's rule: 15% VIP, 30% preferred) as the use cases take them."""
+    from handlers.customers import TierLimits  # not at the top: every command reads the settings
+
     return TierLimits({"vip": settings.vip_share_limit, "preferred": settings.preferred_share_limit})

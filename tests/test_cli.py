@@ -85,3 +85,19 @@ def test_token_for_an_unknown_user_says_so(sqlite_url: str, tmp_path: Path) -> N
     result = contactdesk("token", "nobody", database_url=sqlite_url, cwd=tmp_path)
     assert result.returncode == 1
     assert "no user 'nobody'" in result.stderr
+
+
+def test_the_short_commands_load_no_web_app_bot_or_telephony_library() -> None:
+    """`token`, `demo`, `db upgrade` and `import` start fast because the command line imports
+    the web application, aiogram, Twilio and rasa-sdk only inside the commands that serve."""
+    probe = (
+        "import sys, callcenter.cli, callcenter.cli_import\n"
+        "heavy = {'aiogram', 'twilio', 'rasa_sdk', 'aiohttp', 'bot'}\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in heavy or m == 'callcenter.app']\n"
+        "print(' '.join(sorted(loaded)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(  # noqa: S603 - our own interpreter with a fixed program
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split() == []

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callcenter.app import create_app
+from callcenter.bootstrap import Bootstrap
 from callcenter.complaints_setup import run_deadline_check
+from callcenter.keys import SESSIONS
 from callcenter.settings import Settings
 from handlers import complaints
 from handlers.complaints import ComplaintPolicy
@@ -108,9 +110,11 @@ async def test_escalations_reach_the_supervisor_alerts_and_metrics(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], staff: Staff
 ) -> None:
     await _complaints(sessions, 1)
-    app = create_app(settings)
+    boot = Bootstrap(settings)
+    app = create_app(boot=boot)
     async with TestClient(TestServer(app)) as client:
-        assert await run_deadline_check(app) == 2
+        deadline_check = run_deadline_check(app[SESSIONS], boot.policies.targets, boot.complaint_metrics)
+        assert await deadline_check == 2
         alerts = await (await client.get("/api/v1/alerts", headers=staff.supervisor)).json()
         assert len(alerts["alerts"]) == 2
         assert all("was not" in a["message"] for a in alerts["alerts"])

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import RateLimiter, TelegramChannel
-from bot.setup import BOT
 from callcenter.app import create_app
 from callcenter.settings import Settings
+from callcenter.telegram_webhook import BOT
 from handlers import complaints, outbox
 from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer

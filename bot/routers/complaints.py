@@ -10,8 +10,8 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
+from bot.settings import Settings
 from bot.texts import category_name, state_names, t
-from callcenter.settings import Settings
 from handlers import complaints
 from handlers.complaints import ComplaintPolicy
 from storage.audit import Actor

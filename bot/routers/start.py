@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.rasa_forward import ask_rasa
+from bot.settings import Settings
 from bot.texts import t
-from callcenter.settings import Settings
 from handlers import chat
 from handlers.errors import Conflict, InvalidInput
 from storage.customers import CustomerRecord

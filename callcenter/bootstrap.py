@@ -1,0 +1,239 @@
+"""The composition root: what a process builds from its settings, built once, in one place.
+
+Every command starts from `Bootstrap(settings)` and takes only the parts it uses, so a
+one-off command (`token`, `demo`) pays for a database session and nothing else:
+
+- `policies`: the operator's rules as plain values (complaint calendar and categories,
+  satisfaction targets, campaign limits, routing rules), the one copy every use case gets;
+- `database()`: the engine, session factory and event bus of a serving process;
+- `telegram`: the bot, its rate limiter and campaign channel (aiogram is imported only here,
+  and only with a bot token);
+- `workers(db)`: the background loops, an explicit list: complaint deadlines, campaign
+  dispatch, the outbox drain, forgetting old Telegram update ids.
+
+`contactdesk serve` wraps these in the web application (callcenter/app.py); `contactdesk
+worker` runs the workers alone and builds no web application. The web app, aiogram, Twilio
+and rasa-sdk are imported inside the methods and commands that use them: the import graph
+of this module and of callcenter/cli.py stays small so that short commands start fast."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from callcenter.background import stop_tasks
+from callcenter.settings import Settings
+from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
+from storage.events import EventBus, InProcessBus
+
+if TYPE_CHECKING:
+    from bot.setup import Telegram
+    from callcenter.complaints_setup import ComplaintMetrics
+    from callcenter.metrics import Metrics
+    from handlers.campaigns import Policy as CampaignPolicy
+    from handlers.complaints import ComplaintPolicy
+    from handlers.reports import Targets
+    from handlers.routing import Rules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Policies:
+    """The operator's rules, read from the settings once; no use case has a default of its own."""
+
+    complaints: ComplaintPolicy
+    targets: Targets
+    campaigns: CampaignPolicy
+    routing: Rules
+
+
+def policies_from(settings: Settings) -> Policies:
+    # Imported here: `token` and `db upgrade` need no rules, and these modules are not small.
+    from handlers.calendar import WorkCalendar
+    from handlers.campaigns import Policy as CampaignPolicy
+    from handlers.complaints import ComplaintPolicy
+    from handlers.reports import Targets
+    from handlers.routing import load_rules
+
+    calendar = WorkCalendar.from_settings(settings.timezone, settings.holidays, settings.extra_workdays)
+    return Policies(
+        complaints=ComplaintPolicy(categories=tuple(settings.complaint_categories), calendar=calendar),
+        targets=Targets(
+            csat_min=settings.csat_target,
+            nps_min=settings.nps_target,
+            window=timedelta(days=settings.target_window_days),
+        ),
+        campaigns=CampaignPolicy(
+            frequency_cap=timedelta(days=settings.campaign_frequency_cap_days),
+            default_timezone=settings.timezone,
+            expansion_batch=settings.campaign_expansion_batch,
+            dispatch_batch=settings.campaign_dispatch_batch,
+            concurrency=settings.campaign_concurrency,
+            lease=timedelta(seconds=settings.campaign_lease_seconds),
+        ),
+        routing=load_rules(settings.routing_rules, settings.timezone),
+    )
+
+
+@dataclass(frozen=True)
+class Database:
+    """A serving process's database: opened inside its event loop, closed when it stops."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    events: EventBus
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One background loop; it runs until cancelled."""
+
+    name: str
+    run: Callable[[], Coroutine[Any, Any, None]]
+
+
+def _event_bus(url: str, timeout: float) -> EventBus:
+    """In-process on SQLite (one process); LISTEN/NOTIFY when instances share PostgreSQL."""
+    if is_sqlite(url):
+        return InProcessBus()
+    from storage.events_postgres import PostgresBus  # asyncpg: only where PostgreSQL is used
+
+    return PostgresBus(
+        make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False),
+        timeout=timeout,
+    )
+
+
+class Bootstrap:
+    """One per process. Each part is built the first time a command asks for it, then kept."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def policies(self) -> Policies:
+        return policies_from(self.settings)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        from callcenter.metrics import Metrics
+
+        return Metrics()
+
+    @cached_property
+    def complaint_metrics(self) -> ComplaintMetrics:
+        from callcenter.complaints_setup import ComplaintMetrics
+
+        return ComplaintMetrics(self.metrics.registry)
+
+    @cached_property
+    def telegram(self) -> Telegram | None:
+        """The bot, when a token is configured; the caller closes it (`close_telegram`)."""
+        settings = self.settings
+        if not settings.bot_token:
+            return None
+        from bot.setup import connect
+
+        return connect(
+            settings.bot_token,
+            api_base=settings.telegram_api_base,
+            messages_per_second=settings.telegram_messages_per_second,
+            chat_interval_seconds=settings.telegram_chat_interval_seconds,
+        )
+
+    async def close_telegram(self) -> None:
+        # Only a bot that was built has a session to close; do not build one to close it.
+        if "telegram" in self.__dict__ and self.telegram is not None:
+            await self.telegram.bot.session.close()
+
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[Database]:
+        """For serving processes: a statement or a connection wait that takes too long is an
+        error to report, not a hang, and screen pops travel on the event bus."""
+        settings = self.settings
+        engine = create_engine(
+            settings.database_url,
+            statement_timeout=settings.database_statement_timeout_seconds,
+            connect_timeout=settings.database_connect_timeout_seconds,
+        )
+        events = _event_bus(settings.database_url, settings.database_connect_timeout_seconds)
+        try:
+            yield Database(engine=engine, sessions=create_sessionmaker(engine), events=events)
+        finally:
+            await events.close()
+            await engine.dispose()
+
+    @asynccontextmanager
+    async def command_session(self) -> AsyncIterator[AsyncSession]:
+        """For one-off commands: no timeouts (a migration or a demo load may take its time)."""
+        engine = create_engine(self.settings.database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                yield session
+        finally:
+            await engine.dispose()
+
+    def workers(self, db: Database) -> list[Worker]:
+        """Every background loop, in one list: `serve` runs it unless --no-worker, `worker`
+        runs it alone. Without a bot token nothing goes out on Telegram, so there is no
+        outbox drain and campaigns only expand and serve the dialer."""
+        from callcenter.complaints_setup import deadline_worker
+        from handlers.campaigns import run_worker as campaign_worker
+
+        settings, policies = self.settings, self.policies
+        telegram = self.telegram
+        metrics = self.complaint_metrics
+        workers = [
+            Worker(
+                "deadline_worker",
+                lambda: deadline_worker(
+                    db.sessions, policies.targets, metrics, settings.timer_interval_seconds
+                ),
+            ),
+            Worker(
+                "campaign_worker",
+                lambda: campaign_worker(
+                    db.sessions,
+                    telegram.channel if telegram else None,
+                    policies.campaigns,
+                    settings.campaign_idle_seconds,
+                ),
+            ),
+        ]
+        if telegram is not None:
+            from handlers import outbox, telegram_updates
+
+            retention = timedelta(days=settings.telegram_update_retention_days)
+            workers += [
+                Worker(
+                    "outbox_drain",
+                    lambda: outbox.run_sender(
+                        db.sessions, telegram.channel, settings.telegram_sender_idle_seconds
+                    ),
+                ),
+                Worker(
+                    "update_retention",
+                    lambda: telegram_updates.forget_periodically(db.sessions, retention),
+                ),
+            ]
+        return workers
+
+
+@asynccontextmanager
+async def running(workers: list[Worker]) -> AsyncIterator[None]:
+    """The workers run inside this block and are stopped for good when it ends."""
+    tasks = [asyncio.create_task(worker.run(), name=worker.name) for worker in workers]
+    try:
+        yield
+    finally:
+        await stop_tasks(tasks)
