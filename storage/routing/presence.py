@@ -1,65 +1,17 @@
-"""What routing reads and writes: caller facts, queues, agent claims, the contact log."""
+"""Agent presence: who is available with which skills and languages, and the claims that
+make an agent busy while a call is offered or in progress and free again after it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.complaints import OPEN_STATES
-from storage.db import dialect_insert
-from storage.models import AgentState, Complaint, Contact, Customer, CustomerIdentity, Queue, User
-
-
-@dataclass(frozen=True)
-class CallerFacts:
-    customer_id: int
-    name: str
-    tier: str
-    blacklisted: bool
-    language: str | None
-    region: str | None
-    open_complaint: bool
-    last_contact_at: datetime | None
-
-
-@dataclass(frozen=True)
-class QueueView:
-    name: str
-    opens: str | None
-    closes: str | None
-    days: tuple[int, ...]
-    timezone: str
-    overflow: str | None
-
-
-@dataclass(frozen=True)
-class ContactView:
-    id: int
-    channel: str
-    direction: str
-    external_id: str
-    customer_id: int | None
-    from_number: str | None
-    to_number: str | None
-    queue: str | None
-    priority: int
-    agent_id: int | None
-    agent_login: str | None
-    action: str
-    reason: str
-    created_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime | None
-    duration_seconds: int | None
-    disposition: str | None
-    fallback: bool
-    ivr_digits: str | None = None
+from storage.models import AgentState, User
 
 
 @dataclass(frozen=True)
@@ -73,70 +25,6 @@ class AgentStateView:
     active_contacts: int
     skills: tuple[str, ...]
     languages: tuple[str, ...]
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    """Aggregates (max, min) bypass the column type: SQLite hands them back as text."""
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-async def caller_facts(session: AsyncSession, kind: str, value: str) -> CallerFacts | None:
-    """Everything routing needs about a caller in one round trip: this runs for every call,
-    so the open-complaint and last-contact lookups are subqueries of the identity lookup."""
-    open_complaint = exists().where(Complaint.customer_id == Customer.id, Complaint.state.in_(OPEN_STATES))
-    last_contact = (
-        select(func.max(Contact.created_at)).where(Contact.customer_id == Customer.id).scalar_subquery()
-    )
-    query = (
-        select(
-            Customer.id,
-            Customer.name,
-            Customer.tier,
-            Customer.blacklisted,
-            Customer.language,
-            Customer.region,
-            open_complaint.label("open_complaint"),
-            last_contact.label("last_contact"),
-        )
-        .select_from(CustomerIdentity)
-        .join(Customer, Customer.id == CustomerIdentity.customer_id)
-        .where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
-    )
-    row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    last = _aware(row.last_contact)
-    return CallerFacts(
-        row.id,
-        row.name,
-        row.tier,
-        bool(row.blacklisted),
-        row.language,
-        row.region,
-        bool(row.open_complaint),
-        last,
-    )
-
-
-async def queues(session: AsyncSession) -> dict[str, QueueView]:
-    rows = (await session.execute(select(Queue))).scalars()
-    return {
-        q.name: QueueView(q.name, q.opens, q.closes, tuple(q.days or ()), q.timezone, q.overflow)
-        for q in rows
-    }
-
-
-async def upsert_queue(session: AsyncSession, name: str, **fields: Any) -> None:
-    row = (await session.execute(select(Queue).where(Queue.name == name))).scalar_one_or_none()
-    if row is None:
-        row = Queue(name=name)
-        session.add(row)
-    for key, value in fields.items():
-        setattr(row, key, value)
-    await session.flush()
 
 
 async def candidate_agents(
@@ -292,107 +180,3 @@ async def agent_states(session: AsyncSession) -> list[AgentStateView]:
         )
         for a, u in rows
     ]
-
-
-def _contact(row: Contact, login: str | None) -> ContactView:
-    return ContactView(
-        id=row.id,
-        channel=row.channel,
-        direction=row.direction,
-        external_id=row.external_id,
-        customer_id=row.customer_id,
-        from_number=row.from_number,
-        to_number=row.to_number,
-        queue=row.queue,
-        priority=row.priority,
-        agent_id=row.agent_id,
-        agent_login=login,
-        action=row.action,
-        reason=row.reason,
-        created_at=row.created_at,
-        answered_at=row.answered_at,
-        ended_at=row.ended_at,
-        duration_seconds=row.duration_seconds,
-        disposition=row.disposition,
-        fallback=row.fallback,
-        ivr_digits=row.ivr_digits,
-    )
-
-
-async def get_contact(session: AsyncSession, channel: str, external_id: str) -> ContactView | None:
-    row = (
-        await session.execute(
-            select(Contact, User.login)
-            .outerjoin(User, User.id == Contact.agent_id)
-            .where(Contact.channel == channel, Contact.external_id == external_id)
-        )
-    ).first()
-    return None if row is None else _contact(row[0], row[1])
-
-
-async def insert_contact(session: AsyncSession, **fields: Any) -> bool:
-    """Log a contact; False when this call id was logged already (a repeated webhook).
-    ON CONFLICT DO NOTHING spares the savepoint a caught IntegrityError would need."""
-    fields.setdefault("extra", {})
-    fields.setdefault("fallback", False)
-    statement = (
-        dialect_insert(session)(Contact)
-        .values(**fields)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(Contact.id)
-    )
-    return (await session.execute(statement)).first() is not None
-
-
-async def update_contact(session: AsyncSession, channel: str, external_id: str, **fields: Any) -> None:
-    await session.execute(
-        update(Contact)
-        .where(Contact.channel == channel, Contact.external_id == external_id)
-        .values(**fields)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def recent_contacts(session: AsyncSession, customer_id: int, limit: int = 5) -> list[ContactView]:
-    rows = (
-        await session.execute(
-            select(Contact, User.login)
-            .outerjoin(User, User.id == Contact.agent_id)
-            .where(Contact.customer_id == customer_id)
-            .order_by(Contact.created_at.desc(), Contact.id.desc())
-            .limit(limit)
-        )
-    ).all()
-    return [_contact(c, login) for c, login in rows]
-
-
-async def queue_stats(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
-    """Per queue: contacts waiting (routed, not answered, not ended) and the longest wait."""
-    waiting = and_(Contact.action == "route", Contact.answered_at.is_(None), Contact.ended_at.is_(None))
-    rows = (
-        await session.execute(
-            select(Contact.queue, func.count(), func.min(Contact.created_at))
-            .where(waiting)
-            .group_by(Contact.queue)
-        )
-    ).all()
-    stats = []
-    for queue, count, oldest_raw in rows:
-        oldest = _aware(oldest_raw)
-        stats.append(
-            {
-                "queue": queue,
-                "waiting": int(count),
-                "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else 0,
-            }
-        )
-    return stats
-
-
-async def open_calls_for_agent(session: AsyncSession, user_id: int) -> list[str]:
-    rows = await session.execute(
-        select(Contact.external_id)
-        .where(Contact.agent_id == user_id, Contact.ended_at.is_(None), Contact.action == "route")
-        .order_by(Contact.created_at)
-    )
-    return [str(r) for r in rows.scalars()]
