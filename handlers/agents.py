@@ -58,7 +58,7 @@ async def set_disposition(
         raise NotFound("no such call", call_id=call_id)
     if actor.role == "agent" and contact.agent_id != actor.id:
         raise Forbidden("this call was not yours")
-    await contact_log.update_contact(session, channel, call_id, disposition=text, notes=notes)
+    await contact_log.set_disposition(session, channel, call_id, disposition=text, notes=notes)
     await session.commit()
     updated = await contact_log.get_contact(session, channel, call_id)
     if updated is None:

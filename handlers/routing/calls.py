@@ -15,7 +15,7 @@ from handlers.routing.rules import InboundCall
 from storage.events import EventBus
 from storage.models.base import utcnow
 from storage.routing import callers, contact_log, presence
-from storage.routing.contact_log import ContactView
+from storage.routing.contact_log import ContactView, NewContact, Route
 from storage.users import get_by_login
 
 
@@ -54,7 +54,7 @@ async def answered(
             await presence.claim_agent(session, user.id, now)
             agent_id, login = user.id, user.login
     if contact.answered_at is None:
-        await contact_log.update_contact(session, channel, call_id, answered_at=now, agent_id=agent_id)
+        await contact_log.mark_answered(session, channel, call_id, answered_at=now, agent_id=agent_id)
     await session.commit()
     update = CallUpdate(call_id, login, contact.customer_id, contact.queue, known=True)
     await publish.call_event(
@@ -83,7 +83,7 @@ async def ended(
     if contact.ended_at is None:
         if duration is None and contact.answered_at is not None:
             duration = int((now - contact.answered_at).total_seconds())
-        await contact_log.update_contact(
+        await contact_log.mark_ended(
             session,
             channel,
             call_id,
@@ -131,17 +131,16 @@ async def log_outbound(
         agent_id = user.id if user else None
     await contact_log.insert_contact(
         session,
-        channel=call.channel,
-        direction="out",
-        external_id=call.call_id,
-        customer_id=customer_id,
-        from_number=(call.caller or "")[:32],
-        to_number=number[:32],
-        agent_id=agent_id,
-        action="outbound",
-        reason="outbound",
-        created_at=now,
-        ringing_at=now,
+        NewContact(
+            channel=call.channel,
+            direction="out",
+            external_id=call.call_id,
+            customer_id=customer_id,
+            from_number=(call.caller or "")[:32],
+            to_number=number[:32],
+            created_at=now,
+        ),
+        Route(action="outbound", reason="outbound", agent_id=agent_id),
     )
     await session.commit()
     stored = await contact_log.get_contact(session, call.channel, call.call_id)

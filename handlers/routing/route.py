@@ -19,7 +19,7 @@ from storage.models.base import utcnow
 from storage.routing import callers, contact_log, presence
 from storage.routing import queues as queues_repo
 from storage.routing.callers import CallerFacts
-from storage.routing.contact_log import ContactView
+from storage.routing.contact_log import ContactView, NewContact, Route
 from storage.routing.queues import QueueView
 
 log = logging.getLogger(__name__)
@@ -106,28 +106,29 @@ async def route_call(
             session, rule.skills, language if rule.agent_language else None, now
         )
 
-    fields = {
-        "queue": queue,
-        "priority": rule.priority,
-        "agent_id": agent[0] if agent else None,
-        "action": action,
-        "reason": rule.name,
-        "skills": list(rule.skills),
-        "ivr_digits": call.ivr_digits,
-    }
+    route = Route(
+        action=action,
+        reason=rule.name,
+        queue=queue,
+        priority=rule.priority,
+        agent_id=agent[0] if agent else None,
+        skills=rule.skills,
+        ivr_digits=call.ivr_digits,
+    )
     if existing is not None:  # the IVR answer of a call we already logged
-        await contact_log.update_contact(session, call.channel, call.call_id, **fields)
+        await contact_log.set_route(session, call.channel, call.call_id, route)
     elif not await contact_log.insert_contact(
         session,
-        channel=call.channel,
-        direction=call.direction,
-        external_id=call.call_id,
-        customer_id=facts.customer_id if facts else None,
-        from_number=caller or (call.caller or "")[:32],
-        to_number=(call.dialled or "")[:32],
-        created_at=now,
-        ringing_at=now,
-        **fields,
+        NewContact(
+            channel=call.channel,
+            direction=call.direction,
+            external_id=call.call_id,
+            customer_id=facts.customer_id if facts else None,
+            from_number=caller or (call.caller or "")[:32],
+            to_number=(call.dialled or "")[:32],
+            created_at=now,
+        ),
+        route,
     ):
         await session.rollback()  # a concurrent delivery logged it first: answer as it did
         stored = await contact_log.get_contact(session, call.channel, call.call_id)

@@ -81,27 +81,108 @@ async def get_contact(session: AsyncSession, channel: str, external_id: str) -> 
     return None if row is None else _contact(row[0], row[1])
 
 
-async def insert_contact(session: AsyncSession, **fields: Any) -> bool:
+@dataclass(frozen=True)
+class NewContact:
+    channel: str
+    direction: str
+    external_id: str
+    customer_id: int | None
+    from_number: str
+    to_number: str
+    created_at: datetime  # also when it started ringing
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a contact was sent and why (`reason`: the rule's name, or `outbound`)."""
+
+    action: str  # route | reject | callback | outbound
+    reason: str
+    queue: str | None = None
+    priority: int = 0
+    agent_id: int | None = None
+    skills: tuple[str, ...] = ()
+    ivr_digits: str | None = None
+
+
+def _route_values(route: Route) -> dict[str, Any]:
+    return {
+        "action": route.action,
+        "reason": route.reason,
+        "queue": route.queue,
+        "priority": route.priority,
+        "agent_id": route.agent_id,
+        "skills": list(route.skills),
+        "ivr_digits": route.ivr_digits,
+    }
+
+
+async def insert_contact(session: AsyncSession, contact: NewContact, route: Route) -> bool:
     """Log a contact; False when this call id was logged already (a repeated webhook).
     ON CONFLICT DO NOTHING spares the savepoint a caught IntegrityError would need."""
-    fields.setdefault("extra", {})
-    fields.setdefault("fallback", False)
     statement = (
         dialect_insert(session)(Contact)
-        .values(**fields)
+        .values(
+            channel=contact.channel,
+            direction=contact.direction,
+            external_id=contact.external_id,
+            customer_id=contact.customer_id,
+            from_number=contact.from_number,
+            to_number=contact.to_number,
+            created_at=contact.created_at,
+            ringing_at=contact.created_at,
+            extra={},
+            fallback=False,
+            **_route_values(route),
+        )
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(Contact.id)
     )
     return (await session.execute(statement)).first() is not None
 
 
-async def update_contact(session: AsyncSession, channel: str, external_id: str, **fields: Any) -> None:
+async def _update(session: AsyncSession, channel: str, external_id: str, values: dict[str, Any]) -> None:
     await session.execute(
         update(Contact)
         .where(Contact.channel == channel, Contact.external_id == external_id)
-        .values(**fields)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def set_route(session: AsyncSession, channel: str, external_id: str, route: Route) -> None:
+    """A new route for a logged contact: the caller answered the IVR menu."""
+    await _update(session, channel, external_id, _route_values(route))
+
+
+async def mark_answered(
+    session: AsyncSession, channel: str, external_id: str, *, answered_at: datetime, agent_id: int | None
+) -> None:
+    await _update(session, channel, external_id, {"answered_at": answered_at, "agent_id": agent_id})
+
+
+async def mark_ended(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    *,
+    ended_at: datetime,
+    duration_seconds: int | None,
+    disposition: str | None,
+) -> None:
+    await _update(
+        session,
+        channel,
+        external_id,
+        {"ended_at": ended_at, "duration_seconds": duration_seconds, "disposition": disposition},
+    )
+
+
+async def set_disposition(
+    session: AsyncSession, channel: str, external_id: str, *, disposition: str, notes: str | None
+) -> None:
+    """The agent's wrap-up: how the contact ended and their notes."""
+    await _update(session, channel, external_id, {"disposition": disposition, "notes": notes})
 
 
 async def recent_contacts(session: AsyncSession, customer_id: int, limit: int = 5) -> list[ContactView]:
