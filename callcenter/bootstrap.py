@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from handlers.campaigns import Policy as CampaignPolicy
     from handlers.complaints import ComplaintPolicy
     from handlers.reports import Targets
-    from handlers.routing import Rules
+    from handlers.routing.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def policies_from(settings: Settings) -> Policies:
     from handlers.campaigns import Policy as CampaignPolicy
     from handlers.complaints import ComplaintPolicy
     from handlers.reports import Targets
-    from handlers.routing import load_rules
+    from handlers.routing.rules import load_rules
 
     calendar = WorkCalendar.from_settings(settings.timezone, settings.holidays, settings.extra_workdays)
     return Policies(

@@ -17,9 +17,9 @@ from callcenter.serialize import json_response, plain, read_form
 from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
-from storage import routing as routing_repo
 from storage.events import CALLS, SUPERVISOR
 from storage.models.base import utcnow
+from storage.routing import queues as queues_repo
 from storage.users import UserRecord
 from templates import render
 
@@ -186,7 +186,7 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
 
 async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
     async with request.app[SESSIONS]() as session:
-        queues = await routing_repo.queue_stats(session, utcnow())
+        queues = await queues_repo.queue_stats(session, utcnow())
         states = await agents.states(session)
     return {"type": "supervisor", "queues": queues, "agents": plain(states)}
 

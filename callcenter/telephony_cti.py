@@ -11,14 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from callcenter import calls
-from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.keys import OPENAPI, SETTINGS
 from callcenter.openapi import CTI_SECURITY, ROOT, error_responses, id_schema, json_ok, nullable, obj
 from callcenter.serialize import read_form, read_json
 from callcenter.shared_token import token_matches
 from callcenter.web_errors import json_error
-from handlers import routing
 from handlers.inputs import whole_number
-from handlers.routing import InboundCall
+from handlers.routing.rules import InboundCall
 
 EVENTS = ("newCall", "answer", "hangup")
 MAX_DURATION = 2**31 - 1  # seconds; the column is a 32-bit integer
@@ -73,8 +72,7 @@ async def cti_event(request: web.Request) -> web.Response:
             direction=direction,
         )
         if direction == "out":
-            async with app[SESSIONS]() as session:
-                await routing.log_outbound(session, call, agent, region=app[SETTINGS].default_region)
+            await calls.log_outbound(app, call, agent)
             return web.json_response({"action": "logged"})
         decision = await calls.decide(app, call)
         if decision.action == "reject":

@@ -19,9 +19,8 @@ from callcenter.web_errors import json_error
 from handlers import surveys
 from handlers.errors import DomainError
 from handlers.inputs import whole_number
-from handlers.routing import InboundCall
-from storage import customers as customers_repo
-from storage import routing as routing_repo
+from handlers.routing import post_call_survey
+from handlers.routing.rules import InboundCall
 from templates import message, render
 
 log = logging.getLogger(__name__)
@@ -127,36 +126,23 @@ async def status(request: web.Request, params: dict[str, str]) -> web.StreamResp
 
 
 async def after_queue(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-    """The caller left the queue: after a conversation with an agent, ask for a CSAT score.
-    Twilio may deliver this callback twice; the CallSid keeps it to one survey."""
+    """The caller left the queue: ask for a CSAT score when the use case says so."""
     call_id = _call_sid(params)
     if call_id is None:
         return json_error(400, "invalid-input", "CallSid is required", field="CallSid")
     async with request.app[SESSIONS]() as session:
-        contact = await routing_repo.get_contact(session, "phone", call_id)
-        if contact is None or contact.customer_id is None or params.get("QueueResult") != "bridged":
-            return twiml("empty")
-        facts_language = "zh"
-        customer = await customers_repo.get(session, contact.customer_id, details=False)
-        if customer is not None and customer.language:
-            facts_language = customer.language
-        survey = await surveys.queue_survey(
-            session,
-            customer_id=contact.customer_id,
-            kind="csat",
-            trigger="call",
-            channel="phone",
-            contact_id=contact.id,
-            agent_id=contact.agent_id,
-            external_ref=f"twilio:{call_id}",
+        survey = await post_call_survey.after_queue(
+            session, call_id, bridged=params.get("QueueResult") == "bridged"
         )
-        await session.commit()
+    if survey is None:
+        return twiml("empty")
+    language = survey.language
     return twiml(
         "survey",
-        say_language=_say(facts_language),
-        question=message("ivr_survey", facts_language),
-        goodbye=message("ivr_goodbye", facts_language),
-        answer_url=f"/telephony/twilio/survey/answer?survey={survey.id}&lang={facts_language}",
+        say_language=_say(language),
+        question=message("ivr_survey", language),
+        goodbye=message("ivr_goodbye", language),
+        answer_url=f"/telephony/twilio/survey/answer?survey={survey.survey_id}&lang={language}",
     )
 
 

@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import Forbidden, InvalidInput, NotFound
-from storage import routing as repo
 from storage.models.base import utcnow
-from storage.routing import AgentStateView, ContactView
+from storage.routing import contact_log, presence
+from storage.routing.contact_log import ContactView
+from storage.routing.presence import AgentStateView
 from storage.users import UserRecord, get_by_login
 
 STATES = ("offline", "available", "busy", "wrap_up")
@@ -23,20 +24,20 @@ async def set_state(
     user = await get_by_login(session, login)
     if user is None:
         raise NotFound(f"no user {login!r}", login=login)
-    await repo.set_agent_state(session, user.id, state, now or utcnow())
+    await presence.set_agent_state(session, user.id, state, now or utcnow())
     await session.commit()
-    found = next((s for s in await repo.agent_states(session) if s.login == login), None)
+    found = next((s for s in await presence.agent_states(session) if s.login == login), None)
     if found is None:
         raise NotFound(f"no agent state for {login!r}")
     return found
 
 
 async def states(session: AsyncSession) -> list[AgentStateView]:
-    return await repo.agent_states(session)
+    return await presence.agent_states(session)
 
 
 async def recent_for_customer(session: AsyncSession, customer_id: int, limit: int = 5) -> list[ContactView]:
-    return await repo.recent_contacts(session, customer_id, limit)
+    return await contact_log.recent_contacts(session, customer_id, limit)
 
 
 async def set_disposition(
@@ -52,14 +53,14 @@ async def set_disposition(
     text = disposition.strip()
     if not text or len(text) > 64:
         raise InvalidInput("a disposition is 1 to 64 characters", field="disposition")
-    contact = await repo.get_contact(session, channel, call_id)
+    contact = await contact_log.get_contact(session, channel, call_id)
     if contact is None:
         raise NotFound("no such call", call_id=call_id)
     if actor.role == "agent" and contact.agent_id != actor.id:
         raise Forbidden("this call was not yours")
-    await repo.update_contact(session, channel, call_id, disposition=text, notes=notes)
+    await contact_log.set_disposition(session, channel, call_id, disposition=text, notes=notes)
     await session.commit()
-    updated = await repo.get_contact(session, channel, call_id)
+    updated = await contact_log.get_contact(session, channel, call_id)
     if updated is None:
         raise NotFound("no such call", call_id=call_id)
     return updated

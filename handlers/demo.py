@@ -16,9 +16,9 @@ from handlers import campaigns
 from handlers.accounts import save_user
 from handlers.identities import normalise_phone
 from storage import customers as repo
-from storage import routing as routing_repo
 from storage.customers import Identity
 from storage.models.base import utcnow
+from storage.routing import presence, queues
 from storage.users import get_by_login
 
 PRODUCTS = (
@@ -152,7 +152,7 @@ async def load_demo(session: AsyncSession) -> dict[str, str]:
     await session.commit()
 
     for name, fields in QUEUES.items():
-        await routing_repo.upsert_queue(session, name, **fields)
+        await queues.upsert_queue(session, name, **fields)
     await session.commit()
 
     passwords: dict[str, str] = {}
@@ -163,7 +163,7 @@ async def load_demo(session: AsyncSession) -> dict[str, str]:
         if role == "agent":
             user = await get_by_login(session, login)
             if user is not None:
-                await routing_repo.set_agent_state(session, user.id, "available", utcnow())
+                await presence.set_agent_state(session, user.id, "available", utcnow())
     await session.commit()
 
     # A draft for the supervisor's campaigns page to start from (once).

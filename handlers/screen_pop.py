@@ -10,12 +10,12 @@ from handlers import offers
 from handlers.errors import Forbidden, NotFound
 from storage import complaints as complaints_repo
 from storage import customers as customers_repo
-from storage import routing as routing_repo
 from storage import surveys as surveys_repo
 from storage.audit import Actor, audit
 from storage.complaints import OPEN_STATES, ComplaintView
 from storage.customers import CustomerRecord
-from storage.routing import ContactView
+from storage.routing import contact_log
+from storage.routing.contact_log import ContactView
 from storage.surveys import SurveyView
 from storage.users import UserRecord
 
@@ -34,7 +34,7 @@ class ScreenPop:
 
 
 async def _offered(session: AsyncSession, agent: UserRecord, call_id: str, channel: str) -> ContactView:
-    contact = await routing_repo.get_contact(session, channel, call_id)
+    contact = await contact_log.get_contact(session, channel, call_id)
     if contact is None:
         raise NotFound("no such call", call_id=call_id)
     if agent.role == "agent" and contact.agent_id != agent.id:
@@ -74,7 +74,7 @@ async def for_call(
         open_complaints = tuple(found)
         recent = tuple(
             c
-            for c in await routing_repo.recent_contacts(session, contact.customer_id, limit=6)
+            for c in await contact_log.recent_contacts(session, contact.customer_id, limit=6)
             if c.id != contact.id
         )[:5]
         satisfaction = tuple(
@@ -109,4 +109,4 @@ async def for_call(
 
 async def calls_in_progress(session: AsyncSession, agent: UserRecord) -> list[str]:
     """Calls offered to or answered by the agent and not yet ended (a reconnect gets them)."""
-    return await routing_repo.open_calls_for_agent(session, agent.id)
+    return await contact_log.open_calls_for_agent(session, agent.id)

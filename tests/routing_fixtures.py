@@ -11,9 +11,9 @@ from handlers import complaints
 from handlers.accounts import save_user
 from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
-from storage import routing as routing_repo
 from storage.customers import update_fields
 from storage.models.base import utcnow
+from storage.routing import presence, queues
 
 POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
 
@@ -57,7 +57,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> Callers:
             policy=POLICY,
         )
         for name in QUEUES:
-            await routing_repo.upsert_queue(session, name)
+            await queues.upsert_queue(session, name)
         now = utcnow()
         for i, (login, skills, languages) in enumerate(
             (
@@ -67,6 +67,6 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> Callers:
         ):
             user = await save_user(session, login, "pw", role="agent", skills=skills, languages=languages)
             # agent1 has been idle longest
-            await routing_repo.set_agent_state(session, user.id, "available", now - timedelta(minutes=10 - i))
+            await presence.set_agent_state(session, user.id, "available", now - timedelta(minutes=10 - i))
         await session.commit()
     return Callers(**ids)

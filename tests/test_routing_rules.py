@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.errors import InvalidInput
-from handlers.routing import InboundCall, load_rules, route_call
-from storage import routing as repo
+from handlers.routing.route import route_call
+from handlers.routing.rules import InboundCall, load_rules
+from storage.routing import presence, queues
 from tests.conftest import Staff
 from tests.routing_fixtures import Callers, seed
 
@@ -29,8 +30,8 @@ async def test_at_night_the_vip_line_overflows_and_the_general_queue_takes_callb
 ) -> None:
     night = datetime(2026, 11, 25, 23, 30, tzinfo=SHANGHAI)
     async with sessions() as session:
-        await repo.upsert_queue(session, "vip", opens="08:00", closes="22:00", overflow="general")
-        await repo.upsert_queue(session, "general", opens="08:00", closes="22:00", overflow=None)
+        await queues.upsert_queue(session, "vip", opens="08:00", closes="22:00", overflow="general")
+        await queues.upsert_queue(session, "general", opens="08:00", closes="22:00", overflow=None)
         await session.commit()
         vip = await route_call(session, InboundCall("n1", "13800000001"), RULES, now=night)
         day = await route_call(
@@ -56,8 +57,8 @@ async def test_an_english_speaker_only_gets_an_agent_who_speaks_english(
     sessions: async_sessionmaker[AsyncSession], callers: Callers
 ) -> None:
     async with sessions() as session:
-        agent1 = next(s for s in await repo.agent_states(session) if s.login == "agent1")
-        await repo.set_agent_state(session, agent1.user_id, "offline", datetime.now(SHANGHAI))
+        agent1 = next(s for s in await presence.agent_states(session) if s.login == "agent1")
+        await presence.set_agent_state(session, agent1.user_id, "offline", datetime.now(SHANGHAI))
         await session.commit()
         english = await route_call(session, InboundCall("e1", "13800000003"), RULES)
     assert english.queue == "english"

@@ -1,0 +1,118 @@
+"""Routing a call within its time budget: the platform must always get an answer in time,
+so a database that is down or slower than the budget sends the caller to the default
+queue. Also the state routing keeps for the life of the process (the rules, a short-lived
+copy of the queues, the tasks still unwinding past their budget)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.routing import publish
+from handlers.routing.route import Decision, fallback_decision, route_call
+from handlers.routing.rules import InboundCall, Rules
+from storage.events import EventBus
+from storage.routing import queues as queues_repo
+from storage.routing.queues import QueueView
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CallRouting:
+    rules: Rules
+    budget: float
+    # Queues and their hours change rarely; re-read them every few seconds, not per call.
+    queues: Mapping[str, QueueView] | None = None
+    queues_read_at: float = 0.0
+    queues_ttl: float = 5.0
+    # Routing tasks past their budget, cancelled and still unwinding; held so that they are
+    # not garbage-collected mid-way, and awaited when the application stops.
+    unwinding: set[asyncio.Task[Decision]] = field(default_factory=set)
+
+    def unwound(self, task: asyncio.Task[Decision]) -> None:
+        self.unwinding.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.info("a routing task past its budget ended with %s", type(task.exception()).__name__)
+
+    async def current_queues(self, session: AsyncSession) -> Mapping[str, QueueView]:
+        now = time.monotonic()
+        if self.queues is None or now - self.queues_read_at > self.queues_ttl:
+            self.queues = await queues_repo.queues(session)
+            self.queues_read_at = now
+        return self.queues
+
+    async def let_unwind(self, seconds: float) -> None:
+        """Before the engine closes: give cancelled routing tasks a moment to return their
+        connections (a hung server may never let them; then the engine's disposal ends them)."""
+        if self.unwinding:
+            await asyncio.wait(set(self.unwinding), timeout=seconds)
+
+
+async def _route(
+    sessions: async_sessionmaker[AsyncSession], routing: CallRouting, call: InboundCall, region: str
+) -> Decision:
+    async with sessions() as session:
+        return await route_call(
+            session, call, routing.rules, region=region, queues=await routing.current_queues(session)
+        )
+
+
+async def _within_budget(
+    sessions: async_sessionmaker[AsyncSession], routing: CallRouting, call: InboundCall, region: str
+) -> Decision:
+    """Routing's answer, or TimeoutError once the budget is spent. The budget covers waiting
+    for a connection too. It runs as a task of its own, and is left to unwind on its own:
+    cancelling a statement on a hung server (rollback, returning the connection) can take
+    as long again, and asyncio.timeout would wait for that before answering."""
+    task = asyncio.create_task(_route(sessions, routing, call, region))
+    try:
+        done, _ = await asyncio.wait({task}, timeout=routing.budget)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    routing.unwinding.add(task)
+    task.add_done_callback(routing.unwound)
+    raise TimeoutError
+
+
+async def decide(
+    sessions: async_sessionmaker[AsyncSession],
+    events: EventBus,
+    routing: CallRouting,
+    call: InboundCall,
+    *,
+    region: str,
+) -> Decision:
+    """The route for a new call, never later than the budget. A fallback decision says so
+    (`fallback`, its reason `fallback-timeout` or `fallback-database`); a new decision is
+    announced to the offered agent's screen pop and the supervisor view, a repeated one
+    (`repeat`) was announced the first time."""
+    try:
+        decision = await _within_budget(sessions, routing, call, region)
+    except (TimeoutError, SQLAlchemyError, OSError) as error:
+        reason = "fallback-timeout" if isinstance(error, TimeoutError) else "fallback-database"
+        log.warning("routing call %s fell back to the default queue: %s", call.call_id, type(error).__name__)
+        return fallback_decision(routing.rules, reason)
+    if not decision.repeat:
+        if decision.agent:
+            await publish.call_event(
+                events,
+                "call_offered",
+                call.call_id,
+                agent=decision.agent,
+                customer_id=decision.customer_id,
+                queue=decision.queue,
+            )
+            await publish.agent_state(events, decision.agent, "busy")
+        await publish.queues_changed(events)
+    return decision

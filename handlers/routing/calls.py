@@ -1,0 +1,149 @@
+"""A call's progress after routing: answered by an agent, ended, or placed by us (an
+outbound call joins the contact log too). Each use case commits its own writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.errors import InvalidInput
+from handlers.identities import normalise_phone
+from handlers.routing import publish
+from handlers.routing.rules import InboundCall
+from storage.events import EventBus
+from storage.models.base import utcnow
+from storage.routing import callers, contact_log, presence
+from storage.routing.contact_log import ContactView, NewContact, Route
+from storage.users import get_by_login
+
+
+@dataclass(frozen=True)
+class CallUpdate:
+    call_id: str
+    agent: str | None
+    customer_id: int | None
+    queue: str | None
+    known: bool
+
+
+async def answered(
+    session: AsyncSession,
+    events: EventBus,
+    call_id: str,
+    agent_login: str | None,
+    *,
+    channel: str = "phone",
+    now: datetime | None = None,
+) -> CallUpdate:
+    """The call reached an agent: stamp it, make the agent busy if routing did not, and
+    tell the agent's screen pop and the supervisor view (after the commit, so that what
+    they read back is there)."""
+    now = now or utcnow()
+    contact = await contact_log.get_contact(session, channel, call_id)
+    if contact is None:
+        return CallUpdate(call_id, agent_login, None, None, known=False)
+    agent_id = contact.agent_id
+    login = contact.agent_login
+    if agent_login and agent_login != contact.agent_login:
+        user = await get_by_login(session, agent_login)
+        if user is not None:
+            if contact.agent_id is not None:
+                await presence.release_agent(session, contact.agent_id, now)
+            await presence.claim_agent(session, user.id, now)
+            agent_id, login = user.id, user.login
+    if contact.answered_at is None:
+        await contact_log.mark_answered(session, channel, call_id, answered_at=now, agent_id=agent_id)
+    await session.commit()
+    update = CallUpdate(call_id, login, contact.customer_id, contact.queue, known=True)
+    await publish.call_event(
+        events, "call_answered", call_id, agent=login, customer_id=update.customer_id, queue=update.queue
+    )
+    await publish.queues_changed(events)
+    return update
+
+
+async def ended(
+    session: AsyncSession,
+    events: EventBus,
+    call_id: str,
+    *,
+    channel: str = "phone",
+    cause: str | None = None,
+    duration: int | None = None,
+    now: datetime | None = None,
+) -> CallUpdate:
+    """The call is over: stamp it once (a repeated hangup changes nothing but is announced
+    again), free its agent, and tell the screen pop and the supervisor view."""
+    now = now or utcnow()
+    contact = await contact_log.get_contact(session, channel, call_id)
+    if contact is None:
+        return CallUpdate(call_id, None, None, None, known=False)
+    if contact.ended_at is None:
+        if duration is None and contact.answered_at is not None:
+            duration = int((now - contact.answered_at).total_seconds())
+        await contact_log.mark_ended(
+            session,
+            channel,
+            call_id,
+            ended_at=now,
+            duration_seconds=duration,
+            disposition=contact.disposition or (cause if cause and contact.answered_at is None else None),
+        )
+        if contact.agent_id is not None:
+            await presence.release_agent(session, contact.agent_id, now)
+        await session.commit()
+    update = CallUpdate(call_id, contact.agent_login, contact.customer_id, contact.queue, known=True)
+    await publish.call_event(
+        events, "call_ended", call_id, agent=update.agent, customer_id=update.customer_id, queue=update.queue
+    )
+    await publish.queues_changed(events)
+    if update.agent:
+        await publish.agent_state(events, update.agent, "available")
+    return update
+
+
+async def log_outbound(
+    session: AsyncSession,
+    call: InboundCall,
+    agent_login: str | None,
+    *,
+    region: str = "CN",
+    now: datetime | None = None,
+) -> ContactView:
+    """An outbound call (a callback, a dialer campaign) joins the customer's contact log."""
+    now = now or utcnow()
+    existing = await contact_log.get_contact(session, call.channel, call.call_id)
+    if existing is not None:
+        return existing
+    customer_id = None
+    number = call.dialled or ""
+    try:
+        number = normalise_phone(number, region)
+        facts = await callers.caller_facts(session, "phone", number)
+        customer_id = facts.customer_id if facts else None
+    except InvalidInput:
+        pass
+    agent_id = None
+    if agent_login:
+        user = await get_by_login(session, agent_login)
+        agent_id = user.id if user else None
+    await contact_log.insert_contact(
+        session,
+        NewContact(
+            channel=call.channel,
+            direction="out",
+            external_id=call.call_id,
+            customer_id=customer_id,
+            from_number=(call.caller or "")[:32],
+            to_number=number[:32],
+            created_at=now,
+        ),
+        Route(action="outbound", reason="outbound", agent_id=agent_id),
+    )
+    await session.commit()
+    stored = await contact_log.get_contact(session, call.channel, call.call_id)
+    if stored is None:
+        raise InvalidInput("call could not be logged", field="call_id")
+    return stored

@@ -1,0 +1,154 @@
+"""Routing a new inbound call: decide from the caller's facts and the rules, claim an
+agent and log the contact, all in one transaction; a repeated call id gets the decision
+already given."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.errors import InvalidInput
+from handlers.identities import mask, normalise_phone
+from handlers.routing.rules import InboundCall, Rules, choose
+from storage import customers as customers_repo
+from storage.models.base import utcnow
+from storage.routing import callers, contact_log, presence
+from storage.routing import queues as queues_repo
+from storage.routing.callers import CallerFacts
+from storage.routing.contact_log import ContactView, NewContact, Route
+from storage.routing.queues import QueueView
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # route | reject
+    queue: str | None
+    priority: int
+    reason: str
+    skills: tuple[str, ...] = ()
+    agent: str | None = None
+    customer_id: int | None = None
+    customer_name: str | None = None
+    language: str = "zh"
+    ivr: bool = False
+    message: str | None = None
+    fallback: bool = False
+    repeat: bool = False
+    contact_id: int | None = field(default=None, compare=False)
+
+
+async def _from_contact(session: AsyncSession, contact: ContactView) -> Decision:
+    """The decision already given for this call, told the same way (name, language)."""
+    customer = (
+        await customers_repo.get(session, contact.customer_id, details=False) if contact.customer_id else None
+    )
+    return Decision(
+        action=contact.action,
+        queue=contact.queue,
+        priority=contact.priority,
+        reason=contact.reason,
+        agent=contact.agent_login,
+        customer_id=contact.customer_id,
+        customer_name=customer.name if customer else None,
+        language=(customer.language if customer else None) or "zh",
+        fallback=contact.fallback,
+        repeat=True,
+        contact_id=contact.id,
+    )
+
+
+def fallback_decision(rules: Rules, reason: str) -> Decision:
+    """What to answer when the database cannot: every caller reaches the default queue."""
+    return Decision(action="route", queue=rules.default_queue, priority=0, reason=reason, fallback=True)
+
+
+async def route_call(
+    session: AsyncSession,
+    call: InboundCall,
+    rules: Rules,
+    *,
+    region: str = "CN",
+    now: datetime | None = None,
+    queues: Mapping[str, QueueView] | None = None,
+) -> Decision:
+    """Decide, pick an agent and log the contact; a repeated call id gets the stored decision."""
+    now = now or utcnow()
+    if not call.call_id.strip():
+        raise InvalidInput("call_id is required", field="call_id")
+    existing = await contact_log.get_contact(session, call.channel, call.call_id)
+    if existing is not None and not (call.ivr_digits and existing.ivr_digits is None):
+        return await _from_contact(session, existing)
+
+    caller: str | None = None
+    facts: CallerFacts | None = None
+    if call.caller:
+        try:
+            caller = normalise_phone(call.caller, region)
+        except InvalidInput:
+            caller = None  # withheld or malformed caller ids are strangers, not errors
+    if caller is not None:
+        facts = await callers.caller_facts(session, "phone", caller)
+    if queues is None:
+        queues = await queues_repo.queues(session)
+    rule, queue = choose(rules, facts, call, queues, now)
+    language = (facts.language if facts else None) or "zh"
+    action = rule.action if rule.action == "reject" else ("route" if queue else "callback")
+
+    agent: tuple[int, str] | None = None
+    if action == "route" and not (rule.ivr and call.ivr_digits is None):
+        agent = await presence.claim_longest_idle(
+            session, rule.skills, language if rule.agent_language else None, now
+        )
+
+    route = Route(
+        action=action,
+        reason=rule.name,
+        queue=queue,
+        priority=rule.priority,
+        agent_id=agent[0] if agent else None,
+        skills=rule.skills,
+        ivr_digits=call.ivr_digits,
+    )
+    if existing is not None:  # the IVR answer of a call we already logged
+        await contact_log.set_route(session, call.channel, call.call_id, route)
+    elif not await contact_log.insert_contact(
+        session,
+        NewContact(
+            channel=call.channel,
+            direction=call.direction,
+            external_id=call.call_id,
+            customer_id=facts.customer_id if facts else None,
+            from_number=caller or (call.caller or "")[:32],
+            to_number=(call.dialled or "")[:32],
+            created_at=now,
+        ),
+        route,
+    ):
+        await session.rollback()  # a concurrent delivery logged it first: answer as it did
+        stored = await contact_log.get_contact(session, call.channel, call.call_id)
+        if stored is None:
+            raise InvalidInput("call could not be logged", field="call_id")
+        return await _from_contact(session, stored)
+    await session.commit()
+    log.info(
+        "call %s from %s: %s %s (rule %s)", call.call_id, mask(caller or "unknown"), action, queue, rule.name
+    )
+    return Decision(
+        action=action,
+        queue=queue,
+        priority=rule.priority,
+        reason=rule.name,
+        skills=rule.skills,
+        agent=agent[1] if agent else None,
+        customer_id=facts.customer_id if facts else None,
+        customer_name=facts.name if facts else None,
+        language=language,
+        ivr=rule.ivr and call.ivr_digits is None,
+        message=rule.message,
+    )

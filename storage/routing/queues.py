@@ -1,0 +1,64 @@
+"""Queues: their business hours and overflow, and who is waiting in each right now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Contact, Queue
+from storage.routing.contact_log import aware
+
+
+@dataclass(frozen=True)
+class QueueView:
+    name: str
+    opens: str | None
+    closes: str | None
+    days: tuple[int, ...]
+    timezone: str
+    overflow: str | None
+
+
+async def queues(session: AsyncSession) -> dict[str, QueueView]:
+    rows = (await session.execute(select(Queue))).scalars()
+    return {
+        q.name: QueueView(q.name, q.opens, q.closes, tuple(q.days or ()), q.timezone, q.overflow)
+        for q in rows
+    }
+
+
+async def upsert_queue(session: AsyncSession, name: str, **fields: Any) -> None:
+    row = (await session.execute(select(Queue).where(Queue.name == name))).scalar_one_or_none()
+    if row is None:
+        row = Queue(name=name)
+        session.add(row)
+    for key, value in fields.items():
+        setattr(row, key, value)
+    await session.flush()
+
+
+async def queue_stats(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
+    """Per queue: contacts waiting (routed, not answered, not ended) and the longest wait."""
+    waiting = and_(Contact.action == "route", Contact.answered_at.is_(None), Contact.ended_at.is_(None))
+    rows = (
+        await session.execute(
+            select(Contact.queue, func.count(), func.min(Contact.created_at))
+            .where(waiting)
+            .group_by(Contact.queue)
+        )
+    ).all()
+    stats = []
+    for queue, count, oldest_raw in rows:
+        oldest = aware(oldest_raw)
+        stats.append(
+            {
+                "queue": queue,
+                "waiting": int(count),
+                "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+            }
+        )
+    return stats
