@@ -17,6 +17,7 @@ from callcenter.serialize import json_response, plain, read_form
 from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
+from handlers.roles import MANAGERS, STAFF
 from storage import routing as routing_repo
 from storage.events import CALLS, SUPERVISOR
 from storage.models.base import utcnow
@@ -24,7 +25,6 @@ from storage.users import UserRecord
 from templates import render
 
 log = logging.getLogger(__name__)
-STAFF = ("agent", "supervisor", "admin")
 
 
 async def agent_page(request: web.Request) -> web.Response:
@@ -192,14 +192,14 @@ async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
 
 
 async def supervisor_page(request: web.Request) -> web.Response:
-    user = await require_page_user(request, "supervisor", "admin")
+    user = await require_page_user(request, *MANAGERS)
     html = render("console/supervisor.html.j2", user=user, csrf=await csrf_token(request))
     return web.Response(text=html, content_type="text/html")
 
 
 async def supervisor_socket(request: web.Request) -> web.StreamResponse:
     check_origin(request)
-    await require_user(request, "supervisor", "admin")
+    await require_user(request, *MANAGERS)
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
     async with request.app[EVENTS].subscribe(SUPERVISOR) as events:

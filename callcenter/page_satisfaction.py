@@ -11,6 +11,7 @@ from callcenter.charts import line_chart, stacked_bars
 from callcenter.complaints_setup import TARGETS
 from callcenter.keys import SESSIONS
 from handlers import reports
+from handlers.roles import MANAGERS
 from storage import complaint_ages
 from storage import complaints as complaints_repo
 from storage.models.base import utcnow
@@ -20,7 +21,7 @@ WEEKS = 12
 
 
 async def satisfaction_page(request: web.Request) -> web.Response:
-    user = await require_user(request, "supervisor", "admin")
+    user = await require_user(request, *MANAGERS)
     now = utcnow()
     targets = request.app[TARGETS]
     labels: list[str] = []

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import Forbidden, InvalidInput, NotFound
+from handlers.roles import AGENT
 from storage import routing as repo
 from storage.models.base import utcnow
 from storage.routing import AgentStateView, ContactView
@@ -55,7 +56,7 @@ async def set_disposition(
     contact = await repo.get_contact(session, channel, call_id)
     if contact is None:
         raise NotFound("no such call", call_id=call_id)
-    if actor.role == "agent" and contact.agent_id != actor.id:
+    if actor.role == AGENT and contact.agent_id != actor.id:
         raise Forbidden("this call was not yours")
     await repo.update_contact(session, channel, call_id, disposition=text, notes=notes)
     await session.commit()

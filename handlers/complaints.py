@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import notify
 from handlers.calendar import DeadlineRules, WorkCalendar
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
+from handlers.roles import MANAGERS, STAFF
 from storage import complaints as repo
 from storage import customers as customers_repo
 from storage.audit import Actor, audit, audit_each_customer
@@ -28,17 +29,14 @@ SEVERITIES = ("standard", "urgent")
 CHANNELS = ("telegram", "phone", "rasa", "api", "console")
 STATES = ("received", "acknowledged", "investigating", "resolved", "reopened", "closed")
 
-STAFF = frozenset({"agent", "supervisor", "admin"})
-SUPERVISORS = frozenset({"supervisor", "admin"})
-
 # (from, to) → roles that may make the move. The customer makes two more moves, through
 # `customer_satisfied`: resolved → closed (yes) and resolved → reopened (no).
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("received", "acknowledged"): STAFF,
     ("acknowledged", "investigating"): STAFF,
     ("investigating", "resolved"): STAFF,
-    ("resolved", "closed"): SUPERVISORS,
-    ("resolved", "reopened"): SUPERVISORS,
+    ("resolved", "closed"): MANAGERS,
+    ("resolved", "reopened"): MANAGERS,
     ("reopened", "investigating"): STAFF,
 }
 CUSTOMER_TRANSITIONS = {True: ("resolved", "closed"), False: ("resolved", "reopened")}
