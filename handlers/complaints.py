@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import notify
 from handlers.calendar import DeadlineRules, WorkCalendar
+from handlers.defaults import COMPLAINT_CATEGORIES
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from handlers.roles import MANAGERS, STAFF
 from storage import complaints as repo
@@ -24,7 +25,6 @@ from storage.users import UserRecord
 
 log = logging.getLogger(__name__)
 
-CATEGORIES: tuple[str, ...] = ("network", "billing", "service", "product", "other")
 SEVERITIES = ("standard", "urgent")
 CHANNELS = ("telegram", "phone", "rasa", "api", "console")
 STATES = ("received", "acknowledged", "investigating", "resolved", "reopened", "closed")
@@ -52,7 +52,7 @@ DEPARTMENTS = {
 
 @dataclass(frozen=True)
 class ComplaintPolicy:
-    categories: tuple[str, ...] = CATEGORIES
+    categories: tuple[str, ...] = COMPLAINT_CATEGORIES
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     deadlines: DeadlineRules = field(default_factory=DeadlineRules)
     csat_after_close: bool = True
