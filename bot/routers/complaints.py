@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
+from bot.callbacks import Category, Confirm, Skip
 from bot.texts import category_name, state_names, t
 from callcenter.settings import Settings
 from handlers import complaints
@@ -47,8 +48,10 @@ async def begin(
     )
 
 
-async def chose_category(query: CallbackQuery, state: FSMContext, settings: Settings, lang: str) -> None:
-    category = (query.data or "").split(":", 1)[1]
+async def chose_category(
+    query: CallbackQuery, callback_data: Category, state: FSMContext, settings: Settings, lang: str
+) -> None:
+    category = callback_data.name
     await query.answer()
     if category not in settings.complaint_categories or not isinstance(query.message, Message):
         return
@@ -97,6 +100,7 @@ async def no_photo(query: CallbackQuery, state: FSMContext, lang: str) -> None:
 
 async def confirmed(
     query: CallbackQuery,
+    callback_data: Confirm,
     state: FSMContext,
     session: AsyncSession,
     customer: CustomerRecord | None,
@@ -109,7 +113,7 @@ async def confirmed(
     await state.set_data({"lang": data["lang"]} if "lang" in data else {})
     if not isinstance(query.message, Message) or customer is None:
         return
-    if query.data != "confirm:yes":
+    if callback_data.answer != "yes":
         await query.message.answer(t("cancelled", lang))
         return
     complaint = await complaints.lodge(
@@ -154,11 +158,11 @@ def build() -> Router:
     """A fresh router per dispatcher: aiogram attaches a router to one parent only."""
     router = Router(name="complaints")
     router.message.register(begin, Command("complaint"))
-    router.callback_query.register(chose_category, ComplaintForm.category, F.data.startswith("cat:"))
+    router.callback_query.register(chose_category, ComplaintForm.category, Category.filter())
     router.message.register(described, ComplaintForm.description)
     router.message.register(photo, ComplaintForm.photo, F.photo)
-    router.callback_query.register(no_photo, ComplaintForm.photo, F.data == "skip")
-    router.callback_query.register(confirmed, ComplaintForm.confirm, F.data.startswith("confirm:"))
+    router.callback_query.register(no_photo, ComplaintForm.photo, Skip.filter())
+    router.callback_query.register(confirmed, ComplaintForm.confirm, Confirm.filter())
     router.message.register(status, Command("status"))
     router.message.register(photo_expected, StateFilter(ComplaintForm.photo))
     return router
