@@ -11,7 +11,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
-from bot.rasa_forward import ask_rasa
+from bot.rasa_forward import RasaForwarder
 from bot.texts import t
 from callcenter.settings import Settings
 from handlers import chat
@@ -92,13 +92,15 @@ async def menu(message: Message, lang: str) -> None:
     await message.answer(t("menu", lang))
 
 
-async def free_text(message: Message, settings: Settings, customer: CustomerRecord | None, lang: str) -> None:
+async def free_text(
+    message: Message, rasa: RasaForwarder | None, customer: CustomerRecord | None, lang: str
+) -> None:
     """Outside a flow: a Rasa assistant answers when one is configured, else the menu."""
     if customer is not None and customer.blacklisted:
         await message.answer(t("blacklisted", lang))
         return
-    if settings.rasa_url and message.from_user is not None:
-        replies = await ask_rasa(settings.rasa_url, str(message.from_user.id), message.text or "", lang)
+    if rasa is not None and message.from_user is not None:
+        replies = await rasa.ask(str(message.from_user.id), message.text or "", lang)
         if replies:
             for reply in replies:
                 await message.answer(reply)
