@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Concatenate, ParamSpec
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +25,7 @@ from storage.models.base import utcnow
 from storage.users import UserRecord
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 SEVERITIES = ("standard", "urgent")
 CHANNELS = ("telegram", "phone", "rasa", "api", "console")
@@ -115,7 +117,7 @@ def checked_description(
     return cleaned
 
 
-async def lodge(
+async def record(
     session: AsyncSession,
     *,
     customer_id: int,
@@ -130,7 +132,9 @@ async def lodge(
     verified: bool = True,
     claimed_phone: str | None = None,
 ) -> ComplaintView:
-    """`verified=False` for a sender no channel vouched for: stored with the number they
+    """A new complaint, its deadlines, timers and notifications, in the caller's transaction
+    (`lodge` commits it; a flow that lodges as one step of a larger write commits it itself).
+    `verified=False` for a sender no channel vouched for: stored with the number they
     claimed, marked for agents to verify, and the customer is told nothing.
     `policy` is the operator's configured rules (categories, calendar): every channel passes
     the one the composition root built, so deadlines agree whichever door a complaint came in."""
@@ -175,9 +179,29 @@ async def lodge(
     await repo.add_timer(session, complaint.id, "acknowledge", acknowledge_due)
     await repo.add_timer(session, complaint.id, "resolve", resolve_due)
     await _notify(session, complaint, now)
-    await session.commit()
-    log.info("complaint %s lodged via %s for customer %s", complaint.ticket, channel, customer_id)
     return complaint
+
+
+def _committed(
+    write: Callable[Concatenate[AsyncSession, P], Awaitable[ComplaintView]],
+) -> Callable[Concatenate[AsyncSession, P], Awaitable[ComplaintView]]:
+    async def committed(session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> ComplaintView:
+        complaint = await write(session, *args, **kwargs)
+        await session.commit()
+        log.info(
+            "complaint %s lodged via %s for customer %s",
+            complaint.ticket,
+            complaint.channel,
+            complaint.customer_id,
+        )
+        return complaint
+
+    committed.__doc__ = "`record`, committed: a complaint lodged on its own."
+    return committed
+
+
+# Every channel lodges through this; `record` is for a flow whose last step it is.
+lodge = _committed(record)
 
 
 async def get(session: AsyncSession, complaint_id: int) -> ComplaintDetail:

@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import Category, Confirm, Skip
+from bot.fsm_storage import conversation_key
 from bot.texts import category_name, state_names, t
 from callcenter.settings import Settings
 from handlers import complaints
 from handlers.complaints import ComplaintPolicy
+from handlers.conversation_complaint import lodge_and_end_conversation
 from storage.audit import Actor
 from storage.customers import CustomerRecord
 
@@ -109,15 +111,20 @@ async def confirmed(
 ) -> None:
     await query.answer()
     data = await state.get_data()
-    await state.set_state(None)
-    await state.set_data({"lang": data["lang"]} if "lang" in data else {})
-    if not isinstance(query.message, Message) or customer is None:
+    kept = {"lang": data["lang"]} if "lang" in data else {}
+    if callback_data.answer != "yes" or customer is None or not isinstance(query.message, Message):
+        await state.set_state(None)
+        await state.set_data(kept)
+        if isinstance(query.message, Message) and customer is not None:
+            await query.message.answer(t("cancelled", lang))
         return
-    if callback_data.answer != "yes":
-        await query.message.answer(t("cancelled", lang))
-        return
-    complaint = await complaints.lodge(
+    # The complaint and the end of the conversation in one transaction: if saving fails the
+    # customer is still at this step and may confirm again; once saved, a second press finds
+    # no flow and lodges nothing twice.
+    complaint = await lodge_and_end_conversation(
         session,
+        conversation_key(state.key),
+        keep=kept,
         customer_id=customer.id,
         category=data["category"],
         description=data["description"],
