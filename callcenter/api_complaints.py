@@ -29,7 +29,6 @@ from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
 from handlers.inputs import MAX_ID
 from handlers.roles import MANAGERS, STAFF
-from storage import complaints as complaints_repo
 from storage.audit import Actor
 from storage.complaints import AlertView, ComplaintView, EventView
 from storage.models.base import utcnow
@@ -195,7 +194,7 @@ async def satisfaction_report(request: web.Request) -> web.Response:
 async def list_alerts(request: web.Request) -> web.Response:
     await require_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
-        alerts = await complaints_repo.open_alerts(session)
+        alerts = await reports.open_alerts(session)
     return json_response({"alerts": alerts})
 
 

@@ -19,7 +19,6 @@ from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
 from handlers.roles import MANAGERS, STAFF
-from storage import routing as routing_repo
 from storage.events import CALLS, SUPERVISOR
 from storage.models.base import utcnow
 from storage.users import UserRecord
@@ -208,9 +207,8 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
 
 async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
     async with request.app[SESSIONS]() as session:
-        queues = await routing_repo.queue_stats(session, utcnow())
-        states = await agents.states(session)
-    return {"type": "supervisor", "queues": queues, "agents": plain(states)}
+        floor = await agents.floor(session, utcnow())
+    return {"type": "supervisor", "queues": floor.queues, "agents": plain(floor.agents)}
 
 
 async def supervisor_page(request: web.Request) -> web.Response:

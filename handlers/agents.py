@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,3 +66,15 @@ async def set_disposition(
     if updated is None:
         raise NotFound("no such call", call_id=call_id)
     return updated
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The supervisor's live view: who waits in which queue, and every agent's state."""
+
+    queues: list[dict[str, Any]]
+    agents: list[AgentStateView]
+
+
+async def floor(session: AsyncSession, now: datetime) -> Floor:
+    return Floor(queues=await repo.queue_stats(session, now), agents=await repo.agent_states(session))
