@@ -354,7 +354,3 @@ async def set_blacklist(
     )
     await session.commit()
     return await _must(session, record.id)
-
-
-def identities_of(record: CustomerRecord, kind: str) -> Iterable[str]:
-    return (i.value for i in record.identities if i.kind == kind)
