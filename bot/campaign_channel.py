@@ -16,7 +16,6 @@ from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot import keyboards
-from bot.callbacks import OfferInterest
 from bot.sender import RateLimiter
 from bot.texts import t
 from handlers.campaigns import Delivery, Outbound
@@ -31,14 +30,13 @@ _RESPONSE_MESSAGE = Response[Message]
 
 def _markup(item: Outbound) -> InlineKeyboardMarkup | None:
     if item.kind == "cross_sell":
-        # "Interested" records a conversion (bot/routers/surveys.py handles it).
-        target = int(str(item.payload["target_id"]))
+        # "Interested" records a conversion (bot/routers/start.py handles `offer:`).
+        target = item.payload["target_id"]
         return InlineKeyboardMarkup(
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text=t("button_interested", item.language),
-                        callback_data=OfferInterest(target_id=target).pack(),
+                        text=t("button_interested", item.language), callback_data=f"offer:{target}:yes"
                     )
                 ]
             ]
