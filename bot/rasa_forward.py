@@ -12,14 +12,14 @@ log = logging.getLogger(__name__)
 class RasaForwarder:
     """One HTTP client for the application's life: its connections to Rasa are kept alive
     between messages instead of opened (and closed) for each one. The client is opened on the
-    first message, inside the running loop, and closed with the dispatcher."""
+    first message, inside the running loop, and closed when the dispatcher shuts down."""
 
-    def __init__(self, base_url: str, timeout_seconds: float = 10.0) -> None:
-        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+    def __init__(self, timeout_seconds: float = 10.0) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._client: aiohttp.ClientSession | None = None
 
-    async def ask(self, sender: str, text: str, language: str) -> list[str]:
+    async def ask(self, base_url: str, sender: str, text: str, language: str) -> list[str]:
+        url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         # Rasa's REST channel records the input channel its client names: ours is Telegram, and
         # the sender is the Telegram user id Telegram gave us, so the actions may trust it.
         payload = {
@@ -31,7 +31,7 @@ class RasaForwarder:
         if self._client is None or self._client.closed:
             self._client = aiohttp.ClientSession(timeout=self._timeout)
         try:
-            async with self._client.post(self._url, json=payload) as response:
+            async with self._client.post(url, json=payload) as response:
                 if response.status != 200:
                     log.warning("Rasa answered %s; falling back to the menu", response.status)
                     return []

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.campaign_channel import TelegramCampaignChannel
 from bot.fsm_storage import DatabaseStorage
 from bot.middlewares import UpdateContext
-from bot.rasa_forward import RasaForwarder
 from bot.routers import complaints, start, surveys
 from bot.sender import RateLimiter, drain_once
 from bot.webhook import WebhookHandler
@@ -38,15 +37,8 @@ def build_dispatcher(app: web.Application) -> Dispatcher:
     def sessions() -> AsyncSession:
         return app[SESSIONS]()  # opened at startup, after this is built
 
-    # The complaint rules the composition root built reach handlers as `complaint_policy`;
-    # free text reaches Rasa through one forwarder (one HTTP client) for the app's life.
-    rasa_url = app[SETTINGS].rasa_url
-    rasa = RasaForwarder(rasa_url) if rasa_url else None
-    dispatcher = Dispatcher(
-        storage=DatabaseStorage(sessions), complaint_policy=app[COMPLAINT_POLICY], rasa=rasa
-    )
-    if rasa is not None:
-        dispatcher.shutdown.register(rasa.close)
+    # The complaint rules the composition root built reach handlers as `complaint_policy`.
+    dispatcher = Dispatcher(storage=DatabaseStorage(sessions), complaint_policy=app[COMPLAINT_POLICY])
     dispatcher.update.outer_middleware(UpdateContext(sessions, app[SETTINGS]))
     # Commands and flows first; free text last.
     dispatcher.include_routers(start.build(), complaints.build(), surveys.build(), start.build_fallback())

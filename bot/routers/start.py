@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from aiogram import F, Router
@@ -93,14 +94,14 @@ async def menu(message: Message, lang: str) -> None:
 
 
 async def free_text(
-    message: Message, rasa: RasaForwarder | None, customer: CustomerRecord | None, lang: str
+    message: Message, settings: Settings, customer: CustomerRecord | None, lang: str, *, rasa: RasaForwarder
 ) -> None:
     """Outside a flow: a Rasa assistant answers when one is configured, else the menu."""
     if customer is not None and customer.blacklisted:
         await message.answer(t("blacklisted", lang))
         return
-    if rasa is not None and message.from_user is not None:
-        replies = await rasa.ask(str(message.from_user.id), message.text or "", lang)
+    if settings.rasa_url and message.from_user is not None:
+        replies = await rasa.ask(settings.rasa_url, str(message.from_user.id), message.text or "", lang)
         if replies:
             for reply in replies:
                 await message.answer(reply)
@@ -122,5 +123,8 @@ def build() -> Router:
 def build_fallback() -> Router:
     """A fresh router per dispatcher: aiogram attaches a router to one parent only."""
     router = Router(name="fallback")
-    router.message.register(free_text, F.text)
+    # One forwarder (one HTTP client) per dispatcher, closed when the dispatcher shuts down.
+    rasa = RasaForwarder()
+    router.message.register(functools.partial(free_text, rasa=rasa), F.text)
+    router.shutdown.register(rasa.close)
     return router
