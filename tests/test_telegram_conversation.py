@@ -19,7 +19,7 @@ from callcenter.settings import Settings
 from handlers.customers import NewCustomer, create_customer
 from storage.models import Complaint
 from storage.models.telegram import TelegramConversation
-from tests.telegram_standin import BotApiStandIn, bot_api
+from tests.telegram_standin import BotApiStandIn, bot_api, pointed_at
 from tests.test_telegram_bot import SECRET, chat
 
 REFUSE = {
@@ -50,16 +50,7 @@ async def api() -> AsyncIterator[BotApiStandIn]:
 async def bot_app(
     settings: Settings, api: BotApiStandIn, **extra: Any
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    configured = settings.model_copy(
-        update={
-            "bot_token": "123456:TEST",
-            "telegram_api_base": api.base_url,
-            "telegram_webhook_secret": SECRET,
-            "telegram_chat_interval_seconds": 0.0,
-            **extra,
-        }
-    )
-    async with TestClient(TestServer(create_app(configured))) as client:
+    async with TestClient(TestServer(create_app(pointed_at(settings, api, SECRET, **extra)))) as client:
         yield client
 
 
