@@ -28,17 +28,6 @@ from storage.customers import CustomerRecord
 from storage.users import Actor
 from templates import language_of, message
 
-SLOTS = (
-    "customer_id",
-    "customer_name",
-    "phone",
-    "language",
-    "complaint_category",
-    "complaint_description",
-    "ticket",
-    "survey_score",
-    "survey_id",
-)
 CATEGORY_WORDS = {
     "network": ("network", "signal", "internet", "网络", "信号", "上网"),
     "billing": ("billing", "bill", "charge", "账单", "扣费", "话费", "费用"),

@@ -52,3 +52,8 @@ class DatabaseStorage(BaseStorage):
 
     async def close(self) -> None:
         return None
+
+
+def conversation_key(key: StorageKey) -> str:
+    """The row a conversation is kept in, for a use case that ends it in its own transaction."""
+    return _key(key)

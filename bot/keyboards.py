@@ -10,6 +10,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+from bot.callbacks import SCORES, Category, Confirm, Satisfied, Skip
 from bot.texts import category_name, t
 
 REMOVE = ReplyKeyboardRemove()
@@ -24,13 +25,16 @@ def share_phone(language: str) -> ReplyKeyboardMarkup:
 
 
 def categories(language: str, names: tuple[str, ...]) -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(text=category_name(n, language), callback_data=f"cat:{n}") for n in names]
+    buttons = [
+        InlineKeyboardButton(text=category_name(n, language), callback_data=Category(name=n).pack())
+        for n in names
+    ]
     return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 def skip(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=t("button_skip", language), callback_data="skip")]]
+        inline_keyboard=[[InlineKeyboardButton(text=t("button_skip", language), callback_data=Skip().pack())]]
     )
 
 
@@ -38,8 +42,12 @@ def confirm(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                InlineKeyboardButton(text=t("button_confirm", language), callback_data="confirm:yes"),
-                InlineKeyboardButton(text=t("button_cancel", language), callback_data="confirm:no"),
+                InlineKeyboardButton(
+                    text=t("button_confirm", language), callback_data=Confirm(answer="yes").pack()
+                ),
+                InlineKeyboardButton(
+                    text=t("button_cancel", language), callback_data=Confirm(answer="no").pack()
+                ),
             ]
         ]
     )
@@ -48,22 +56,29 @@ def confirm(language: str) -> InlineKeyboardMarkup:
 def for_outbox(kind: str, payload: dict[str, object], language: str) -> InlineKeyboardMarkup | None:
     """The buttons a queued message carries, by its kind (see the outbox contract)."""
     if kind == "satisfaction_question":
-        complaint = payload["complaint_id"]
+        complaint = int(str(payload["complaint_id"]))
         return InlineKeyboardMarkup(
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text=t("button_yes", language), callback_data=f"sat:{complaint}:yes"
+                        text=t("button_yes", language),
+                        callback_data=Satisfied(complaint_id=complaint, answer="yes").pack(),
                     ),
-                    InlineKeyboardButton(text=t("button_no", language), callback_data=f"sat:{complaint}:no"),
+                    InlineKeyboardButton(
+                        text=t("button_no", language),
+                        callback_data=Satisfied(complaint_id=complaint, answer="no").pack(),
+                    ),
                 ]
             ]
         )
     if kind in ("csat_survey", "nps_survey"):
-        survey = payload["survey_id"]
+        survey = int(str(payload["survey_id"]))
         scale = range(1, 6) if kind == "csat_survey" else range(11)
-        prefix = kind.split("_")[0]
-        buttons = [InlineKeyboardButton(text=str(s), callback_data=f"{prefix}:{survey}:{s}") for s in scale]
+        score = SCORES[kind.split("_")[0]]
+        buttons = [
+            InlineKeyboardButton(text=str(s), callback_data=score(survey_id=survey, score=s).pack())
+            for s in scale
+        ]
         rows = [buttons] if kind == "csat_survey" else [buttons[:6], buttons[6:]]
         return InlineKeyboardMarkup(inline_keyboard=rows)
     return None

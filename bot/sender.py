@@ -22,6 +22,7 @@ from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot import keyboards
+from bot.callbacks import OfferInterest
 from bot.texts import t
 from handlers.delivery import Delivery, Outbound
 from handlers.identities import mask
@@ -58,15 +59,11 @@ class RateLimiter:
 
 def _markup(item: Outbound) -> InlineKeyboardMarkup | None:
     if item.kind == "cross_sell":
-        # "Interested" records a conversion (bot/routers/start.py handles `offer:`).
-        target = item.payload["target_id"]
+        # "Interested" records a conversion (bot/routers/start.py handles OfferInterest).
+        interested = OfferInterest(target_id=item.payload["target_id"]).pack()
         return InlineKeyboardMarkup(
             inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=t("button_interested", item.language), callback_data=f"offer:{target}:yes"
-                    )
-                ]
+                [InlineKeyboardButton(text=t("button_interested", item.language), callback_data=interested)]
             ]
         )
     return keyboards.for_outbox(item.kind, item.payload, item.language)

@@ -12,9 +12,8 @@ from callcenter.keys import OPENAPI, SESSIONS
 from callcenter.openapi import error_responses, id_schema, query
 from callcenter.serialize import json_response
 from handlers import audit
+from handlers.roles import MANAGERS
 from storage.audit import AuditRecord
-
-SUPERVISORS = ("supervisor", "admin")
 
 
 def entry(record: AuditRecord) -> dict[str, Any]:
@@ -29,7 +28,7 @@ def entry(record: AuditRecord) -> dict[str, Any]:
 
 
 async def list_entries(request: web.Request) -> web.Response:
-    user = await require_user(request, *SUPERVISORS)
+    user = await require_user(request, *MANAGERS)
     query = audit.parse_query(
         customer_id=request.query.get("customer_id"),
         actor=request.query.get("actor"),

@@ -26,10 +26,10 @@ from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
+from handlers.roles import MANAGERS
 from storage.audit import Actor
 from storage.campaigns.views import CampaignView
 
-SUPERVISORS = ("supervisor", "admin")
 POLICY = web.AppKey("campaign_policy", Policy)
 
 
@@ -74,7 +74,7 @@ async def campaign_body(request: web.Request, campaign_id: int) -> dict[str, Any
 
 
 async def count_audience(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    await require_user(request, *MANAGERS)
     body = parse(AudienceIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         count = await campaigns.count_audience(session, body.kind, body.audience)
@@ -82,7 +82,7 @@ async def count_audience(request: web.Request) -> web.Response:
 
 
 async def create_campaign(request: web.Request) -> web.Response:
-    user = await require_user(request, *SUPERVISORS)
+    user = await require_user(request, *MANAGERS)
     body = parse(CampaignIn, await read_json(request))
     spec = CampaignSpec(
         name=body.name,
@@ -106,7 +106,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 
 async def list_campaigns(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    await require_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
         found = await campaigns.list_all(session)
         rows = [{"campaign": c, "progress": await campaigns.progress(session, c.id)} for c in found]
@@ -114,12 +114,12 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def read_campaign(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    await require_user(request, *MANAGERS)
     return json_response(await campaign_body(request, path_id(request, "campaign_id")))
 
 
 async def campaign_action(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    await require_user(request, *MANAGERS)
     action = request.match_info["action"]
     campaign_id = path_id(request, "campaign_id")
     async with request.app[SESSIONS]() as session:
@@ -128,7 +128,7 @@ async def campaign_action(request: web.Request) -> web.Response:
 
 
 async def preview_campaign(request: web.Request) -> web.Response:
-    user = await require_user(request, *SUPERVISORS)
+    user = await require_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
         samples = await campaigns.preview(session, Actor.of(user, "api"), path_id(request, "campaign_id"))
     return json_response({"samples": samples})

@@ -28,14 +28,11 @@ from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
 from handlers.inputs import MAX_ID
-from storage import complaints as complaints_repo
+from handlers.roles import MANAGERS, STAFF
 from storage.audit import Actor
 from storage.complaints import AlertView, ComplaintView, EventView
 from storage.models.base import utcnow
 from storage.surveys import SurveyView
-
-STAFF = ("agent", "supervisor", "admin")
-SUPERVISORS = ("supervisor", "admin")
 
 
 class ComplaintIn(BaseModel):
@@ -165,7 +162,7 @@ async def list_surveys(request: web.Request) -> web.Response:
 
 
 async def create_survey(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    await require_user(request, *MANAGERS)
     body = parse(SurveyIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         survey = await surveys.send_survey(
@@ -184,7 +181,7 @@ async def answer_survey(request: web.Request) -> web.Response:
 
 
 async def satisfaction_report(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    await require_user(request, *MANAGERS)
     now = utcnow()
     start = query_moment(request, "from", now - timedelta(days=30))
     end = query_moment(request, "to", now)
@@ -195,9 +192,9 @@ async def satisfaction_report(request: web.Request) -> web.Response:
 
 
 async def list_alerts(request: web.Request) -> web.Response:
-    await require_user(request, *SUPERVISORS)
+    await require_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
-        alerts = await complaints_repo.open_alerts(session)
+        alerts = await reports.open_alerts(session)
     return json_response({"alerts": alerts})
 
 

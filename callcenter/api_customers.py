@@ -18,9 +18,8 @@ from callcenter.settings import tier_limits
 from handlers import customers, identities
 from handlers.customers import NewCustomer
 from handlers.errors import InvalidInput
+from handlers.roles import AGENT, MANAGERS, STAFF
 from storage.customers import CustomerRecord
-
-STAFF = ("agent", "supervisor", "admin")
 
 # Features that keep customer history (complaints, contacts, surveys) add a section
 # to the profile here; each gets the session and the customer id.
@@ -97,7 +96,7 @@ async def create_customer(request: web.Request) -> web.Response:
         timezone=body.timezone,
         attributes=body.attributes,
     )
-    if new.tier != "regular" and user.role == "agent":
+    if new.tier != "regular" and user.role == AGENT:
         raise web.HTTPForbidden(
             text='{"error": "forbidden", "message": "only supervisors and admins set a tier"}',
             content_type="application/json",
@@ -110,7 +109,7 @@ async def create_customer(request: web.Request) -> web.Response:
 
 
 async def patch_customer(request: web.Request) -> web.Response:
-    user = await require_user(request, "supervisor", "admin")
+    user = await require_user(request, *MANAGERS)
     body = parse(CustomerPatch, await read_json(request))
     if body.tier is None and body.blacklisted is None:
         raise InvalidInput("nothing to change: give tier and/or blacklisted, with a reason")
@@ -136,7 +135,7 @@ async def patch_customer(request: web.Request) -> web.Response:
 
 
 async def link_identity(request: web.Request) -> web.Response:
-    user = await require_user(request, "supervisor", "admin")
+    user = await require_user(request, *MANAGERS)
     body = parse(IdentityIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         record = await customers.link_identity(
@@ -151,7 +150,7 @@ async def link_identity(request: web.Request) -> web.Response:
 
 
 async def merge_customer(request: web.Request) -> web.Response:
-    user = await require_user(request, "supervisor", "admin")
+    user = await require_user(request, *MANAGERS)
     body = parse(MergeIn, await read_json(request))
     target_id = path_id(request, "customer_id")
     async with request.app[SESSIONS]() as session:

@@ -75,9 +75,7 @@ def setup(app: web.Application, rules: Rules) -> None:
     app[PROFILE_SECTIONS]["contacts"] = contacts_section
     settings = app[SETTINGS]
     registry = app[METRICS].registry
-    app[ROUTING] = CallRouting(
-        rules=rules, budget=settings.routing_budget_seconds
-    )
+    app[ROUTING] = CallRouting(rules=rules, budget=settings.routing_budget_seconds)
     app[ROUTING_METRICS] = RoutingMetrics(
         decisions=Counter(
             "contactdesk_routing_decisions",

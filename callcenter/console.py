@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -17,14 +18,15 @@ from callcenter.serialize import json_response, plain, read_form
 from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import InvalidInput
+from handlers.roles import MANAGERS, STAFF
 from storage.events import CALLS, SUPERVISOR
 from storage.models.base import utcnow
-from storage.routing import queues as queues_repo
 from storage.users import UserRecord
 from templates import render
 
 log = logging.getLogger(__name__)
-STAFF = ("agent", "supervisor", "admin")
+# The call events an agent's console shows.
+CALL_EVENTS = ("call_offered", "call_answered", "call_ended")
 
 
 async def agent_page(request: web.Request) -> web.Response:
@@ -90,48 +92,67 @@ async def _close_when_signed_out(request: web.Request, socket: web.WebSocketResp
             return
 
 
-async def _serve(socket: web.WebSocketResponse, *tasks: asyncio.Task[None]) -> None:
-    try:
-        async for message in socket:
-            if message.type == WSMsgType.ERROR:
-                break
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+async def _push_socket(
+    request: web.Request,
+    channel: str,
+    opening: Callable[[], Awaitable[list[dict[str, Any]]]],
+    wanted: Callable[[dict[str, Any]], bool],
+    message_for: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> web.WebSocketResponse:
+    """A console socket: the opening messages, then one message per wanted event on `channel`,
+    until the browser leaves or its user signs out (checked before each push and between)."""
+    socket = web.WebSocketResponse(heartbeat=30)
+    await socket.prepare(request)
+    async with request.app[EVENTS].subscribe(channel) as events:
+        for first in await opening():
+            await socket.send_json(first)
+
+        async def forward() -> None:
+            async for event in events:
+                if not wanted(event):
+                    continue
+                # Before the message is built: a pop reads (and audits) the customer's record.
+                if await _signed_out(request, socket):
+                    return
+                await socket.send_json(await message_for(event))
+
+        tasks = (
+            asyncio.create_task(forward()),
+            asyncio.create_task(_close_when_signed_out(request, socket)),
+        )
+        try:
+            async for received in socket:
+                if received.type == WSMsgType.ERROR:
+                    break
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    return socket
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     check_origin(request)
     user = await require_user(request, *STAFF)  # 401 before the upgrade
-    socket = web.WebSocketResponse(heartbeat=30)
-    await socket.prepare(request)
-    async with request.app[EVENTS].subscribe(CALLS) as events:
+
+    async def opening() -> list[dict[str, Any]]:
         # A reconnecting agent gets the pops of calls still in progress.
         async with request.app[SESSIONS]() as session:
             in_progress = await screen_pop.calls_in_progress(session, user)
-        for call_id in in_progress:
-            await socket.send_json(await render_pop(request, user, call_id, via="ws", replay=True))
+        return [await render_pop(request, user, call_id, via="ws", replay=True) for call_id in in_progress]
 
-        async def forward() -> None:
-            async for event in events:
-                if event.get("agent") != user.login:
-                    continue  # an agent only ever receives their own pops
-                if event.get("type") in ("call_offered", "call_answered"):
-                    if await _signed_out(request, socket):
-                        return
-                    await socket.send_json(await render_pop(request, user, str(event["call_id"]), via="ws"))
-                elif event.get("type") == "call_ended":
-                    await socket.send_json({"type": "call_ended", "call_id": event["call_id"]})
+    def wanted(event: dict[str, Any]) -> bool:
+        # An agent only ever receives their own pops.
+        return event.get("agent") == user.login and event.get("type") in CALL_EVENTS
 
-        await _serve(
-            socket,
-            asyncio.create_task(forward()),
-            asyncio.create_task(_close_when_signed_out(request, socket)),
-        )
-    return socket
+    async def message_for(event: dict[str, Any]) -> dict[str, Any]:
+        if event["type"] == "call_ended":
+            return {"type": "call_ended", "call_id": event["call_id"]}
+        return await render_pop(request, user, str(event["call_id"]), via="ws")
+
+    return await _push_socket(request, CALLS, opening, wanted, message_for)
 
 
 async def open_card(request: web.Request) -> web.Response:
@@ -186,37 +207,27 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
 
 async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
     async with request.app[SESSIONS]() as session:
-        queues = await queues_repo.queue_stats(session, utcnow())
-        states = await agents.states(session)
-    return {"type": "supervisor", "queues": queues, "agents": plain(states)}
+        floor = await agents.floor(session, utcnow())
+    return {"type": "supervisor", "queues": floor.queues, "agents": plain(floor.agents)}
 
 
 async def supervisor_page(request: web.Request) -> web.Response:
-    user = await require_page_user(request, "supervisor", "admin")
+    user = await require_page_user(request, *MANAGERS)
     html = render("console/supervisor.html.j2", user=user, csrf=await csrf_token(request))
     return web.Response(text=html, content_type="text/html")
 
 
 async def supervisor_socket(request: web.Request) -> web.StreamResponse:
     check_origin(request)
-    await require_user(request, "supervisor", "admin")
-    socket = web.WebSocketResponse(heartbeat=30)
-    await socket.prepare(request)
-    async with request.app[EVENTS].subscribe(SUPERVISOR) as events:
-        await socket.send_json(await supervisor_snapshot(request))
+    await require_user(request, *MANAGERS)
 
-        async def forward() -> None:
-            async for _event in events:
-                if await _signed_out(request, socket):
-                    return
-                await socket.send_json(await supervisor_snapshot(request))
+    async def snapshot() -> list[dict[str, Any]]:
+        return [await supervisor_snapshot(request)]
 
-        await _serve(
-            socket,
-            asyncio.create_task(forward()),
-            asyncio.create_task(_close_when_signed_out(request, socket)),
-        )
-    return socket
+    async def fresh_snapshot(_event: dict[str, Any]) -> dict[str, Any]:
+        return await supervisor_snapshot(request)
+
+    return await _push_socket(request, SUPERVISOR, snapshot, lambda _event: True, fresh_snapshot)
 
 
 def setup(app: web.Application) -> None:

@@ -27,6 +27,7 @@ from callcenter.settings import Settings
 from handlers import user_sessions
 from handlers.errors import TooManyAttempts
 from handlers.passwords import Passwords
+from handlers.roles import AGENT
 from handlers.sign_in import SignInLimits, sign_in
 from storage.models.base import utcnow
 from storage.users import UserRecord
@@ -125,7 +126,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     session = await new_session(request)  # a fresh cookie: no fixation
     session[SID_KEY] = token
     session[CSRF_KEY] = secrets.token_urlsafe(24)
-    raise web.HTTPFound("/agent" if user.role == "agent" else "/supervisor")
+    raise web.HTTPFound("/agent" if user.role == AGENT else "/supervisor")
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

@@ -13,12 +13,13 @@ from callcenter.serialize import read_form
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec
 from handlers.errors import DomainError
+from handlers.roles import MANAGERS
 from storage.users import UserRecord
 from templates import render
 
 
 async def _supervisor(request: web.Request) -> UserRecord:
-    return await require_page_user(request, "supervisor", "admin")
+    return await require_page_user(request, *MANAGERS)
 
 
 def _names(raw: object) -> list[str]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.defaults import COMPLAINT_CATEGORIES, TIMEZONE
+
 if TYPE_CHECKING:
     from handlers.customers import TierLimits
 
@@ -31,12 +33,10 @@ class Settings(BaseSettings):
     preferred_share_limit: float = Field(default=0.30, ge=0, le=1)
 
     # Complaints: the operator's calendar and categories.
-    timezone: str = "Asia/Shanghai"
+    timezone: str = TIMEZONE
     holidays: list[date] = Field(default_factory=list)  # JSON list of ISO dates
     extra_workdays: list[date] = Field(default_factory=list)  # weekend days worked (调休)
-    complaint_categories: list[str] = Field(
-        default_factory=lambda: ["network", "billing", "service", "product", "other"]
-    )
+    complaint_categories: list[str] = Field(default_factory=lambda: list(COMPLAINT_CATEGORIES))
     # Satisfaction targets over a trailing window; below them, an alert.
     csat_target: float = 4.0
     nps_target: float = 30.0

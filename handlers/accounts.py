@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import InvalidInput, NotFound
 from handlers.passwords import hash_password
+from handlers.roles import ROLES
 from storage import user_sessions
 from storage import users as repo
 from storage.models.base import utcnow
 from storage.users import Actor, UserRecord
-
-ROLES = ("agent", "supervisor", "admin")
 
 
 def token_digest(token: str) -> str:

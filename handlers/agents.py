@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import Forbidden, InvalidInput, NotFound
+from handlers.roles import AGENT
 from storage.models.base import utcnow
-from storage.routing import contact_log, presence
+from storage.routing import contact_log, presence, queues
 from storage.routing.contact_log import ContactView
 from storage.routing.presence import AgentStateView
 from storage.users import UserRecord, get_by_login
@@ -56,7 +59,7 @@ async def set_disposition(
     contact = await contact_log.get_contact(session, channel, call_id)
     if contact is None:
         raise NotFound("no such call", call_id=call_id)
-    if actor.role == "agent" and contact.agent_id != actor.id:
+    if actor.role == AGENT and contact.agent_id != actor.id:
         raise Forbidden("this call was not yours")
     await contact_log.set_disposition(session, channel, call_id, disposition=text, notes=notes)
     await session.commit()
@@ -64,3 +67,15 @@ async def set_disposition(
     if updated is None:
         raise NotFound("no such call", call_id=call_id)
     return updated
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The supervisor's live view: who waits in which queue, and every agent's state."""
+
+    queues: list[dict[str, Any]]
+    agents: list[AgentStateView]
+
+
+async def floor(session: AsyncSession, now: datetime) -> Floor:
+    return Floor(queues=await queues.queue_stats(session, now), agents=await presence.agent_states(session))

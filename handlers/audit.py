@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import Forbidden, InvalidInput
 from handlers.inputs import MAX_ID, whole_number
+from handlers.roles import MANAGERS
 from storage import audit as repo
 from storage.audit import AuditQuery, AuditRecord
 from storage.users import UserRecord
 
-READERS = frozenset({"supervisor", "admin"})
+READERS = MANAGERS
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 ACTOR_LENGTH = 128  # the column's size

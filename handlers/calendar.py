@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from handlers.defaults import TIMEZONE
+
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    timezone: str = "Asia/Shanghai"
+    timezone: str = TIMEZONE
     holidays: frozenset[date] = field(default_factory=frozenset)
     weekend: frozenset[int] = frozenset({5, 6})  # Saturday, Sunday
     # Weekend days the operator works to make up for a holiday (调休).

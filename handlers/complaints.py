@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Concatenate, ParamSpec
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import notify
 from handlers.calendar import DeadlineRules, WorkCalendar
+from handlers.defaults import COMPLAINT_CATEGORIES
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
+from handlers.roles import MANAGERS, STAFF
 from storage import complaints as repo
 from storage import customers as customers_repo
 from storage.audit import Actor, audit, audit_each_customer
@@ -22,14 +25,11 @@ from storage.models.base import utcnow
 from storage.users import UserRecord
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
-CATEGORIES: tuple[str, ...] = ("network", "billing", "service", "product", "other")
 SEVERITIES = ("standard", "urgent")
 CHANNELS = ("telegram", "phone", "rasa", "api", "console")
 STATES = ("received", "acknowledged", "investigating", "resolved", "reopened", "closed")
-
-STAFF = frozenset({"agent", "supervisor", "admin"})
-SUPERVISORS = frozenset({"supervisor", "admin"})
 
 # (from, to) → roles that may make the move. The customer makes two more moves, through
 # `customer_satisfied`: resolved → closed (yes) and resolved → reopened (no).
@@ -37,8 +37,8 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("received", "acknowledged"): STAFF,
     ("acknowledged", "investigating"): STAFF,
     ("investigating", "resolved"): STAFF,
-    ("resolved", "closed"): SUPERVISORS,
-    ("resolved", "reopened"): SUPERVISORS,
+    ("resolved", "closed"): MANAGERS,
+    ("resolved", "reopened"): MANAGERS,
     ("reopened", "investigating"): STAFF,
 }
 CUSTOMER_TRANSITIONS = {True: ("resolved", "closed"), False: ("resolved", "reopened")}
@@ -54,7 +54,7 @@ DEPARTMENTS = {
 
 @dataclass(frozen=True)
 class ComplaintPolicy:
-    categories: tuple[str, ...] = CATEGORIES
+    categories: tuple[str, ...] = COMPLAINT_CATEGORIES
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     deadlines: DeadlineRules = field(default_factory=DeadlineRules)
     csat_after_close: bool = True
@@ -117,7 +117,7 @@ def checked_description(
     return cleaned
 
 
-async def lodge(
+async def record(
     session: AsyncSession,
     *,
     customer_id: int,
@@ -132,7 +132,9 @@ async def lodge(
     verified: bool = True,
     claimed_phone: str | None = None,
 ) -> ComplaintView:
-    """`verified=False` for a sender no channel vouched for: stored with the number they
+    """A new complaint, its deadlines, timers and notifications, in the caller's transaction
+    (`lodge` commits it; a flow that lodges as one step of a larger write commits it itself).
+    `verified=False` for a sender no channel vouched for: stored with the number they
     claimed, marked for agents to verify, and the customer is told nothing.
     `policy` is the operator's configured rules (categories, calendar): every channel passes
     the one the composition root built, so deadlines agree whichever door a complaint came in."""
@@ -177,9 +179,29 @@ async def lodge(
     await repo.add_timer(session, complaint.id, "acknowledge", acknowledge_due)
     await repo.add_timer(session, complaint.id, "resolve", resolve_due)
     await _notify(session, complaint, now)
-    await session.commit()
-    log.info("complaint %s lodged via %s for customer %s", complaint.ticket, channel, customer_id)
     return complaint
+
+
+def _committed(
+    write: Callable[Concatenate[AsyncSession, P], Awaitable[ComplaintView]],
+) -> Callable[Concatenate[AsyncSession, P], Awaitable[ComplaintView]]:
+    async def committed(session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> ComplaintView:
+        complaint = await write(session, *args, **kwargs)
+        await session.commit()
+        log.info(
+            "complaint %s lodged via %s for customer %s",
+            complaint.ticket,
+            complaint.channel,
+            complaint.customer_id,
+        )
+        return complaint
+
+    committed.__doc__ = "`record`, committed: a complaint lodged on its own."
+    return committed
+
+
+# Every channel lodges through this; `record` is for a flow whose last step it is.
+lodge = _committed(record)
 
 
 async def get(session: AsyncSession, complaint_id: int) -> ComplaintDetail:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
 from handlers.identities import mask, normalise
+from handlers.roles import ADMIN, MANAGERS
 from storage import customers as repo
 from storage import users as audit_repo
 from storage.customers import CustomerRecord, Identity
@@ -19,7 +20,6 @@ from storage.users import SYSTEM, Actor, UserRecord
 log = logging.getLogger(__name__)
 
 TIERS = ("vip", "preferred", "regular")
-SUPERVISING_ROLES = frozenset({"supervisor", "admin"})
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ async def link_identity(
     Supervisors and admins only: whoever holds a linked identity is that customer to every
     channel (notifications, the bot's /status, verified Rasa senders), so an agent linking
     their own account would read and act as any customer."""
-    _require_role(actor, SUPERVISING_ROLES, "link an identity to a customer")
+    _require_role(actor, MANAGERS, "link an identity to a customer")
     record = await _resolve(session, customer_id)
     if record is None:
         raise NotFound("no such customer", customer_id=customer_id)
@@ -246,7 +246,7 @@ async def merge_customers(
     session: AsyncSession, actor: UserRecord, source_id: int, target_id: int
 ) -> CustomerRecord:
     """Two records that are one person become one: the target keeps everything of both."""
-    _require_role(actor, SUPERVISING_ROLES, "merge customers")
+    _require_role(actor, MANAGERS, "merge customers")
     source = await _resolve(session, source_id)
     target = await _resolve(session, target_id)
     if source is None or target is None:
@@ -291,12 +291,12 @@ async def change_tier(
     force: bool = False,
     limits: TierLimits | None = None,
 ) -> CustomerRecord:
-    _require_role(actor, SUPERVISING_ROLES, "change a customer's tier")
+    _require_role(actor, MANAGERS, "change a customer's tier")
     if tier not in TIERS:
         raise InvalidInput("unknown tier", field="tier", allowed=list(TIERS))
     if not reason.strip():
         raise InvalidInput("a tier change needs a reason", field="reason")
-    if force and actor.role != "admin":
+    if force and actor.role != ADMIN:
         raise Forbidden("only an admin may force a tier change past its quota")
     record = await _resolve(session, customer_id)
     if record is None:
@@ -331,7 +331,7 @@ async def set_blacklist(
     *,
     reason: str,
 ) -> CustomerRecord:
-    _require_role(actor, SUPERVISING_ROLES, "blacklist a customer")
+    _require_role(actor, MANAGERS, "blacklist a customer")
     if blacklisted and not reason.strip():
         raise InvalidInput("blacklisting needs a reason", field="reason")
     record = await _resolve(session, customer_id)
@@ -354,7 +354,3 @@ async def set_blacklist(
     )
     await session.commit()
     return await _must(session, record.id)
-
-
-def identities_of(record: CustomerRecord, kind: str) -> Iterable[str]:
-    return (i.value for i in record.identities if i.kind == kind)

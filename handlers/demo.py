@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import campaigns
 from handlers.accounts import save_user
+from handlers.defaults import TIMEZONE
 from handlers.identities import normalise_phone
 from storage import customers as repo
 from storage.customers import Identity
@@ -137,7 +138,7 @@ async def load_demo(session: AsyncSession) -> dict[str, str]:
             "tier": demo.tier,
             "language": demo.language,
             "region": demo.region,
-            "timezone": "Asia/Shanghai",
+            "timezone": TIMEZONE,
             "blacklisted": demo.blacklist_reason is not None,
             "blacklist_reason": demo.blacklist_reason,
         }

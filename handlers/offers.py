@@ -4,11 +4,11 @@ campaigns all show the same best offer."""
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,11 +35,11 @@ class OfferView:
     reason: str
 
 
-def load_catalogue(path: str | None = None) -> tuple[Offer, ...]:
-    if path:
-        text = Path(path).read_text(encoding="utf-8")
-    else:
-        text = resources.files("handlers").joinpath("offers.toml").read_text(encoding="utf-8")
+@functools.cache
+def shipped_catalogue() -> tuple[Offer, ...]:
+    """The catalogue shipped in handlers/offers.toml, read once per process: it changes only
+    with a release, and a screen pop should not read a file."""
+    text = resources.files("handlers").joinpath("offers.toml").read_text(encoding="utf-8")
     return tuple(
         Offer(
             code=str(raw["code"]),
@@ -72,12 +72,14 @@ async def best_offer(
     today: date | None = None,
 ) -> OfferView | None:
     """The eligible offer most held by similar customers; none for a blacklisted customer
-    or one with an open complaint (selling to an unhappy customer backfires)."""
+    or one with an open complaint (selling to an unhappy customer backfires). `catalogue`
+    replaces the shipped one (tests)."""
     facts = await repo.facts(session, customer_id)
     if facts is None or facts.blacklisted or facts.open_complaints:
         return None
     today = today or datetime.now(UTC).date()
-    candidates = [o for o in (catalogue or load_catalogue()) if eligible(o, facts, today)]
+    offers = shipped_catalogue() if catalogue is None else catalogue
+    candidates = [o for o in offers if eligible(o, facts, today)]
     if not candidates:
         return None
     peers = await repo.peer_counts(session, customer_id)

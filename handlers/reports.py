@@ -8,10 +8,24 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import InvalidInput
+from storage import complaint_ages
+from storage import complaints as complaints_repo
 from storage import reports as repo
+from storage.complaints import AlertView
 from storage.reports import GROUPS, ReportRow
 
-__all__ = ["GROUPS", "ReportRow", "TargetBreach", "Targets", "satisfaction", "target_breaches"]
+__all__ = [
+    "GROUPS",
+    "Overview",
+    "ReportRow",
+    "TargetBreach",
+    "Targets",
+    "WeekScores",
+    "open_alerts",
+    "overview",
+    "satisfaction",
+    "target_breaches",
+]
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,23 @@ class TargetBreach:
     measure: str
     value: float
     target: float
+
+
+@dataclass(frozen=True)
+class WeekScores:
+    start: datetime
+    csat: float | None
+    nps: float | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The supervisor's satisfaction page: weekly scores, open complaints by age, alerts."""
+
+    weeks: list[WeekScores]
+    ages: dict[str, tuple[int, int]]  # age bucket → (within deadline, overdue)
+    alerts: list[AlertView]
+    breaches: list[TargetBreach]
 
 
 async def satisfaction(
@@ -50,3 +81,25 @@ async def target_breaches(session: AsyncSession, now: datetime, targets: Targets
     if overall.nps is not None and overall.nps < targets.nps_min:
         found.append(TargetBreach("nps", overall.nps, targets.nps_min))
     return found
+
+
+async def open_alerts(session: AsyncSession) -> list[AlertView]:
+    return await complaints_repo.open_alerts(session)
+
+
+async def overview(session: AsyncSession, now: datetime, targets: Targets, weeks: int) -> Overview:
+    """The last `weeks` weeks' scores, oldest first, and what is open now."""
+    scores = []
+    # One report per week keeps the SQL portable (no date_trunc on SQLite); a few small queries.
+    for week in range(weeks, 0, -1):
+        start = now - timedelta(weeks=week)
+        rows = await repo.satisfaction(session, start, start + timedelta(weeks=1))
+        scores.append(
+            WeekScores(start, rows[0].csat_average if rows else None, rows[0].nps if rows else None)
+        )
+    return Overview(
+        weeks=scores,
+        ages=await complaint_ages.open_by_age(session, now),
+        alerts=await complaints_repo.open_alerts(session),
+        breaches=await target_breaches(session, now, targets),
+    )

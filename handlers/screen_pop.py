@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import offers
 from handlers.errors import Forbidden, NotFound
+from handlers.roles import AGENT
 from storage import complaints as complaints_repo
 from storage import customers as customers_repo
 from storage import surveys as surveys_repo
@@ -37,7 +38,7 @@ async def _offered(session: AsyncSession, agent: UserRecord, call_id: str, chann
     contact = await contact_log.get_contact(session, channel, call_id)
     if contact is None:
         raise NotFound("no such call", call_id=call_id)
-    if agent.role == "agent" and contact.agent_id != agent.id:
+    if agent.role == AGENT and contact.agent_id != agent.id:
         raise Forbidden("this call was not offered to you")
     return contact
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import notify
+from handlers.defaults import SURVEY_LIFETIME
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import customers as customers_repo
 from storage import surveys as repo
@@ -17,7 +18,6 @@ from storage.users import UserRecord
 
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
 TRIGGERS = ("complaint", "call", "campaign", "periodic")
-SURVEY_TTL = timedelta(days=7)
 EXTERNAL_REF_LENGTH = 80
 
 
@@ -34,7 +34,7 @@ async def queue_survey(
     campaign_id: int | None = None,
     external_ref: str | None = None,
     now: datetime | None = None,
-    ttl: timedelta = SURVEY_TTL,
+    ttl: timedelta = SURVEY_LIFETIME,
 ) -> SurveyView:
     """Create a survey and queue its question; the caller commits. A phone survey is asked
     on the call itself (IVR), so nothing is queued for it. With `external_ref` (the sender's

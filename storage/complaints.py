@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Complaint, ComplaintEvent
@@ -187,15 +187,6 @@ async def search(
     if overdue_at is not None:
         query = query.where(Complaint.state.in_(OPEN_STATES), Complaint.resolve_due_at < overdue_at)
     return [_view(r) for r in (await session.execute(query)).scalars()]
-
-
-async def count_open(session: AsyncSession, customer_id: int) -> int:
-    result = await session.execute(
-        select(func.count())
-        .select_from(Complaint)
-        .where(Complaint.customer_id == customer_id, Complaint.state.in_(OPEN_STATES))
-    )
-    return int(result.scalar_one())
 
 
 async def add_timer(session: AsyncSession, complaint_id: int, kind: str, due_at: datetime) -> None:

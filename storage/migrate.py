@@ -7,7 +7,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import normalise_url
 
@@ -33,15 +32,3 @@ def downgrade_sync(url: str, revision: str) -> None:
 async def upgrade(url: str, revision: str = "head") -> None:
     # Alembic's env.py starts its own event loop; keep it off ours.
     await asyncio.to_thread(upgrade_sync, url, revision)
-
-
-async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate through an existing engine (an in-memory SQLite database has no second door)."""
-
-    def _run(connection: object) -> None:
-        config = alembic_config(engine.url.render_as_string(hide_password=False))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(_run)

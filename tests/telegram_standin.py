@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from callcenter.settings import Settings
+
 
 @dataclass
 class Call:
@@ -90,3 +92,14 @@ async def bot_api() -> AsyncIterator[BotApiStandIn]:
         yield standin
     finally:
         await server.close()
+
+
+def pointed_at(settings: Settings, api: BotApiStandIn, secret: str, **extra: Any) -> Settings:
+    """`settings` with the bot on, talking to the stand-in, taking webhooks with `secret`."""
+    bot = {
+        "bot_token": "123456:TEST",
+        "telegram_api_base": api.base_url,
+        "telegram_webhook_secret": secret,
+        "telegram_chat_interval_seconds": 0.0,
+    }
+    return settings.model_copy(update={**bot, **extra})

@@ -12,7 +12,7 @@ from handlers import complaints
 from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
 from handlers.demo import PRODUCTS
-from handlers.offers import best_offer
+from handlers.offers import best_offer, shipped_catalogue
 from storage import customers as repo
 
 POLICY = ComplaintPolicy()  # the default rules, passed as every adapter passes its own
@@ -72,3 +72,10 @@ async def test_no_offer_to_a_customer_with_an_open_complaint(
             session, customer_id=target, category="billing", description="x", channel="api", policy=POLICY
         )
         assert await best_offer(session, target) is None
+
+
+def test_the_shipped_catalogue_is_read_once_not_on_every_screen_pop(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = shipped_catalogue()
+    assert first  # the shipped file has offers
+    monkeypatch.setattr("handlers.offers.resources", None)  # a second read would fail
+    assert shipped_catalogue() is first

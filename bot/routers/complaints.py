@@ -10,10 +10,13 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
+from bot.callbacks import Category, Confirm, Skip
+from bot.fsm_storage import conversation_key
 from bot.settings import Settings
 from bot.texts import category_name, state_names, t
 from handlers import complaints
 from handlers.complaints import ComplaintPolicy
+from handlers.conversation_complaint import lodge_and_end_conversation
 from storage.audit import Actor
 from storage.customers import CustomerRecord
 
@@ -47,8 +50,10 @@ async def begin(
     )
 
 
-async def chose_category(query: CallbackQuery, state: FSMContext, settings: Settings, lang: str) -> None:
-    category = (query.data or "").split(":", 1)[1]
+async def chose_category(
+    query: CallbackQuery, callback_data: Category, state: FSMContext, settings: Settings, lang: str
+) -> None:
+    category = callback_data.name
     await query.answer()
     if category not in settings.complaint_categories or not isinstance(query.message, Message):
         return
@@ -97,6 +102,7 @@ async def no_photo(query: CallbackQuery, state: FSMContext, lang: str) -> None:
 
 async def confirmed(
     query: CallbackQuery,
+    callback_data: Confirm,
     state: FSMContext,
     session: AsyncSession,
     customer: CustomerRecord | None,
@@ -105,15 +111,20 @@ async def confirmed(
 ) -> None:
     await query.answer()
     data = await state.get_data()
-    await state.set_state(None)
-    await state.set_data({"lang": data["lang"]} if "lang" in data else {})
-    if not isinstance(query.message, Message) or customer is None:
+    kept = {"lang": data["lang"]} if "lang" in data else {}
+    if callback_data.answer != "yes" or customer is None or not isinstance(query.message, Message):
+        await state.set_state(None)
+        await state.set_data(kept)
+        if isinstance(query.message, Message) and customer is not None:
+            await query.message.answer(t("cancelled", lang))
         return
-    if query.data != "confirm:yes":
-        await query.message.answer(t("cancelled", lang))
-        return
-    complaint = await complaints.lodge(
+    # The complaint and the end of the conversation in one transaction: if saving fails the
+    # customer is still at this step and may confirm again; once saved, a second press finds
+    # no flow and lodges nothing twice.
+    complaint = await lodge_and_end_conversation(
         session,
+        conversation_key(state.key),
+        keep=kept,
         customer_id=customer.id,
         category=data["category"],
         description=data["description"],
@@ -154,11 +165,11 @@ def build() -> Router:
     """A fresh router per dispatcher: aiogram attaches a router to one parent only."""
     router = Router(name="complaints")
     router.message.register(begin, Command("complaint"))
-    router.callback_query.register(chose_category, ComplaintForm.category, F.data.startswith("cat:"))
+    router.callback_query.register(chose_category, ComplaintForm.category, Category.filter())
     router.message.register(described, ComplaintForm.description)
     router.message.register(photo, ComplaintForm.photo, F.photo)
-    router.callback_query.register(no_photo, ComplaintForm.photo, F.data == "skip")
-    router.callback_query.register(confirmed, ComplaintForm.confirm, F.data.startswith("confirm:"))
+    router.callback_query.register(no_photo, ComplaintForm.photo, Skip.filter())
+    router.callback_query.register(confirmed, ComplaintForm.confirm, Confirm.filter())
     router.message.register(status, Command("status"))
     router.message.register(photo_expected, StateFilter(ComplaintForm.photo))
     return router

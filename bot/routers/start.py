@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from aiogram import F, Router
@@ -11,7 +12,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
-from bot.rasa_forward import ask_rasa
+from bot.rasa_forward import RasaForwarder
 from bot.settings import Settings
 from bot.texts import t
 from handlers import chat
@@ -92,13 +93,15 @@ async def menu(message: Message, lang: str) -> None:
     await message.answer(t("menu", lang))
 
 
-async def free_text(message: Message, settings: Settings, customer: CustomerRecord | None, lang: str) -> None:
+async def free_text(
+    message: Message, settings: Settings, customer: CustomerRecord | None, lang: str, *, rasa: RasaForwarder
+) -> None:
     """Outside a flow: a Rasa assistant answers when one is configured, else the menu."""
     if customer is not None and customer.blacklisted:
         await message.answer(t("blacklisted", lang))
         return
     if settings.rasa_url and message.from_user is not None:
-        replies = await ask_rasa(settings.rasa_url, str(message.from_user.id), message.text or "", lang)
+        replies = await rasa.ask(settings.rasa_url, str(message.from_user.id), message.text or "", lang)
         if replies:
             for reply in replies:
                 await message.answer(reply)
@@ -120,5 +123,8 @@ def build() -> Router:
 def build_fallback() -> Router:
     """A fresh router per dispatcher: aiogram attaches a router to one parent only."""
     router = Router(name="fallback")
-    router.message.register(free_text, F.text)
+    # One forwarder (one HTTP client) per dispatcher, closed when the dispatcher shuts down.
+    rasa = RasaForwarder()
+    router.message.register(functools.partial(free_text, rasa=rasa), F.text)
+    router.shutdown.register(rasa.close)
     return router

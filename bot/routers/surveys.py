@@ -8,11 +8,11 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import CsatScore, NpsScore, OfferInterest, Satisfied
 from bot.texts import t
 from handlers import campaigns, complaints, surveys
 from handlers.complaints import ComplaintPolicy
 from handlers.errors import Conflict, DomainError
-from handlers.inputs import whole_number
 from storage.customers import CustomerRecord
 
 
@@ -22,34 +22,37 @@ class Comment(StatesGroup):
 
 async def satisfied(
     query: CallbackQuery,
+    callback_data: Satisfied,
     session: AsyncSession,
     customer: CustomerRecord | None,
     lang: str,
     complaint_policy: ComplaintPolicy,
 ) -> None:
     await query.answer()
-    parts = (query.data or "").split(":")
-    complaint_id = whole_number(parts[1], low=1) if len(parts) == 3 else None
-    if customer is None or complaint_id is None or not isinstance(query.message, Message):
+    yes = callback_data.answer == "yes"
+    if customer is None or not isinstance(query.message, Message):
         return
     try:
         await complaints.customer_satisfied(
-            session, customer.id, complaint_id, parts[2] == "yes", policy=complaint_policy
+            session, customer.id, callback_data.complaint_id, yes, policy=complaint_policy
         )
     except DomainError:
         await query.message.answer(t("not_waiting", lang))
         return
-    await query.message.answer(t("satisfied_yes" if parts[2] == "yes" else "satisfied_no", lang))
+    await query.message.answer(t("satisfied_yes" if yes else "satisfied_no", lang))
 
 
 async def scored(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, customer: CustomerRecord | None, lang: str
+    query: CallbackQuery,
+    callback_data: CsatScore | NpsScore,
+    state: FSMContext,
+    session: AsyncSession,
+    customer: CustomerRecord | None,
+    lang: str,
 ) -> None:
     await query.answer()
-    # Button data comes back from the client, which may send any: numbers are bounded here.
-    _, raw_survey, raw_score = (query.data or "").split(":")
-    survey_id, score = whole_number(raw_survey, low=1), whole_number(raw_score, high=10)
-    if customer is None or survey_id is None or score is None or not isinstance(query.message, Message):
+    survey_id, score = callback_data.survey_id, callback_data.score
+    if customer is None or not isinstance(query.message, Message):
         return
     try:
         await surveys.answer(session, survey_id, score, customer_id=customer.id)
@@ -82,16 +85,18 @@ async def comment(
 
 
 async def offer_interest(
-    query: CallbackQuery, session: AsyncSession, customer: CustomerRecord | None, lang: str
+    query: CallbackQuery,
+    callback_data: OfferInterest,
+    session: AsyncSession,
+    customer: CustomerRecord | None,
+    lang: str,
 ) -> None:
     await query.answer()
-    _, raw_target, _answer = (query.data or "").split(":")
-    target_id = whole_number(raw_target, low=1)
-    if customer is None or target_id is None or not isinstance(query.message, Message):
+    if customer is None or not isinstance(query.message, Message):
         return
     try:
         await campaigns.offer_accepted(
-            session, customer_id=customer.id, target_id=target_id, channel="telegram"
+            session, customer_id=customer.id, target_id=callback_data.target_id, channel="telegram"
         )
     except DomainError:
         return
@@ -101,8 +106,9 @@ async def offer_interest(
 def build() -> Router:
     """A fresh router per dispatcher: aiogram attaches a router to one parent only."""
     router = Router(name="surveys")
-    router.callback_query.register(satisfied, F.data.startswith("sat:"))
-    router.callback_query.register(scored, F.data.regexp(r"^(csat|nps):[0-9]+:[0-9]+$"))
-    router.callback_query.register(offer_interest, F.data.regexp(r"^offer:[0-9]+:yes$"))
+    router.callback_query.register(satisfied, Satisfied.filter())
+    router.callback_query.register(scored, CsatScore.filter())
+    router.callback_query.register(scored, NpsScore.filter())
+    router.callback_query.register(offer_interest, OfferInterest.filter())
     router.message.register(comment, Comment.waiting, F.text)
     return router

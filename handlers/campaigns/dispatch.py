@@ -19,8 +19,8 @@ from handlers.campaigns.channel import Channel, Delivery, Outbound
 from handlers.campaigns.messages import render_off_loop
 from handlers.campaigns.policy import Policy
 from handlers.campaigns.schedule import open_zones
+from handlers.defaults import SURVEY_LIFETIME
 from handlers.delivery import settle
-from handlers.surveys import SURVEY_TTL
 from storage import surveys as surveys_repo
 from storage.campaigns import dispatch as repo
 from storage.campaigns import lifecycle, views
@@ -123,7 +123,7 @@ async def survey_for(
         channel="phone" if target.channel == "dialer" else "telegram",
         campaign_id=campaign.id,
         created_at=now,
-        expires_at=now + SURVEY_TTL,
+        expires_at=now + SURVEY_LIFETIME,
     )
     await repo.attach_survey(session, target.id, survey.id)
     return survey.id

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.defaults import TIMEZONE
 from handlers.errors import InvalidInput
 from storage.routing.callers import CallerFacts
 from storage.routing.queues import QueueView
@@ -50,7 +51,7 @@ class Rule:
 @dataclass(frozen=True)
 class Rules:
     rules: tuple[Rule, ...]
-    timezone: str = "Asia/Shanghai"
+    timezone: str = TIMEZONE
     default_queue: str = "general"
 
 
@@ -64,7 +65,7 @@ class InboundCall:
     ivr_digits: str | None = None
 
 
-def load_rules(path: str | None = None, timezone: str = "Asia/Shanghai") -> Rules:
+def load_rules(path: str | None = None, timezone: str = TIMEZONE) -> Rules:
     """The rule file at `path`, or the shipped default; a malformed file fails loudly at start."""
     if path:
         text = Path(path).read_text(encoding="utf-8")

@@ -37,11 +37,7 @@ async def _run_async() -> None:
 
 
 def run() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
-    else:
-        asyncio.run(_run_async())
+    asyncio.run(_run_async())
 
 
 if context.is_offline_mode():
