@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,12 +101,48 @@ def _view(row: Complaint) -> ComplaintView:
     )
 
 
-async def insert(session: AsyncSession, *, created_at: datetime, **fields: Any) -> ComplaintView:
-    row = Complaint(ticket=f"new-{secrets.token_hex(8)}", created_at=created_at, **fields)
+@dataclass(frozen=True)
+class NewComplaint:
+    """A complaint as lodged: the columns `insert` writes, named so mypy checks them."""
+
+    created_at: datetime
+    customer_id: int
+    category: str
+    severity: str
+    state: str
+    description: str
+    channel: str
+    department: str
+    acknowledge_due_at: datetime
+    resolve_due_at: datetime
+    attachments: tuple[str, ...] = ()
+    created_by_id: int | None = None
+    verified: bool = True
+    claimed_phone: str | None = None
+
+
+async def insert(session: AsyncSession, new: NewComplaint) -> ComplaintView:
+    row = Complaint(
+        ticket=f"new-{secrets.token_hex(8)}",
+        created_at=new.created_at,
+        customer_id=new.customer_id,
+        category=new.category,
+        severity=new.severity,
+        state=new.state,
+        description=new.description,
+        channel=new.channel,
+        department=new.department,
+        attachments=[{"ref": ref} for ref in new.attachments],
+        created_by_id=new.created_by_id,
+        acknowledge_due_at=new.acknowledge_due_at,
+        resolve_due_at=new.resolve_due_at,
+        verified=new.verified,
+        claimed_phone=new.claimed_phone,
+    )
     session.add(row)
     await session.flush()
     # The ticket a customer quotes comes from the id, so it is unique without a sequence table.
-    row.ticket = f"CD-{created_at.year}-{row.id:06d}"
+    row.ticket = f"CD-{new.created_at.year}-{row.id:06d}"
     await session.flush()
     return _view(row)
 
@@ -120,14 +155,70 @@ async def get(session: AsyncSession, complaint_id: int, *, lock: bool = False) -
     return None if row is None else _view(row)
 
 
-async def update_fields(session: AsyncSession, complaint_id: int, **fields: Any) -> ComplaintView:
+# One write per move a complaint makes, each naming the columns it sets, so the lifecycle
+# (handlers/complaints/lifecycle.py) cannot set a column that does not exist.
+
+
+async def _row(session: AsyncSession, complaint_id: int) -> Complaint:
     row = await session.get(Complaint, complaint_id)
     if row is None:
         raise LookupError(complaint_id)
-    for name, value in fields.items():
-        setattr(row, name, value)
+    return row
+
+
+async def _flushed(session: AsyncSession, row: Complaint) -> ComplaintView:
     await session.flush()
     return _view(row)
+
+
+async def set_state(session: AsyncSession, complaint_id: int, state: str) -> ComplaintView:
+    """A move that records nothing but the new state (to investigating)."""
+    row = await _row(session, complaint_id)
+    row.state = state
+    return await _flushed(session, row)
+
+
+async def mark_acknowledged(session: AsyncSession, complaint_id: int, *, at: datetime) -> ComplaintView:
+    row = await _row(session, complaint_id)
+    row.state = "acknowledged"
+    row.acknowledged_at = at
+    return await _flushed(session, row)
+
+
+async def mark_resolved(
+    session: AsyncSession,
+    complaint_id: int,
+    *,
+    at: datetime,
+    resolution: str | None,
+    compensation: str | None,
+) -> ComplaintView:
+    """`compensation=None` keeps what an earlier resolution offered."""
+    row = await _row(session, complaint_id)
+    row.state = "resolved"
+    row.resolved_at = at
+    row.resolution = resolution
+    if compensation is not None:
+        row.compensation = compensation
+    return await _flushed(session, row)
+
+
+async def mark_closed(session: AsyncSession, complaint_id: int, *, at: datetime) -> ComplaintView:
+    row = await _row(session, complaint_id)
+    row.state = "closed"
+    row.closed_at = at
+    return await _flushed(session, row)
+
+
+async def mark_reopened(
+    session: AsyncSession, complaint_id: int, *, reopen_count: int, resolve_due_at: datetime
+) -> ComplaintView:
+    row = await _row(session, complaint_id)
+    row.state = "reopened"
+    row.reopen_count = reopen_count
+    row.resolve_due_at = resolve_due_at
+    row.resolved_at = None
+    return await _flushed(session, row)
 
 
 async def add_event(

@@ -1,0 +1,43 @@
+"""Complaints: lodged from any channel, moved through the allowed states against deadlines,
+escalated when a deadline passes, closed when the customer is satisfied.
+
+One concept per module; the names callers use are re-exported here:
+
+- policy: the operator's `ComplaintPolicy`, severities, channels, departments
+- lodging: `checked_description`, `record`, `lodge`
+- lifecycle: `STATES`, `TRANSITIONS`, `allowed_moves`, `transition`
+- satisfaction: `customer_satisfied`
+- queries: `get`, `list_for_customer`, `search`, `read`, `status`
+- escalation: `escalate_due`
+- notifications: what the customer is told after each step
+"""
+
+from handlers.complaints.escalation import Escalation, escalate_due
+from handlers.complaints.lifecycle import STATES, TRANSITIONS, allowed_moves, transition
+from handlers.complaints.lodging import checked_description, lodge, record
+from handlers.complaints.policy import CHANNELS, DEPARTMENTS, SEVERITIES, ComplaintPolicy
+from handlers.complaints.queries import get, list_for_customer, read, search, status
+from handlers.complaints.satisfaction import CUSTOMER_TRANSITIONS, customer_satisfied
+
+__all__ = [
+    "CHANNELS",
+    "CUSTOMER_TRANSITIONS",
+    "DEPARTMENTS",
+    "SEVERITIES",
+    "STATES",
+    "TRANSITIONS",
+    "ComplaintPolicy",
+    "Escalation",
+    "allowed_moves",
+    "checked_description",
+    "customer_satisfied",
+    "escalate_due",
+    "get",
+    "list_for_customer",
+    "lodge",
+    "read",
+    "record",
+    "search",
+    "status",
+    "transition",
+]

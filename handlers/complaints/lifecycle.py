@@ -1,0 +1,153 @@
+"""A complaint's lifecycle: the states, which role may make which move, and making a move
+with what it records (timestamps, deadlines, the trail, the customer's message, the CSAT
+survey after closing)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.complaints.notifications import tell_customer
+from handlers.complaints.policy import ComplaintPolicy
+from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
+from handlers.roles import MANAGERS, STAFF
+from handlers.surveys import queue_survey
+from storage import complaints as repo
+from storage.complaints import ComplaintView
+from storage.models.base import utcnow
+from storage.users import UserRecord
+
+STATES = ("received", "acknowledged", "investigating", "resolved", "reopened", "closed")
+
+# (from, to) → roles that may make the move. The customer makes two more moves, through
+# `customer_satisfied` (satisfaction.py): resolved → closed (yes) and resolved → reopened (no).
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("received", "acknowledged"): STAFF,
+    ("acknowledged", "investigating"): STAFF,
+    ("investigating", "resolved"): STAFF,
+    ("resolved", "closed"): MANAGERS,
+    ("resolved", "reopened"): MANAGERS,
+    ("reopened", "investigating"): STAFF,
+}
+
+
+def allowed_moves(state: str, role: str) -> list[str]:
+    return [to for (frm, to), roles in TRANSITIONS.items() if frm == state and role in roles]
+
+
+async def _write_state(
+    session: AsyncSession,
+    complaint: ComplaintView,
+    to_state: str,
+    *,
+    now: datetime,
+    resolution: str | None,
+    compensation: str | None,
+    policy: ComplaintPolicy,
+) -> ComplaintView:
+    """The new state, what it records and the deadline timers it stops or starts."""
+    if to_state == "acknowledged":
+        await repo.finish_timers(session, complaint.id, ["acknowledge"], now)
+        return await repo.mark_acknowledged(session, complaint.id, at=now)
+    if to_state == "resolved":
+        await repo.finish_timers(session, complaint.id, ["acknowledge", "resolve"], now)
+        return await repo.mark_resolved(
+            session, complaint.id, at=now, resolution=resolution, compensation=compensation or None
+        )
+    if to_state == "closed":
+        return await repo.mark_closed(session, complaint.id, at=now)
+    if to_state == "reopened":
+        # A reopened complaint is owed a fresh answer, on the same rules as a new one.
+        resolve_due = policy.deadlines.resolve_by(policy.calendar, now, complaint.severity)
+        await repo.add_timer(session, complaint.id, "resolve", resolve_due)
+        return await repo.mark_reopened(
+            session, complaint.id, reopen_count=complaint.reopen_count + 1, resolve_due_at=resolve_due
+        )
+    return await repo.set_state(session, complaint.id, to_state)
+
+
+async def apply_move(
+    session: AsyncSession,
+    complaint: ComplaintView,
+    to_state: str,
+    *,
+    now: datetime,
+    actor: UserRecord | None,
+    note: str | None,
+    resolution: str | None = None,
+    compensation: str | None = None,
+    policy: ComplaintPolicy,
+) -> ComplaintView:
+    """Make a move already allowed, in the caller's transaction; `actor=None` is the customer."""
+    updated = await _write_state(
+        session, complaint, to_state, now=now, resolution=resolution, compensation=compensation, policy=policy
+    )
+    await repo.add_event(
+        session,
+        complaint.id,
+        at=now,
+        kind="transition",
+        actor_kind="user" if actor else "customer",
+        actor_id=actor.id if actor else None,
+        from_state=complaint.state,
+        to_state=to_state,
+        note=note,
+    )
+    await tell_customer(session, updated, now)
+    if to_state == "closed" and policy.csat_after_close and updated.verified:
+        await queue_survey(
+            session,
+            customer_id=updated.customer_id,
+            kind="csat",
+            trigger="complaint",
+            channel=updated.channel,
+            complaint_id=updated.id,
+            now=now,
+        )
+    return updated
+
+
+async def transition(
+    session: AsyncSession,
+    actor: UserRecord,
+    complaint_id: int,
+    to_state: str,
+    *,
+    note: str | None = None,
+    resolution: str | None = None,
+    compensation: str | None = None,
+    now: datetime | None = None,
+    policy: ComplaintPolicy,
+) -> ComplaintView:
+    """A member of staff moves a complaint, if their role may make that move."""
+    now = now or utcnow()
+    if to_state not in STATES:
+        raise InvalidInput("unknown state", field="state", allowed=list(STATES))
+    complaint = await repo.get(session, complaint_id, lock=True)
+    if complaint is None:
+        raise NotFound("no such complaint", complaint_id=complaint_id)
+    roles = TRANSITIONS.get((complaint.state, to_state))
+    if roles is None:
+        raise Conflict(
+            f"a {complaint.state} complaint cannot become {to_state}",
+            state=complaint.state,
+            allowed=allowed_moves(complaint.state, actor.role),
+        )
+    if actor.role not in roles:
+        raise Forbidden(f"your role may not move a complaint from {complaint.state} to {to_state}")
+    if to_state == "resolved" and not (resolution or "").strip():
+        raise InvalidInput("resolving needs a resolution text", field="resolution")
+    updated = await apply_move(
+        session,
+        complaint,
+        to_state,
+        now=now,
+        actor=actor,
+        note=note,
+        resolution=(resolution or "").strip() or None,
+        compensation=compensation,
+        policy=policy,
+    )
+    await session.commit()
+    return updated
