@@ -14,7 +14,8 @@ from handlers.identities import mask, normalise
 from handlers.roles import ADMIN, MANAGERS
 from storage import customers as repo
 from storage import users as audit_repo
-from storage.customers import CustomerRecord, Identity
+from storage.customers import CustomerRecord, Identity, NewCustomerRow
+from storage.keep import KEEP
 from storage.users import SYSTEM, Actor, UserRecord
 
 log = logging.getLogger(__name__)
@@ -180,13 +181,15 @@ async def create_customer(
             )
     customer_id = await repo.create(
         session,
+        NewCustomerRow(
+            name=new.name.strip(),
+            tier=new.tier,
+            language=new.language,
+            region=new.region,
+            timezone=new.timezone,
+            attributes=dict(new.attributes),
+        ),
         identities,
-        name=new.name.strip(),
-        tier=new.tier,
-        language=new.language,
-        region=new.region,
-        timezone=new.timezone,
-        attributes=dict(new.attributes),
     )
     await audit_repo.audit(
         session,
@@ -255,19 +258,17 @@ async def merge_customers(
         raise InvalidInput("a customer cannot be merged into itself")
     await repo.merge(session, source.id, target.id)
     # The stricter status wins: a merged person keeps a blacklist or an opt-out.
-    updates: dict[str, Any] = {}
-    if source.blacklisted and not target.blacklisted:
-        updates.update(blacklisted=True, blacklist_reason=source.blacklist_reason)
-    if source.marketing_opt_out and not target.marketing_opt_out:
-        updates["marketing_opt_out"] = True
-    if TIERS.index(source.tier) < TIERS.index(target.tier):
-        updates["tier"] = source.tier
-    if not target.name and source.name:
-        updates["name"] = source.name
-    if source.attributes:
-        updates["attributes"] = {**source.attributes, **target.attributes}
-    if updates:
-        await repo.update_fields(session, target.id, **updates)
+    blacklist = source.blacklisted and not target.blacklisted
+    await repo.update_fields(
+        session,
+        target.id,
+        blacklisted=True if blacklist else KEEP,
+        blacklist_reason=source.blacklist_reason if blacklist else KEEP,
+        marketing_opt_out=True if source.marketing_opt_out and not target.marketing_opt_out else KEEP,
+        tier=source.tier if TIERS.index(source.tier) < TIERS.index(target.tier) else KEEP,
+        name=source.name if source.name and not target.name else KEEP,
+        attributes={**source.attributes, **target.attributes} if source.attributes else KEEP,
+    )
     await audit_repo.audit(
         session,
         actor=Actor.of(actor, "api"),

@@ -17,7 +17,7 @@ from handlers.accounts import save_user
 from handlers.defaults import TIMEZONE
 from handlers.identities import normalise_phone
 from storage import customers as repo
-from storage.customers import Identity
+from storage.customers import Identity, NewCustomerRow
 from storage.models.base import utcnow
 from storage.routing import presence, queues
 from storage.users import get_by_login
@@ -86,28 +86,22 @@ CUSTOMERS = (
     ),
 )
 
-QUEUES: dict[str, dict[str, object]] = {
-    "vip": {"description": "VIP line", "opens": "08:00", "closes": "22:00", "overflow": "general"},
-    "complaints": {
-        "description": "Complaints desk",
-        "opens": "08:00",
-        "closes": "20:00",
-        "overflow": "general",
-    },
-    "english": {
-        "description": "English service",
-        "opens": "09:00",
-        "closes": "18:00",
-        "days": [0, 1, 2, 3, 4],
-        "overflow": "general",
-    },
-    "general": {"description": "General queue", "opens": "08:00", "closes": "22:00", "overflow": "overflow"},
-    "overflow": {
-        "description": "Night service and callbacks",
-        "opens": None,
-        "closes": None,
-        "overflow": None,
-    },
+
+@dataclass(frozen=True)
+class DemoQueue:
+    description: str
+    opens: str | None
+    closes: str | None
+    overflow: str | None
+    days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+
+
+QUEUES = {
+    "vip": DemoQueue("VIP line", "08:00", "22:00", "general"),
+    "complaints": DemoQueue("Complaints desk", "08:00", "20:00", "general"),
+    "english": DemoQueue("English service", "09:00", "18:00", "general", days=(0, 1, 2, 3, 4)),
+    "general": DemoQueue("General queue", "08:00", "22:00", "overflow"),
+    "overflow": DemoQueue("Night service and callbacks", None, None, None),
 }
 
 USERS = (
@@ -133,27 +127,37 @@ async def load_demo(session: AsyncSession) -> dict[str, str]:
     }
     for demo in CUSTOMERS:
         phone = normalise_phone(demo.phone)
-        fields = {
-            "name": demo.name,
-            "tier": demo.tier,
-            "language": demo.language,
-            "region": demo.region,
-            "timezone": TIMEZONE,
-            "blacklisted": demo.blacklist_reason is not None,
-            "blacklist_reason": demo.blacklist_reason,
-        }
         customer_id = await repo.find_id_by_identity(session, "phone", phone)
         if customer_id is None:
-            customer_id = await repo.create(session, [Identity("phone", phone)], **fields)
-        else:
-            await repo.update_fields(session, customer_id, **fields)
+            new = NewCustomerRow(name=demo.name, tier=demo.tier)
+            customer_id = await repo.create(session, new, [Identity("phone", phone)])
+        # Set on a new customer too, so that these columns are written in one place.
+        await repo.update_fields(
+            session,
+            customer_id,
+            name=demo.name,
+            tier=demo.tier,
+            language=demo.language,
+            region=demo.region,
+            timezone=TIMEZONE,
+            blacklisted=demo.blacklist_reason is not None,
+            blacklist_reason=demo.blacklist_reason,
+        )
         for code in demo.products:
             price = next(p[3] for p in PRODUCTS if p[0] == code)
             await repo.set_holding(session, customer_id, product_ids[code], date(2024, 1, 1), price)
     await session.commit()
 
-    for name, fields in QUEUES.items():
-        await queues.upsert_queue(session, name, **fields)
+    for name, queue in QUEUES.items():
+        await queues.upsert_queue(
+            session,
+            name,
+            description=queue.description,
+            opens=queue.opens,
+            closes=queue.closes,
+            days=queue.days,
+            overflow=queue.overflow,
+        )
     await session.commit()
 
     passwords: dict[str, str] = {}

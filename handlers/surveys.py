@@ -13,7 +13,7 @@ from storage import customers as customers_repo
 from storage import surveys as repo
 from storage.audit import Actor, audit, audit_each_customer
 from storage.models.base import utcnow
-from storage.surveys import SurveyView
+from storage.surveys import NewSurvey, SurveyView
 from storage.users import UserRecord
 
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
@@ -44,24 +44,24 @@ async def queue_survey(
     if trigger not in TRIGGERS:
         raise InvalidInput("unknown survey trigger", field="trigger", allowed=list(TRIGGERS))
     now = now or utcnow()
-    fields = {
-        "customer_id": customer_id,
-        "kind": kind,
-        "trigger": trigger,
-        "channel": channel,
-        "complaint_id": complaint_id,
-        "contact_id": contact_id,
-        "agent_id": agent_id,
-        "campaign_id": campaign_id,
-        "created_at": now,
-        "expires_at": now + ttl,
-    }
+    new = NewSurvey(
+        customer_id=customer_id,
+        kind=kind,
+        trigger=trigger,
+        channel=channel,
+        complaint_id=complaint_id,
+        contact_id=contact_id,
+        agent_id=agent_id,
+        campaign_id=campaign_id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
     if external_ref is None:
-        survey, created = await repo.insert(session, **fields), True
+        survey, created = await repo.insert(session, new), True
     else:
         if len(external_ref) > EXTERNAL_REF_LENGTH:
             raise InvalidInput("the survey's external reference is too long", field="external_ref")
-        survey, created = await repo.insert_once(session, external_ref, **fields)
+        survey, created = await repo.insert_once(session, external_ref, new)
     if created and channel != "phone":
         await notify.enqueue(
             session,

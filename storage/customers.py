@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from storage.keep import KEEP, Keep, given
 from storage.models import Customer, CustomerIdentity, Holding, Product
 from storage.models.base import Base
 
@@ -20,6 +21,20 @@ from storage.models.base import Base
 class Identity:
     kind: str
     value: str
+
+
+@dataclass(frozen=True)
+class NewCustomerRow:
+    """The columns of a new customer; the others take their defaults."""
+
+    name: str
+    tier: str
+    language: str | None = None
+    region: str | None = None
+    timezone: str | None = None
+    blacklisted: bool = False
+    blacklist_reason: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,8 +114,17 @@ async def find_id_by_identity(session: AsyncSession, kind: str, value: str) -> i
     return result.scalar_one_or_none()
 
 
-async def create(session: AsyncSession, identities: Iterable[Identity] = (), **fields: Any) -> int:
-    customer = Customer(**fields)
+async def create(session: AsyncSession, new: NewCustomerRow, identities: Iterable[Identity] = ()) -> int:
+    customer = Customer(
+        name=new.name,
+        tier=new.tier,
+        language=new.language,
+        region=new.region,
+        timezone=new.timezone,
+        blacklisted=new.blacklisted,
+        blacklist_reason=new.blacklist_reason,
+        attributes=dict(new.attributes),
+    )
     session.add(customer)
     await session.flush()
     for identity in identities:
@@ -114,12 +138,37 @@ async def add_identity(session: AsyncSession, customer_id: int, identity: Identi
     await session.flush()
 
 
-async def update_fields(session: AsyncSession, customer_id: int, **fields: Any) -> None:
+async def update_fields(
+    session: AsyncSession,
+    customer_id: int,
+    *,
+    name: str | Keep = KEEP,
+    tier: str | Keep = KEEP,
+    language: str | Keep | None = KEEP,
+    region: str | Keep | None = KEEP,
+    timezone: str | Keep | None = KEEP,
+    blacklisted: bool | Keep = KEEP,
+    blacklist_reason: str | Keep | None = KEEP,
+    marketing_opt_out: bool | Keep = KEEP,
+    attributes: Mapping[str, Any] | Keep = KEEP,
+) -> None:
+    """Set the columns given; those left at KEEP stay as stored."""
     row = await session.get(Customer, customer_id)
     if row is None:
         raise LookupError(customer_id)
-    for name, value in fields.items():
-        setattr(row, name, value)
+    changes = given(
+        name=name,
+        tier=tier,
+        language=language,
+        region=region,
+        timezone=timezone,
+        blacklisted=blacklisted,
+        blacklist_reason=blacklist_reason,
+        marketing_opt_out=marketing_opt_out,
+        attributes=attributes if isinstance(attributes, Keep) else dict(attributes),
+    )
+    for column, value in changes.items():
+        setattr(row, column, value)
     await session.flush()
 
 

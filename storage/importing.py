@@ -115,11 +115,11 @@ async def refresh_statistics(session: AsyncSession) -> None:
     An import into a nearly empty table grows it faster than autovacuum notices; with
     statistics that still say "empty" the planner reads the identity lookup through the
     `kind` prefix of the index and filters every row, so each batch gets slower. The
-    caller refreshes them whenever the tables have doubled.
+    caller refreshes them whenever the tables have doubled, before it commits the batch:
+    ANALYZE counts the rows its own transaction inserted, and runs inside a transaction.
     """
     if _is_postgres(session):
         await session.execute(text("ANALYZE customers, customer_identities"))
-        await session.commit()
 
 
 async def upsert(session: AsyncSession, writes: Sequence[tuple[int | None, ImportRow]]) -> tuple[int, int]:

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
 from storage.models.surveys import Survey
+
+
+@dataclass(frozen=True)
+class NewSurvey:
+    """The columns of a survey not yet answered, named as the table names them."""
+
+    customer_id: int
+    kind: str
+    trigger: str
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+    complaint_id: int | None = None
+    contact_id: int | None = None
+    agent_id: int | None = None
+    campaign_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,20 +65,20 @@ def _view(row: Survey) -> SurveyView:
     )
 
 
-async def insert(session: AsyncSession, **fields: Any) -> SurveyView:
-    row = Survey(**fields)
+async def insert(session: AsyncSession, new: NewSurvey) -> SurveyView:
+    row = Survey(**asdict(new))
     session.add(row)
     await session.flush()
     return _view(row)
 
 
-async def insert_once(session: AsyncSession, external_ref: str, **fields: Any) -> tuple[SurveyView, bool]:
+async def insert_once(session: AsyncSession, external_ref: str, new: NewSurvey) -> tuple[SurveyView, bool]:
     """The survey for this external reference, inserted unless one is there: (survey, created).
     The unique reference settles a race between two deliveries of the same callback; ON
     CONFLICT DO NOTHING waits for the other insert and spares a savepoint."""
     statement = (
         dialect_insert(session)(Survey)
-        .values(external_ref=external_ref, **fields)
+        .values(external_ref=external_ref, **asdict(new))
         .on_conflict_do_nothing(index_elements=["external_ref"])
         .returning(Survey.id)
     )

@@ -117,13 +117,15 @@ async def survey_for(
             return existing.survey_id
     survey = await surveys_repo.insert(
         session,
-        customer_id=target.customer_id,
-        kind=campaign.survey_kind or "csat",
-        trigger="campaign",
-        channel="phone" if target.channel == "dialer" else "telegram",
-        campaign_id=campaign.id,
-        created_at=now,
-        expires_at=now + SURVEY_LIFETIME,
+        surveys_repo.NewSurvey(
+            customer_id=target.customer_id,
+            kind=campaign.survey_kind or "csat",
+            trigger="campaign",
+            channel="phone" if target.channel == "dialer" else "telegram",
+            campaign_id=campaign.id,
+            created_at=now,
+            expires_at=now + SURVEY_LIFETIME,
+        ),
     )
     await repo.attach_survey(session, target.id, survey.id)
     return survey.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.keep import KEEP, Keep, given
 from storage.models import Contact, Queue
 from storage.routing.contact_log import aware
 
@@ -31,12 +33,32 @@ async def queues(session: AsyncSession) -> dict[str, QueueView]:
     }
 
 
-async def upsert_queue(session: AsyncSession, name: str, **fields: Any) -> None:
+async def upsert_queue(
+    session: AsyncSession,
+    name: str,
+    *,
+    description: str | Keep = KEEP,
+    opens: str | Keep | None = KEEP,
+    closes: str | Keep | None = KEEP,
+    days: Sequence[int] | Keep = KEEP,
+    timezone: str | Keep = KEEP,
+    overflow: str | Keep | None = KEEP,
+) -> None:
+    """Create or change the queue; a setting left at KEEP stays as stored (a new queue
+    takes the column's default)."""
     row = (await session.execute(select(Queue).where(Queue.name == name))).scalar_one_or_none()
     if row is None:
         row = Queue(name=name)
         session.add(row)
-    for key, value in fields.items():
+    settings = given(
+        description=description,
+        opens=opens,
+        closes=closes,
+        days=days if isinstance(days, Keep) else list(days),
+        timezone=timezone,
+        overflow=overflow,
+    )
+    for key, value in settings.items():
         setattr(row, key, value)
     await session.flush()
 

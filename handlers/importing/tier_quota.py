@@ -1,7 +1,8 @@
-"""The tier shares an import file would produce, worked out before anything is loaded.
+"""The tier quota pass: the tier shares an import file would produce, worked out before
+anything is loaded, and a file over a quota refused unless an admin forces it.
 
 Rows are matched to customers as the import itself matches them (`load_rows` in
-handlers/importing.py): a row is the customer who holds any of its phones or its
+handlers/importing/loading.py): a row is the customer who holds any of its phones or its
 e-mail, in the database or through an earlier row of the file; a row matching two
 customers will be rejected and counts for nothing; the last row for a customer sets its
 tier, an empty tier cell keeps the stored one, a new customer without one is regular.
@@ -14,15 +15,25 @@ tier the file changes. The identities are kept as hashes, not strings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+import logging
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.customers import TIERS, TierLimits, TierShare, over_quota
+from handlers.errors import QuotaExceeded
+from handlers.importing.rows import Rejected
+from handlers.importing.source import CsvSource, parsed_batches
+from handlers.phone_fast import PhoneReader
 from storage import customers as customers_repo
 from storage import importing as store
+from storage.audit import Actor, audit
 from storage.customers import Identity
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,3 +117,49 @@ async def shares_after(session: AsyncSession, batches: AsyncIterable[Sequence[st
             tally.row(row, owners, stored)
     await session.rollback()  # only reads: end the transaction before the import opens its own
     return Shares(before=before, after=tally.after(before))
+
+
+async def _good_rows(
+    batches: AsyncIterator[tuple[list[store.ImportRow], list[Rejected]]],
+) -> AsyncIterator[list[store.ImportRow]]:
+    async for good, _bad in batches:
+        yield good
+
+
+async def check_tiers(
+    session: AsyncSession,
+    source: CsvSource,
+    phones: PhoneReader,
+    *,
+    actor: Actor,
+    batch_size: int,
+    limits: TierLimits,
+    force_tiers: bool,
+) -> list[TierShare]:
+    """Refuse a file that would push a tier over its quota, before loading anything;
+    unless `force_tiers` says the actor overrides the quota, which the audit trail records.
+    Returns the shares overridden. A file without a tier column only adds regular
+    customers and changes no tier, so it is not read twice."""
+    if "tier" not in source.columns.known or not limits.shares:
+        return []
+    async with aclosing(parsed_batches(source, phones, batch_size)) as batches:
+        shares = await shares_after(session, _good_rows(batches))
+    source.rewind()
+    over = shares.over(limits)
+    if not over:
+        return []
+    described = "; ".join(share.describe() for share in over)
+    if not force_tiers:
+        raise QuotaExceeded(f"after this file, {described}", over=[share.details() for share in over])
+    await audit(
+        session,
+        actor=actor,
+        action="import.force_tiers",
+        customer_id=None,
+        subject_type="import",
+        subject_id=os.path.basename(source.path)[-64:],  # the column's size; the path is in details
+        details={"file": source.path, "over": [share.details() for share in over], **shares.details()},
+    )
+    await session.commit()
+    log.warning("import of %s forced past the tier quotas by %s: %s", source.path, actor.name, described)
+    return over

@@ -1,0 +1,105 @@
+"""The import use case: the tier quota pass first, then the file loaded batch by batch,
+one transaction each (the unit of work), and one audit entry at the end."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import aclosing
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.customers import TierLimits
+from handlers.importing.loading import Summary, load_rows
+from handlers.importing.rows import Rejected
+from handlers.importing.source import CsvSource, parsed_batches
+from handlers.importing.tier_quota import check_tiers
+from handlers.phone_fast import PhoneReader
+from storage import importing as store
+from storage.audit import Actor, audit
+
+
+async def import_customers(
+    session: AsyncSession,
+    source: CsvSource,
+    *,
+    actor: Actor,
+    region: str,
+    limits: TierLimits,
+    force_tiers: bool,
+    batch_size: int = 2000,
+    on_batch: Callable[[Summary, list[Rejected]], None] = lambda _summary, _rejected: None,
+) -> Summary:
+    """Load every good row of `source`; each batch is committed on its own, so an
+    interrupted import keeps what it loaded and a re-run updates it.
+
+    The import is one entry in the audit trail (who, which file, how many rows), written
+    at the end even when it stops early, since what it loaded by then stays loaded.
+
+    First, when the file sets tiers, a pass over it works out the shares of the tiers
+    after the import (handlers/importing/tier_quota.py); over a quota nothing is loaded
+    (QuotaExceeded) unless `force_tiers`: the actor overrides it, and the trail says so.
+    """
+    summary = Summary()
+    complete = False
+    try:
+        await _load(
+            session,
+            source,
+            summary,
+            actor=actor,
+            region=region,
+            limits=limits,
+            force_tiers=force_tiers,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
+        complete = True
+    finally:
+        await session.rollback()  # a batch cut short leaves nothing half-written behind
+        await audit(
+            session,
+            actor=actor,
+            action="customer.import",
+            customer_id=None,
+            subject_type="import",
+            subject_id=os.path.basename(source.path)[-64:],  # the column's size; the path is in details
+            details={
+                "file": source.path,
+                "created": summary.created,
+                "updated": summary.updated,
+                "rejected": summary.rejected,
+                "complete": complete,
+            },
+        )
+        await session.commit()
+    return summary
+
+
+async def _load(
+    session: AsyncSession,
+    source: CsvSource,
+    summary: Summary,
+    *,
+    actor: Actor,
+    region: str,
+    limits: TierLimits,
+    force_tiers: bool,
+    batch_size: int,
+    on_batch: Callable[[Summary, list[Rejected]], None],
+) -> None:
+    phones = PhoneReader(region)
+    forced = await check_tiers(
+        session, source, phones, actor=actor, batch_size=batch_size, limits=limits, force_tiers=force_tiers
+    )
+    summary.tiers_forced = [share.describe() for share in forced]
+    next_statistics = 1000  # rows created; doubles each time the statistics are refreshed
+    async with aclosing(parsed_batches(source, phones, batch_size)) as batches:
+        async for good, bad in batches:
+            summary.rejected += len(bad)
+            rejected = bad + await load_rows(session, good, summary)
+            if summary.created >= next_statistics:
+                await store.refresh_statistics(session)
+                next_statistics = 2 * summary.created
+            await session.commit()  # each batch on its own: an interruption keeps what is loaded
+            on_batch(summary, sorted(rejected, key=lambda r: r.line))
