@@ -12,6 +12,7 @@ from callcenter import (
     api_campaigns,
     api_complaints,
     api_customers,
+    api_users,
     calls,
     complaints_setup,
     console,
@@ -62,6 +63,7 @@ def create_app(
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
     api_audit.setup(app)
+    api_users.setup(app, policies.routing)
     page_audit.setup(app)
     calls.setup(app, policies.routing)
     telephony_cti.setup(app)

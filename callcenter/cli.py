@@ -3,7 +3,7 @@
 Every command starts from the composition root (callcenter/bootstrap.py) and imports what
 it uses inside its own branch: only `serve`, `worker` and `rasa-actions` import the web
 application, aiogram, Twilio or rasa-sdk, so the short commands (`db upgrade`, `token`,
-`demo`, `import`) start fast (tests/test_cli.py checks the import graph)."""
+`demo`, `import`, `user`) start fast (tests/test_cli.py checks the import graph)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from callcenter.bootstrap import Bootstrap, running
+from callcenter.cli_users import add_parser as add_user_parser
+from callcenter.cli_users import run as run_user_command
 from callcenter.settings import Settings
 from handlers.errors import DomainError
 from storage.db import is_sqlite, normalise_url
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print a new API token for a user")
     token.add_argument("user")
+    add_user_parser(commands)
     return parser
 
 
@@ -147,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif args.command == "token":
             asyncio.run(_token(boot, args.user))
+        elif args.command == "user":
+            asyncio.run(run_user_command(boot, args))
     except DomainError as error:
         print(f"contactdesk: {error.message}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""A small demo data set: every tier, a blacklisted caller, agents, a supervisor.
+"""A small demo data set: every tier, a blacklisted caller, agents, a supervisor, an admin.
 
 Loading it twice changes nothing but the demo users' passwords, which are new each
 run and printed, because only their hashes are stored."""
@@ -108,6 +108,8 @@ USERS = (
     ("agent1", "agent", "Agent One", ("general", "complaints", "vip"), ("zh", "en")),
     ("agent2", "agent", "Agent Two", ("general", "billing"), ("zh",)),
     ("supervisor", "supervisor", "Supervisor", ("general", "complaints", "vip"), ("zh", "en")),
+    # Manages people (`/api/v1/users`, `contactdesk user`); answers no calls.
+    ("admin", "admin", "Administrator", (), ("zh", "en")),
 )
 
 

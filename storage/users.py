@@ -14,6 +14,7 @@ from storage.audit import Actor as Actor
 from storage.audit import AuditRecord as AuditRecord
 from storage.audit import audit as audit
 from storage.audit import audit_trail as audit_trail
+from storage.keep import KEEP, Keep, given
 from storage.models import ApiToken, User
 
 
@@ -74,6 +75,63 @@ async def upsert(
     row.active = True
     await session.flush()
     return to_user(row)
+
+
+async def insert(
+    session: AsyncSession,
+    login: str,
+    *,
+    password_hash: str,
+    role: str,
+    name: str,
+    skills: Sequence[str],
+    languages: Sequence[str],
+) -> UserRecord:
+    """A new user; the caller has checked that the login is free (the unique index holds too)."""
+    row = User(
+        login=login,
+        password_hash=password_hash,
+        role=role,
+        name=name,
+        skills=list(skills),
+        languages=list(languages),
+        active=True,
+    )
+    session.add(row)
+    await session.flush()
+    return to_user(row)
+
+
+async def update(
+    session: AsyncSession,
+    login: str,
+    *,
+    role: str | Keep = KEEP,
+    name: str | Keep = KEEP,
+    skills: Sequence[str] | Keep = KEEP,
+    languages: Sequence[str] | Keep = KEEP,
+    password_hash: str | Keep = KEEP,
+) -> UserRecord | None:
+    """Change what was given (KEEP leaves a column as stored); None when there is no such user."""
+    row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
+    if row is None:
+        return None
+    changes = given(
+        role=role,
+        name=name,
+        skills=skills if isinstance(skills, Keep) else list(skills),
+        languages=languages if isinstance(languages, Keep) else list(languages),
+        password_hash=password_hash,
+    )
+    for key, value in changes.items():
+        setattr(row, key, value)
+    await session.flush()
+    return to_user(row)
+
+
+async def all_users(session: AsyncSession) -> list[UserRecord]:
+    rows = (await session.execute(select(User).order_by(User.login))).scalars()
+    return [to_user(row) for row in rows]
 
 
 async def add_token(session: AsyncSession, user_id: int, token_hash: str) -> None:

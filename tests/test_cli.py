@@ -35,7 +35,7 @@ def test_demo_prints_passwords_and_loading_twice_duplicates_nothing(sqlite_url: 
 
     first = contactdesk("demo", database_url=sqlite_url, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    for login in ("agent1", "agent2", "supervisor"):
+    for login in ("agent1", "agent2", "supervisor", "admin"):
         assert login in first.stdout
     second = contactdesk("demo", database_url=sqlite_url, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -48,7 +48,7 @@ def test_demo_prints_passwords_and_loading_twice_duplicates_nothing(sqlite_url: 
     assert set(tiers) == {"vip", "preferred", "regular"}
     assert sum(tiers.values()) == 11
     assert blacklisted == 1
-    assert users == 3
+    assert users == 4
 
 
 def test_token_prints_a_token_that_opens_the_api(sqlite_url: str, tmp_path: Path) -> None:

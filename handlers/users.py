@@ -1,0 +1,245 @@
+"""Administration of people: add a user, change role, name, skills, languages and queues,
+give a new password, list them. Disabling an account is `accounts.disable_user`.
+
+Queue membership is held as skills: the routing rules send a queue's calls to agents with
+the skill of that name (vip, complaints, general), so an agent "in" a queue holds its skill
+and routing honours a change at the next call, with no second list to keep in step. Read
+back, `queues` are the skills that name a queue and `skills` the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.errors import Conflict, InvalidInput, NotFound
+from handlers.passwords import hash_password
+from handlers.roles import ROLES
+from handlers.routing.rules import Rules
+from storage import users as repo
+from storage.keep import KEEP, Keep
+from storage.routing import queues as queues_repo
+from storage.users import Actor, UserRecord
+from templates import LANGUAGES
+
+LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+NAME_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as administrators see them: never a password hash."""
+
+    login: str
+    name: str
+    role: str
+    skills: tuple[str, ...]
+    languages: tuple[str, ...]
+    queues: tuple[str, ...]
+    active: bool
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an administrator sets; None leaves a field as it is (a new user: empty)."""
+
+    role: str | None = None
+    name: str | None = None
+    skills: tuple[str, ...] | None = None
+    languages: tuple[str, ...] | None = None
+    queues: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    user: UserView
+    # Shown once, to whoever created the account; only its hash is stored.
+    password: str
+
+
+def routing_skills(rules: Rules) -> frozenset[str]:
+    """The skills the routing rules ask agents for: the ones worth giving."""
+    return frozenset(skill for rule in rules.rules for skill in rule.skills)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _view(user: UserRecord, queue_names: Collection[str]) -> UserView:
+    return UserView(
+        login=user.login,
+        name=user.name,
+        role=user.role,
+        skills=tuple(s for s in user.skills if s not in queue_names),
+        languages=user.languages,
+        queues=tuple(s for s in user.skills if s in queue_names),
+        active=user.active,
+    )
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+def _only_known(field: str, values: tuple[str, ...], known: Collection[str]) -> None:
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise InvalidInput(
+            f"unknown {field}: {', '.join(unknown)}", field=field, unknown=unknown, allowed=sorted(known)
+        )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    role: str | Keep
+    name: str | Keep
+    skills: tuple[str, ...] | None
+    languages: tuple[str, ...] | Keep
+    queues: tuple[str, ...] | None
+
+
+def _check(profile: Profile, known_skills: Collection[str], queue_names: Collection[str]) -> _Checked:
+    if profile.role is not None and profile.role not in ROLES:
+        raise InvalidInput(f"unknown role {profile.role!r}", field="role", allowed=list(ROLES))
+    if profile.name is not None and len(profile.name) > NAME_LENGTH:
+        raise InvalidInput(f"a name is at most {NAME_LENGTH} characters", field="name")
+    skills = None if profile.skills is None else _unique(profile.skills)
+    if skills is not None:
+        _only_known("skills", skills, {*known_skills, *queue_names})
+    languages = None if profile.languages is None else _unique(profile.languages)
+    if languages is not None:
+        _only_known("languages", languages, LANGUAGES)
+    queues = None if profile.queues is None else _unique(profile.queues)
+    if queues is not None:
+        _only_known("queues", queues, queue_names)
+    return _Checked(
+        role=KEEP if profile.role is None else profile.role,
+        name=KEEP if profile.name is None else profile.name.strip(),
+        skills=skills,
+        languages=KEEP if languages is None else languages,
+        queues=queues,
+    )
+
+
+def _held(checked: _Checked, current: UserRecord | None, queue_names: Collection[str]) -> tuple[str, ...]:
+    """The skills to store: the given skills and queues, the current ones where not given."""
+    held = current.skills if current is not None else ()
+    skills = checked.skills if checked.skills is not None else [s for s in held if s not in queue_names]
+    queues = checked.queues if checked.queues is not None else [s for s in held if s in queue_names]
+    return _unique([*skills, *queues])
+
+
+async def _queue_names(session: AsyncSession) -> frozenset[str]:
+    return frozenset(await queues_repo.queues(session))
+
+
+async def list_users(session: AsyncSession) -> list[UserView]:
+    queue_names = await _queue_names(session)
+    return [_view(user, queue_names) for user in await repo.all_users(session)]
+
+
+async def get_user(session: AsyncSession, login: str) -> UserView:
+    user = await repo.get_by_login(session, login)
+    if user is None:
+        raise NotFound(f"no user {login!r}", login=login)
+    return _view(user, await _queue_names(session))
+
+
+async def add_user(
+    session: AsyncSession, actor: Actor, login: str, profile: Profile, *, known_skills: Collection[str]
+) -> NewAccount:
+    if not LOGIN.fullmatch(login):
+        raise InvalidInput(
+            "a login is 1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+            field="login",
+        )
+    if profile.role is None:
+        raise InvalidInput("a new user needs a role", field="role", allowed=list(ROLES))
+    queue_names = await _queue_names(session)
+    checked = _check(profile, known_skills, queue_names)
+    if await repo.get_by_login(session, login) is not None:
+        raise Conflict(f"there is already a user {login!r}", error_id="duplicate-login", login=login)
+    password = new_password()
+    # Off the event loop: hashing takes a slice of a second of CPU by design.
+    password_hash = await asyncio.to_thread(hash_password, password)
+    user = await repo.insert(
+        session,
+        login,
+        password_hash=password_hash,
+        role=profile.role,
+        name=checked.name if isinstance(checked.name, str) else "",
+        skills=_held(checked, None, queue_names),
+        languages=checked.languages if isinstance(checked.languages, tuple) else (),
+    )
+    view = _view(user, queue_names)
+    await _audit(session, actor, "user.add", user, _changes(view))
+    await session.commit()
+    return NewAccount(view, password)
+
+
+async def update_user(
+    session: AsyncSession, actor: Actor, login: str, profile: Profile, *, known_skills: Collection[str]
+) -> UserView:
+    queue_names = await _queue_names(session)
+    checked = _check(profile, known_skills, queue_names)
+    current = await repo.get_by_login(session, login)
+    if current is None:
+        raise NotFound(f"no user {login!r}", login=login)
+    skills_given = checked.skills is not None or checked.queues is not None
+    user = await repo.update(
+        session,
+        login,
+        role=checked.role,
+        name=checked.name,
+        skills=_held(checked, current, queue_names) if skills_given else KEEP,
+        languages=checked.languages,
+    )
+    if user is None:
+        raise NotFound(f"no user {login!r}", login=login)
+    view = _view(user, queue_names)
+    before = _changes(_view(current, queue_names))
+    changed = {key: value for key, value in _changes(view).items() if before[key] != value}
+    await _audit(session, actor, "user.change", user, changed)
+    await session.commit()
+    return view
+
+
+async def reset_password(session: AsyncSession, actor: Actor, login: str) -> str:
+    """A new generated password; the old one stops working (open sessions are left alone)."""
+    password = new_password()
+    password_hash = await asyncio.to_thread(hash_password, password)
+    user = await repo.update(session, login, password_hash=password_hash)
+    if user is None:
+        raise NotFound(f"no user {login!r}", login=login)
+    await _audit(session, actor, "user.password", user, {})
+    await session.commit()
+    return password
+
+
+def _changes(view: UserView) -> dict[str, object]:
+    return {
+        "role": view.role,
+        "name": view.name,
+        "skills": list(view.skills),
+        "languages": list(view.languages),
+        "queues": list(view.queues),
+    }
+
+
+async def _audit(
+    session: AsyncSession, actor: Actor, action: str, user: UserRecord, details: dict[str, object]
+) -> None:
+    await repo.audit(
+        session,
+        actor=actor,
+        action=action,
+        customer_id=None,
+        subject_type="user",
+        subject_id=user.id,
+        details={"login": user.login, **details},
+    )
