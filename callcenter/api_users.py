@@ -47,6 +47,10 @@ def _optional(values: list[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(values)
 
 
+def _known_skills(request: web.Request) -> frozenset[str]:
+    return request.app[KNOWN_SKILLS]
+
+
 async def list_users(request: web.Request) -> web.Response:
     await require_user(request, ADMIN)
     async with request.app[SESSIONS]() as session:
@@ -69,7 +73,7 @@ async def create_user(request: web.Request) -> web.Response:
             Actor.of(admin, "api"),
             body.login,
             profile,
-            known_skills=request.app[KNOWN_SKILLS],
+            known_skills=_known_skills(request),
         )
     return json_response({"user": created.user, "password": created.password}, status=201)
 
@@ -90,7 +94,7 @@ async def patch_user(request: web.Request) -> web.Response:
     actor = Actor.of(admin, "api")
     async with request.app[SESSIONS]() as session:
         if profile != users.Profile():
-            await users.update_user(session, actor, login, profile, known_skills=request.app[KNOWN_SKILLS])
+            await users.update_user(session, actor, login, profile, known_skills=_known_skills(request))
         if body.disabled:
             await accounts.disable_user(session, login, actor)
         view = await users.get_user(session, login)

@@ -75,13 +75,17 @@ async def test_the_command_line_refuses_a_bad_role_a_taken_login_and_an_unknown_
     database_url: str, staff: Staff, tmp_path: Path
 ) -> None:
     code, _, err = cli("add", "ann", "--role", "boss", database_url=database_url, tmp_path=tmp_path)
-    assert code == 1 and "unknown role 'boss'" in err
+    assert code == 1
+    assert "unknown role 'boss'" in err
     code, _, err = cli("add", "agent1", "--role", "agent", database_url=database_url, tmp_path=tmp_path)
-    assert code == 1 and "already a user 'agent1'" in err
+    assert code == 1
+    assert "already a user 'agent1'" in err
     code, _, err = cli("set", "nobody", "--name", "X", database_url=database_url, tmp_path=tmp_path)
-    assert code == 1 and "no user 'nobody'" in err
+    assert code == 1
+    assert "no user 'nobody'" in err
     code, _, err = cli("set", "agent1", "--queues", "mars", database_url=database_url, tmp_path=tmp_path)
-    assert code == 1 and "unknown queues: mars" in err
+    assert code == 1
+    assert "unknown queues: mars" in err
 
 
 async def test_a_new_password_from_the_command_line_replaces_the_old_one(
@@ -126,7 +130,8 @@ async def test_an_admin_creates_changes_and_disables_a_user_through_the_api(
     )
     assert created.status == 201
     body = await created.json()
-    assert body["user"]["queues"] == ["general"] and len(body["password"]) >= 12
+    assert body["user"]["queues"] == ["general"]
+    assert len(body["password"]) >= 12
     assert (await sign_in(client, "li.na", body["password"])).headers["Location"] == "/agent"
     client.session.cookie_jar.clear()  # from here on, only the bearer tokens speak
 
