@@ -47,6 +47,16 @@ def _optional(values: list[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(values)
 
 
+def _profile(body: UserIn | UserPatch) -> users.Profile:
+    return users.Profile(
+        role=body.role,
+        name=body.name,
+        skills=_optional(body.skills),
+        languages=_optional(body.languages),
+        queues=_optional(body.queues),
+    )
+
+
 def _known_skills(request: web.Request) -> frozenset[str]:
     return request.app[KNOWN_SKILLS]
 
@@ -60,13 +70,7 @@ async def list_users(request: web.Request) -> web.Response:
 async def create_user(request: web.Request) -> web.Response:
     admin = await require_user(request, ADMIN)
     body = parse(UserIn, await read_json(request))
-    profile = users.Profile(
-        role=body.role,
-        name=body.name,
-        skills=tuple(body.skills),
-        languages=tuple(body.languages),
-        queues=tuple(body.queues),
-    )
+    profile = _profile(body)
     async with request.app[SESSIONS]() as session:
         created = await users.add_user(
             session,
@@ -82,13 +86,7 @@ async def patch_user(request: web.Request) -> web.Response:
     admin = await require_user(request, ADMIN)
     body = parse(UserPatch, await read_json(request))
     login = request.match_info["login"]
-    profile = users.Profile(
-        role=body.role,
-        name=body.name,
-        skills=_optional(body.skills),
-        languages=_optional(body.languages),
-        queues=_optional(body.queues),
-    )
+    profile = _profile(body)
     if profile == users.Profile() and body.disabled is None:
         raise InvalidInput("nothing to change: give role, name, skills, languages, queues or disabled")
     actor = Actor.of(admin, "api")
