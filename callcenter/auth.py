@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from yarl import URL
 
 from callcenter.keys import SESSIONS
 from handlers.accounts import user_for_token
@@ -66,10 +67,27 @@ async def signed_by_bearer(request: web.Request) -> bool:
     return request[AUTH].by_bearer
 
 
+def login_redirect(request: web.Request) -> web.HTTPSeeOther:
+    """To the login form, which brings the browser back here afterwards (a GET only: the
+    form a POST came from is where the user was going, and it is not known here)."""
+    if request.method in ("GET", "HEAD"):
+        return web.HTTPSeeOther(str(URL("/login").with_query(next=request.rel_url.path_qs)))
+    return web.HTTPSeeOther("/login")
+
+
+def _browser_navigation(request: web.Request) -> bool:
+    """A browser opening a console address itself (not a script, not the page's own fetch):
+    it asks for HTML. The JSON API answers in JSON whoever asks."""
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
+
 async def require_user(request: web.Request, *roles: str) -> UserRecord:
-    """The signed-in user, or 401; with roles given, 403 for anyone else."""
+    """The signed-in user, or 401 (a browser is sent to the login form); with roles given,
+    403 for anyone else."""
     user = await current_user(request)
     if user is None:
+        if _browser_navigation(request):
+            raise login_redirect(request)
         raise web.HTTPUnauthorized(
             text='{"error": "unauthenticated", "message": "sign in or send Authorization: Bearer TOKEN"}',
             content_type="application/json",
@@ -80,14 +98,4 @@ async def require_user(request: web.Request, *roles: str) -> UserRecord:
             text='{"error": "forbidden", "message": "your role may not do this"}',
             content_type="application/json",
         )
-    return user
-
-
-async def require_page_user(request: web.Request, *roles: str) -> UserRecord:
-    """For HTML pages: a stranger is sent to the login form; with roles given, 403 for anyone else."""
-    user = await current_user(request)
-    if user is None:
-        raise web.HTTPFound("/login")
-    if roles and user.role not in roles:
-        raise web.HTTPForbidden(text="your role may not open this page")
     return user

@@ -10,9 +10,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from callcenter.auth import require_page_user, require_user, still_signed_in
+from callcenter.auth import require_user, still_signed_in
 from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
 from callcenter.console_auth import check_form, csrf_token
+from callcenter.console_pages import render_page, require_page_user
 from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.serialize import json_response, plain, read_form
 from callcenter.web_security import check_origin
@@ -33,10 +34,7 @@ async def agent_page(request: web.Request) -> web.Response:
     user = await require_page_user(request)
     async with request.app[SESSIONS]() as session:
         state = next((s.state for s in await agents.states(session) if s.login == user.login), "offline")
-    html = render(
-        "console/agent.html.j2", user=user, state=state, states=agents.STATES, csrf=await csrf_token(request)
-    )
-    return web.Response(text=html, content_type="text/html")
+    return await render_page(request, "console/agent.html.j2", user, state=state, states=agents.STATES)
 
 
 async def set_state(request: web.Request) -> web.StreamResponse:
@@ -213,8 +211,7 @@ async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
 
 async def supervisor_page(request: web.Request) -> web.Response:
     user = await require_page_user(request, *MANAGERS)
-    html = render("console/supervisor.html.j2", user=user, csrf=await csrf_token(request))
-    return web.Response(text=html, content_type="text/html")
+    return await render_page(request, "console/supervisor.html.j2", user)
 
 
 async def supervisor_socket(request: web.Request) -> web.StreamResponse:

@@ -18,8 +18,9 @@ from aiohttp_session import get_session, new_session
 from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
+from yarl import URL
 
-from callcenter.auth import LOADERS, signed_by_bearer
+from callcenter.auth import LOADERS, current_user, signed_by_bearer
 from callcenter.client_address import client_address
 from callcenter.keys import SESSIONS, SETTINGS
 from callcenter.serialize import read_form
@@ -36,6 +37,33 @@ from templates import render
 SID_KEY = "sid"  # the cookie's random session id; the database keeps its SHA-256
 CSRF_KEY = "csrf"
 PASSWORDS = web.AppKey("passwords", Passwords)
+
+
+def home_for(user: UserRecord) -> str:
+    return "/agent" if user.role == AGENT else "/supervisor"
+
+
+def safe_next(raw: object) -> str | None:
+    """Where to go after signing in, if it is a path on this site; None for anything else.
+
+    Only a path with one leading slash: `//evil.example` and `/\\evil.example` are another host
+    to a browser, which also drops tabs and newlines, so no whitespace or backslash at all."""
+    text = str(raw or "")
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return None
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return None
+    try:
+        url = URL(text)
+    except ValueError:
+        return None
+    return text if not url.scheme and not url.host else None
+
+
+async def root(request: web.Request) -> web.StreamResponse:
+    """`/`: a signed-in user's own home, the login form for anyone else."""
+    user = await current_user(request)
+    raise web.HTTPSeeOther(home_for(user) if user is not None else "/login")
 
 
 def _max_age(settings: Settings) -> timedelta:
@@ -84,13 +112,13 @@ async def check_form(request: web.Request, form: Mapping[str, object]) -> None:
 async def _form(
     request: web.Request, *, status: int = 200, headers: Mapping[str, str] | None = None, **page: object
 ) -> web.Response:
-    context: dict[str, object] = {"error": None, "locked": None, **page}
+    context: dict[str, object] = {"error": None, "locked": None, "next": None, **page}
     html = render("console/login.html.j2", csrf=await csrf_token(request), **context)
     return web.Response(text=html, content_type="text/html", status=status, headers=headers)
 
 
 async def login_page(request: web.Request) -> web.Response:
-    return await _form(request)
+    return await _form(request, next=safe_next(request.query.get("next")))
 
 
 def _when(refused: TooManyAttempts, settings: Settings) -> dict[str, object]:
@@ -102,6 +130,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     await check_csrf(request, str(form.get("csrf", "")))
     settings = request.app[SETTINGS]
+    going = safe_next(form.get("next"))
     try:
         async with request.app[SESSIONS]() as db:
             user = await sign_in(
@@ -118,15 +147,16 @@ async def login(request: web.Request) -> web.StreamResponse:
             status=429,
             headers={"Retry-After": str(refused.retry_after)},
             locked=_when(refused, settings),
+            next=going,
         )
     if user is None:
-        return await _form(request, status=401, error="Wrong login or password.")
+        return await _form(request, status=401, error="Wrong login or password.", next=going)
     async with request.app[SESSIONS]() as db:
         token = await user_sessions.start(db, user, max_age=_max_age(settings))
     session = await new_session(request)  # a fresh cookie: no fixation
     session[SID_KEY] = token
     session[CSRF_KEY] = secrets.token_urlsafe(24)
-    raise web.HTTPFound("/agent" if user.role == AGENT else "/supervisor")
+    raise web.HTTPFound(going or home_for(user))
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -163,6 +193,7 @@ def setup(app: web.Application) -> None:
     )
     app.cleanup_ctx.append(_passwords)
     app[LOADERS].append(cookie_user)
+    app.router.add_get("/", root)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)

@@ -8,13 +8,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from callcenter.auth import require_page_user
-from callcenter.console_auth import csrf_token
+from callcenter.console_pages import render_page, require_page_user
 from callcenter.keys import SESSIONS, SETTINGS
 from handlers import audit
 from handlers.errors import InvalidInput
 from storage.audit import AuditRecord
-from templates import render
 
 FILTERS = ("customer_id", "actor", "since", "limit")
 
@@ -44,16 +42,16 @@ async def audit_page(request: web.Request) -> web.Response:
     else:
         async with request.app[SESSIONS]() as session:
             rows = [_row(r, zone) for r in await audit.read_trail(session, user, query)]
-    html = render(
+    return await render_page(
+        request,
         "pages/audit.html.j2",
-        user=user,
-        csrf=await csrf_token(request),
+        user,
+        status=400 if error else 200,
         asked=asked,
         rows=rows,
         error=error,
         zone=zone.key,
     )
-    return web.Response(text=html, content_type="text/html", status=400 if error else 200)
 
 
 def setup(app: web.Application) -> None:

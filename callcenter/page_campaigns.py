@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.auth import require_page_user
-from callcenter.console_auth import check_csrf, csrf_token
+from callcenter.console_auth import check_csrf
+from callcenter.console_pages import render_page, require_page_user
 from callcenter.keys import SESSIONS
 from callcenter.params import path_id
 from callcenter.serialize import read_form
@@ -15,7 +15,6 @@ from handlers.campaigns import CampaignSpec
 from handlers.errors import DomainError
 from handlers.roles import MANAGERS
 from storage.users import UserRecord
-from templates import render
 
 
 async def _supervisor(request: web.Request) -> UserRecord:
@@ -30,15 +29,15 @@ async def campaigns_page(request: web.Request, error: str | None = None, status:
     user = await _supervisor(request)
     async with request.app[SESSIONS]() as session:
         rows = [(c, await campaigns.progress(session, c.id)) for c in await campaigns.list_all(session)]
-    html = render(
+    return await render_page(
+        request,
         "console/campaigns.html.j2",
-        user=user,
-        csrf=await csrf_token(request),
+        user,
+        status=status,
         rows=rows,
         error=error,
         actions=campaigns.MOVES,
     )
-    return web.Response(text=html, content_type="text/html", status=status)
 
 
 async def create_from_form(request: web.Request) -> web.StreamResponse:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.auth import require_user
 from callcenter.charts import line_chart, stacked_bars
 from callcenter.complaints_setup import TARGETS
+from callcenter.console_pages import render_page, require_page_user
 from callcenter.keys import SESSIONS
 from handlers import reports
 from handlers.roles import MANAGERS
 from storage.models.base import utcnow
-from templates import render
 
 WEEKS = 12
 
 
 async def satisfaction_page(request: web.Request) -> web.Response:
-    user = await require_user(request, *MANAGERS)
+    user = await require_page_user(request, *MANAGERS)
     now = utcnow()
     targets = request.app[TARGETS]
     async with request.app[SESSIONS]() as session:
@@ -27,9 +26,10 @@ async def satisfaction_page(request: web.Request) -> web.Response:
     nps = [w.nps for w in found.weeks]
     ages = found.ages
     age_labels = list(ages)
-    html = render(
+    return await render_page(
+        request,
         "pages/satisfaction.html.j2",
-        user=user,
+        user,
         targets=targets,
         breaches=found.breaches,
         alerts=found.alerts,
@@ -43,7 +43,6 @@ async def satisfaction_page(request: web.Request) -> web.Response:
         ),
         ages=ages,
     )
-    return web.Response(text=html, content_type="text/html")
 
 
 def setup(app: web.Application) -> None:

@@ -260,7 +260,7 @@ async def test_the_audit_page_shows_entries_in_the_operators_time_zone(
 async def test_the_audit_page_is_for_supervisors_and_admins_only(client: Client, staff: Staff) -> None:
     assert (await client.get("/supervisor/audit", headers=staff.agent)).status == 403
     stranger = await client.get("/supervisor/audit", allow_redirects=False)
-    assert (stranger.status, stranger.headers["Location"]) == (302, "/login")
+    assert (stranger.status, stranger.headers["Location"]) == (303, "/login?next=/supervisor/audit")
     assert (await client.get("/supervisor/audit", headers=staff.admin)).status == 200
 
 

@@ -67,7 +67,7 @@ async def test_signing_in_with_the_form_opens_the_agent_console(console: Client,
 
 async def test_the_console_sends_strangers_to_the_login_form(console: Client) -> None:
     response = await console.get("/agent", allow_redirects=False)
-    assert (response.status, response.headers["Location"]) == (302, "/login")
+    assert (response.status, response.headers["Location"]) == (303, "/login?next=/agent")
 
 
 async def test_a_form_without_its_csrf_token_is_refused(console: Client, callers: Callers) -> None:

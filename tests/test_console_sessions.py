@@ -59,7 +59,7 @@ async def test_a_cookie_saved_before_signing_out_no_longer_opens_the_console(
     assert (signed_out.status, signed_out.headers["Location"]) == (302, "/login")
 
     replay(app_client, cookie)
-    assert await console_status(app_client) == (302, "/login")
+    assert await console_status(app_client) == (303, "/login?next=/agent")
     socket = await app_client.get("/agent/ws")
     assert socket.status == 401
 
@@ -78,7 +78,7 @@ async def test_a_session_opened_on_one_instance_is_ended_on_all_by_signing_out(
         assert await console_status(two) == (200, "")
         page = await (await one.get("/agent")).text()
         await one.post("/logout", data={"csrf": csrf_in(page)}, allow_redirects=False)
-        assert await console_status(two) == (302, "/login")
+        assert await console_status(two) == (303, "/login?next=/agent")
 
 
 async def test_disabling_a_user_ends_their_console_session_and_api_token_at_once(
@@ -95,7 +95,7 @@ async def test_disabling_a_user_ends_their_console_session_and_api_token_at_once
         assert admin is not None
         await disable_user(session, "agent1", Actor.of(admin, "cli"))
 
-    assert await console_status(app_client) == (302, "/login")
+    assert await console_status(app_client) == (303, "/login?next=/agent")
     assert (await app_client.get("/api/v1/complaints", headers=bearer)).status == 401
     assert (await sign_in(app_client, "agent1", "pw")).status == 401
 
@@ -103,7 +103,7 @@ async def test_disabling_a_user_ends_their_console_session_and_api_token_at_once
     async with sessions() as session:
         await save_user(session, "agent1", "pw2", role="agent")
     replay(app_client, cookie)
-    assert await console_status(app_client) == (302, "/login")
+    assert await console_status(app_client) == (303, "/login?next=/agent")
     assert (await app_client.get("/api/v1/complaints", headers=bearer)).status == 401
 
 
