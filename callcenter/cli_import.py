@@ -16,18 +16,16 @@ under the operating-system user who ran it (`cli:<user>`).
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 import sys
 from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from callcenter.cli_actor import operator
 from callcenter.settings import Settings, tier_limits
 from handlers.errors import InvalidInput, QuotaExceeded
 from handlers.importing import CsvSource, Rejected, Summary, import_customers
-from storage.audit import Actor
 from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
 from storage.migrate import upgrade_sync
 
@@ -73,15 +71,6 @@ class Progress:
             self._bar.close()
 
 
-def operator() -> Actor:
-    """Who runs the command, as the audit trail names them: the operating-system user."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
-        user = f"uid {os.getuid()}"
-    return Actor(name=f"cli:{user}"[:128], via="import")
-
-
 async def _run(settings: Settings, path: str, batch_size: int, force_tiers: bool) -> Summary:
     with CsvSource(path) as source:
         progress = Progress(source, sys.stdout, sys.stderr)
@@ -91,7 +80,7 @@ async def _run(settings: Settings, path: str, batch_size: int, force_tiers: bool
                 return await import_customers(
                     session,
                     source,
-                    actor=operator(),
+                    actor=operator("import"),
                     region=settings.default_region,
                     limits=tier_limits(settings),
                     force_tiers=force_tiers,

@@ -6,10 +6,9 @@ via `cli`). A new or reset password is printed once; only its hash is stored."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from callcenter.bootstrap import Bootstrap
-from callcenter.cli_import import operator
+from callcenter.cli_actor import operator
 from handlers.roles import ROLES
 from storage.users import Actor
 
@@ -47,7 +46,7 @@ def _listed(text: str) -> tuple[str, ...]:
 
 
 def _actor() -> Actor:
-    return dataclasses.replace(operator(), via="cli")
+    return operator("cli")
 
 
 async def run(boot: Bootstrap, args: argparse.Namespace) -> None:
