@@ -111,7 +111,7 @@ async def test_disabling_on_the_command_line_ends_an_open_session_and_the_api_to
     code, _, err = cli("disable", "agent1", database_url=database_url, tmp_path=tmp_path)
     assert code == 0, err
 
-    assert await console_home(app_client) == (302, "/login")
+    assert await console_home(app_client) == (303, "/login?next=/agent")
     assert (await app_client.get("/api/v1/complaints", headers=staff.agent)).status == 401
     async with sessions() as session:
         user = await get_by_login(session, "agent1")
