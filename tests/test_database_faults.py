@@ -25,7 +25,10 @@ from tests.routing_fixtures import Callers, seed
 Client = TestClient[web.Request, web.Application]
 CTI = {"Authorization": "Bearer cti"}
 BUDGET = 1.0
-MARGIN = 1.0  # scheduling on a busy machine; the old code was late by 2 s and more
+# Scheduling on a 2-core machine: of 30 simultaneous fallbacks the slowest was seen at 2.4 s
+# once on an idle CI run (1.0 s margin failed), so the margin only separates "answered near
+# the budget" from "waited for the database" (the API's old 60 s, a platform's 5-15 s timeout).
+MARGIN = 2.5
 TIMEOUTS = {
     "cti_token": "cti",
     "routing_budget_seconds": BUDGET,
