@@ -135,15 +135,25 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     check_origin(request)
     user = await require_user(request, *STAFF)  # 401 before the upgrade
 
+    replayed: set[str] = set()
+
     async def opening() -> list[dict[str, Any]]:
         # A reconnecting agent gets the pops of calls still in progress.
         async with request.app[SESSIONS]() as session:
             in_progress = await screen_pop.calls_in_progress(session, user)
+        replayed.update(in_progress)
         return [await render_pop(request, user, call_id, via="ws", replay=True) for call_id in in_progress]
 
     def wanted(event: dict[str, Any]) -> bool:
         # An agent only ever receives their own pops.
-        return event.get("agent") == user.login and event.get("type") in CALL_EVENTS
+        if event.get("agent") != user.login or event.get("type") not in CALL_EVENTS:
+            return False
+        # A call offered while the socket was opening is both replayed and announced (the
+        # subscription starts first so that nothing is missed): one pop is enough.
+        if event["type"] == "call_offered" and str(event.get("call_id")) in replayed:
+            replayed.discard(str(event.get("call_id")))
+            return False
+        return True
 
     async def message_for(event: dict[str, Any]) -> dict[str, Any]:
         if event["type"] == "call_ended":
