@@ -21,6 +21,7 @@ from callcenter import (
     page_audit,
     page_campaigns,
     page_satisfaction,
+    page_users,
     rasa_webhook,
     telegram_webhook,
     telephony_cti,
@@ -65,6 +66,7 @@ def create_app(
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)
+    page_users.setup(app)
     calls.setup(app, policies.routing)
     telephony_cti.setup(app)
     telephony_twilio.setup(app)

@@ -59,10 +59,13 @@ async def sign_in(page: Any, base: str, login: str, password: str) -> None:
 
 
 async def switch_language(page: Any, language: str) -> None:
-    """With the header's language control, as a user would; the choice is remembered."""
-    control = page.locator(f'header [data-language="{language}"]')
+    """With the header's language buttons, as a user would; the choice is remembered. The
+    language being shown has its button pressed (and disabled): nothing to do then."""
+    button = page.locator(f'header .language-switch button[value="{language}"]')
+    if await button.get_attribute("aria-pressed") == "true":
+        return
     async with page.expect_navigation():
-        await control.click()
+        await button.click()
 
 
 async def screenshot(page: Any, path: Path) -> Path:
