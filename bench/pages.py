@@ -5,8 +5,10 @@
     python bench/pages.py --reseed        # throw the database away and seed it again
 
 The data lives in a PostgreSQL database of its own (`contactdesk_bench_pages` next to
-CONTACTDESK_BENCH_POSTGRES), created by the real migrations and filled by COPY; it is kept
-between runs, and seeded again only with --reseed or when its sizes differ from the ones asked.
+CONTACTDESK_BENCH_POSTGRES, or --database), created by the real migrations and filled by COPY;
+it is kept between runs and seeded again only with --reseed or when its sizes differ from the
+ones asked. The migrations run on every start, so a kept database gains a newer branch's schema
+(a branch with other migrations wants a --database of its own).
 
 The application runs in this process under aiohttp's test server; a middleware put first in
 its chain times each request from the moment the app receives it to the response it returns
@@ -67,7 +69,6 @@ PAGES = (
     Page("/admin/users", ADMIN),
 )
 
-DATABASE = "contactdesk_bench_pages"
 SEED_VERSION = 2  # a database seeded by another version is seeded again
 PASSWORD = "bench-pages-password"
 BUDGET_MS = 100.0
@@ -453,22 +454,15 @@ async def seed_campaigns(connection: Any, rng: random.Random, customers: int, no
 async def seed(url: str, customers: int, complaints: int) -> None:
     import asyncpg
 
-    from storage.migrate import upgrade
-
-    await upgrade(url)
     connection = await asyncpg.connect(pg(url))
     rng = random.Random(13)
     now = datetime.now(UTC)
     try:
+        agents = await seed_people(connection, now)
         steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
             ("customers and phones", lambda: copy_customers(connection, customers, now)),
             ("Telegram identities", lambda: seed_identities(connection, customers, now)),
             ("holdings", lambda: seed_holdings(connection, rng, customers)),
-        ]
-        for label, step in steps:
-            await timed(label, step)
-        agents = await seed_people(connection, now)
-        for label, step in [
             (
                 "complaints, events, timers",
                 lambda: seed_complaints(connection, rng, complaints, customers, agents, now),
@@ -478,9 +472,9 @@ async def seed(url: str, customers: int, complaints: int) -> None:
             ("audit trail", lambda: seed_audit(connection, rng, complaints * 3, customers, now)),
             ("campaigns", lambda: seed_campaigns(connection, rng, customers, now)),
             ("ANALYZE", lambda: connection.execute("VACUUM ANALYZE")),
-        ]:
+        ]
+        for label, step in steps:
             await timed(label, step)
-        await connection.execute(f"COMMENT ON DATABASE {DATABASE} IS '{sizes(customers, complaints)}'")
     finally:
         await connection.close()
 
@@ -496,29 +490,37 @@ def sizes(customers: int, complaints: int) -> str:
 
 
 async def prepare(options: argparse.Namespace) -> str:
-    """The seeded database's URL, seeding it first when it is missing, stale or --reseed."""
+    """The seeded database's URL, seeding it first when it is missing, stale or --reseed. The
+    migrations run every time: a kept database gains the schema a newer branch adds."""
     import asyncpg
 
-    base = ADMIN_DSN.rsplit("/", 1)[0]
-    url = f"{base}/{DATABASE}".replace("postgresql://", "postgresql+asyncpg://")
+    from storage.migrate import upgrade
+
+    name = options.database
+    url = f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://")
+    wanted = sizes(options.customers, options.complaints)
     admin = await asyncpg.connect(ADMIN_DSN)
     try:
         found = await admin.fetchval(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", DATABASE
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", name
         )
-        wanted = sizes(options.customers, options.complaints)
-        if found == wanted and not options.reseed:
-            return url
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+        fresh = found != wanted or options.reseed
+        if fresh:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    print(
-        f"seeding {options.customers:,} customers and {options.complaints:,} complaints into {DATABASE} ..."
-    )
-    started = time.perf_counter()
-    await seed(url, options.customers, options.complaints)
-    print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    await upgrade(url)
+    if fresh:
+        print(
+            f"seeding {options.customers:,} customers and {options.complaints:,} complaints into {name} ..."
+        )
+        started = time.perf_counter()
+        await seed(url, options.customers, options.complaints)
+        admin = await asyncpg.connect(ADMIN_DSN)
+        await admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{wanted}'")
+        await admin.close()
+        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
     return url
 
 
@@ -709,4 +711,9 @@ if __name__ == "__main__":
         "--page-seconds", type=float, default=30.0, help="stop a page's requests after this (at least 5)"
     )
     parser.add_argument("--reseed", action="store_true", help="seed the database again")
+    parser.add_argument(
+        "--database",
+        default="contactdesk_bench_pages",
+        help="the kept database's name (one per branch whose migrations differ)",
+    )
     asyncio.run(main(parser.parse_args()))
