@@ -92,9 +92,13 @@ async def take(base: str, passwords: dict[str, str], folder: Path) -> list[Path]
                 page = await new_page(browser)
                 await sign_in(page, base, login, passwords[login])
                 for language in CONSOLE_LANGUAGES:
+                    await page.goto(base + "/")  # home: a page with the bar's language control
                     await switch_language(page, language)
                     for path, name in pages:
-                        await page.goto(base + path)
+                        response = await page.goto(base + path)
+                        if response is None or response.status == 404:
+                            print(f"no page {path} yet", file=sys.stderr)
+                            continue
                         await page.wait_for_timeout(300)  # the socket's first push, the polls
                         saved.append(await screenshot(page, folder / f"{name}.{language}.png"))
                 await page.context.close()
