@@ -34,12 +34,16 @@ async def _posted(request: web.Request) -> MultiDict[str]:
     return form
 
 
-def _values(form: Mapping[str, str] | MultiDict[str]) -> dict[str, object]:
+def _values(form: MultiDict[str]) -> dict[str, object]:
     """What the form held, to show it again: text fields as given, lists as the boxes ticked."""
     values: dict[str, object] = {key: str(form.get(key, "")).strip() for key in ("login", "role", "name")}
     for key in LISTED:
-        values[key] = form.getall(key, []) if isinstance(form, MultiDict) else []
+        values[key] = form.getall(key, [])
     return values
+
+
+# The add form before anything is typed: most people added are agents.
+BLANK = _values(MultiDict(role="agent"))
 
 
 def _of(view: users.UserView) -> dict[str, object]:
@@ -102,7 +106,7 @@ async def users_page(
         status=status,
         people=people,
         choices=await _choices(request),
-        values=values or _values({"role": "agent"}),
+        values=values or BLANK,
         problem=problem,
         created=created,
         # Said only of an account that is disabled, whatever the address claims.

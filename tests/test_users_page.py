@@ -207,3 +207,9 @@ async def test_the_page_reads_in_chinese(settings: Settings, staff: Staff, queue
         status, page = await post_form(client, "/admin/users", {"login": "agent1", "role": "agent"})
         assert status == 409
         assert "已有用户“agent1”" in page
+
+
+async def test_an_unknown_user_is_a_404_on_the_users_page(admin: Client) -> None:
+    page = await admin.get("/admin/users/nobody")
+    assert page.status == 404
+    assert "There is no user “nobody”." in await page.text()
