@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import customers
 from handlers.errors import InvalidInput
 from handlers.identities import KINDS, mask
+from handlers.inputs import storable
 from storage import customer_search as repo
 from storage.audit import Actor, audit, audit_each_customer
 from storage.customer_search import CustomerRow
@@ -19,7 +20,7 @@ from storage.users import UserRecord
 PER_PAGE = 50
 # Deep pages are an index walk of page × PER_PAGE entries: a name that needs more is
 # better narrowed by typing more of it.
-MAX_PAGE = 100
+MAX_PAGE = 20
 QUERY_LENGTH = 200  # a name column's size
 TICKET = re.compile(r"[A-Z]{2}-\d{4}-\d+")  # CD-2026-000123, see storage/complaints.py
 
@@ -62,8 +63,8 @@ async def search(
     """Identities and tickets first; a name prefix when none matches. Every customer shown
     gets an audit entry (a list of customers is a read of each)."""
     text = query.strip()
-    if len(text) > QUERY_LENGTH:
-        raise InvalidInput(f"a search is at most {QUERY_LENGTH} characters", field="q")
+    if len(text) > QUERY_LENGTH or not storable(text):
+        raise InvalidInput(f"a search is at most {QUERY_LENGTH} characters of text", field="q")
     if not 1 <= page <= MAX_PAGE:
         raise InvalidInput(f"page is from 1 to {MAX_PAGE}", field="page")
     exact, how = await _exact_ids(session, text, region)

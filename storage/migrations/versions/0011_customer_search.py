@@ -1,7 +1,7 @@
 """customer search: an index for the console's search by name prefix (PostgreSQL)
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0011"
-# The lead chains this after 0008 at merge; 0008 is not on main yet.
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
