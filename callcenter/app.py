@@ -21,6 +21,7 @@ from callcenter import (
     health,
     page_audit,
     page_campaigns,
+    page_customers,
     page_satisfaction,
     page_users,
     rasa_webhook,
@@ -64,6 +65,7 @@ def create_app(
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
+    page_customers.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)
