@@ -30,9 +30,12 @@ from tests.browser_steps import launch, new_page, screenshot, sign_in, switch_la
 
 # The demo users, in the order their pages are taken (an agent's first).
 ROLES = {login: role for login, role, *_ in USERS}
-# Pages reached from a list rather than the bar, as (login, path, file name): add one when a
-# page like that exists (a complaint, a customer's profile).
-DETAILS: list[tuple[str, str, str]] = [("admin", "/admin/users/agent1", "user")]
+# Pages reached from a list rather than the bar, as (login, path, file name): add one as such
+# a page arrives (a complaint's page). Customer 1 is the demo's first (a VIP).
+DETAILS: list[tuple[str, str, str]] = [
+    ("supervisor", "/customers/1", "customer"),
+    ("admin", "/admin/users/agent1", "user"),
+]
 
 
 def name_of(path: str) -> str:
