@@ -110,4 +110,10 @@ async def test_the_console_reads_in_both_languages(console: Console) -> None:
             assert all(re.search("[\u4e00-\u9fff]", label) for label in shown), shown
         await screenshot(page, console.shots / f"supervisor.{language}.png")
     assert "Supervisor" in shown  # English is the source text
+
+    # The choice is the user's, not the browser's: chosen here, it holds on another one.
+    await switch_language(page, "zh")
+    elsewhere = await console.page_of("supervisor", "pw-supervisor")
+    assert await elsewhere.locator("html").get_attribute("lang") == "zh"
     assert page.blocked == []
+    assert elsewhere.blocked == []
