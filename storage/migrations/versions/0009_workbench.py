@@ -1,5 +1,6 @@
 """workbench: a complaint's assignee, the indexes the complaints list walks (by resolve
-deadline, overall and per assignee) and a trigram index to find customers by part of a name
+deadline, overall and per assignee) and trigram indexes to find a complaint by part of its
+description or its customer's name
 
 Revision ID: 0009
 Revises: 0008
@@ -20,14 +21,15 @@ depends_on = None
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    op.create_index(
-        "ix_customers_name_trgm",
-        "customers",
-        ["name"],
-        unique=False,
-        postgresql_using="gin",
-        postgresql_ops={"name": "gin_trgm_ops"},
-    )
+    for table, column in (("customers", "name"), ("complaints", "description")):
+        op.create_index(
+            f"ix_{table}_{column}_trgm",
+            table,
+            [column],
+            unique=False,
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        )
     with op.batch_alter_table("complaints", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
@@ -39,7 +41,12 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
-        batch_op.create_index("ix_complaints_resolve_due", ["resolve_due_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_complaints_resolve_due",
+            ["resolve_due_at", "id"],
+            unique=False,
+            postgresql_include=["state", "severity", "category", "channel", "assignee_id", "customer_id"],
+        )
         batch_op.create_index("ix_complaints_assignee_due", ["assignee_id", "resolve_due_at"], unique=False)
 
 
@@ -50,4 +57,5 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_complaints_assignee_id_users"), type_="foreignkey")
         batch_op.drop_column("assignee_id")
     # pg_trgm stays: dropping an extension another object may use is not this migration's call.
+    op.drop_index("ix_complaints_description_trgm", table_name="complaints")
     op.drop_index("ix_customers_name_trgm", table_name="customers")
