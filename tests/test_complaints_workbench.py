@@ -202,7 +202,7 @@ async def test_a_move_the_role_may_not_make_has_no_button_and_is_refused(
     assert "Move to: Closed" not in page
     refused = await _form(client, page, lodged.ticket, "move", to="closed")
     assert refused.status == 403
-    assert "your role may not move a complaint" in await refused.text()
+    assert "Your role may not make this move." in await refused.text()
 
     await _signed_in(client, "supervisor")
     page = await _page(client, f"/complaints/{lodged.ticket}")
