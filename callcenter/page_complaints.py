@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
+from templates.i18n import N_
 
 from callcenter.complaints_setup import POLICY
 from callcenter.console_auth import check_csrf
@@ -28,7 +29,6 @@ from storage import users as users_repo
 from storage.audit import Actor
 from storage.models.base import utcnow
 from storage.users import UserRecord
-from templates.i18n import N_
 
 # What the workbench's forms and filters may answer with, marked for the console catalogue;
 # a refusal whose text is built from codes is shown as its kind's sentence instead.
