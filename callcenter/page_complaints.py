@@ -21,11 +21,10 @@ from callcenter.telegram_webhook import BOT
 from callcenter.web_errors import status_for
 from handlers import complaints
 from handlers.complaints import workbench
-from handlers.complaints.workbench import PAGE_SIZE, Case
+from handlers.complaints.workbench import PAGE_SIZE
 from handlers.customers import TIERS
 from handlers.errors import Conflict, DomainError, Forbidden, NotFound
-from handlers.roles import MANAGERS, STAFF
-from storage import users as users_repo
+from handlers.roles import STAFF
 from storage.audit import Actor
 from storage.models.base import utcnow
 from storage.users import UserRecord
@@ -77,7 +76,7 @@ async def list_page(request: web.Request) -> web.Response:
     user = await require_page_user(request, *STAFF)
     asked = {name: request.query.get(name, "") for name in (*FILTERS, "page")}
     async with request.app[SESSIONS]() as session:
-        people = [u for u in await users_repo.all_users(session) if u.active]
+        people = await workbench.assignees(session)
         try:
             query = workbench.parse_list_query(
                 asked,
@@ -162,16 +161,9 @@ async def _case_page(
         photos=[n for n, ref in enumerate(complaint.attachments) if ref.startswith(TELEGRAM_PHOTO)],
         acknowledge=_deadline(complaint.acknowledge_due_at, complaint.state != "received", now),
         resolve=_deadline(complaint.resolve_due_at, complaint.state in ("resolved", "closed"), now),
-        assignable=_assignable(case, user),
-        may_assign_others=user.role in MANAGERS,
         error=error,
         kept=kept or {},
     )
-
-
-def _assignable(case: Case, user: UserRecord) -> list[UserRecord]:
-    """Whom this user may give the complaint to: a supervisor anyone active, an agent themselves."""
-    return [p for p in case.people.values() if p.active and (user.role in MANAGERS or p.id == user.id)]
 
 
 async def case_page(request: web.Request) -> web.Response:
@@ -185,7 +177,7 @@ async def case_page(request: web.Request) -> web.Response:
 async def _missing(request: web.Request, user: UserRecord) -> web.Response:
     """A ticket nobody lodged (a typo, an old link): the list with the message, as a 404."""
     async with request.app[SESSIONS]() as session:
-        people = [u for u in await users_repo.all_users(session) if u.active]
+        people = await workbench.assignees(session)
     return await _list(request, user, people, {"state": workbench.OPEN}, error=MISSING, status=404)
 
 

@@ -19,6 +19,11 @@ from storage.users import UserRecord
 NOTE_LIMIT = 2000
 
 
+def may_give_to(actor: UserRecord, assignee: UserRecord) -> bool:
+    """An agent may take a complaint; a supervisor gives it to anyone active."""
+    return assignee.active and (actor.role in MANAGERS or assignee.id == actor.id)
+
+
 async def _open(session: AsyncSession, complaint_id: int) -> ComplaintView:
     complaint = await repo.get(session, complaint_id, lock=True)
     if complaint is None:
@@ -68,7 +73,7 @@ async def assign(
         assignee = await users_repo.get_by_login(session, assignee_login)
         if assignee is None or not assignee.active:
             raise InvalidInput("no such agent", field="assignee")
-        if assignee.id != actor.id and actor.role not in MANAGERS:
+        if not may_give_to(actor, assignee):
             raise Forbidden("only a supervisor gives a complaint to someone else")
     complaint = await _open(session, complaint_id)
     if complaint.state == "closed":

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.complaints.desk import may_give_to
 from handlers.complaints.lifecycle import STATES, allowed_moves
 from handlers.complaints.policy import CHANNELS, DEPARTMENTS, SEVERITIES, ComplaintPolicy
 from handlers.customers import TIERS
@@ -144,6 +145,8 @@ class Case:
     people: Mapping[int, UserRecord]
     moves: list[str]
     departments: tuple[str, ...]
+    # Whom the reader may give the complaint to.
+    assignable: list[UserRecord]
 
 
 async def open_case(session: AsyncSession, reader: UserRecord, ticket: str) -> Case:
@@ -165,14 +168,21 @@ async def open_case(session: AsyncSession, reader: UserRecord, ticket: str) -> C
         details={"ticket": complaint.ticket},
     )
     await session.commit()
+    people = await users_repo.all_users(session)
     return Case(
         complaint=complaint,
         customer=customer,
         events=await repo.events(session, complaint.id),
-        people={u.id: u for u in await users_repo.all_users(session)},
+        people={u.id: u for u in people},
         moves=allowed_moves(complaint.state, reader.role),
         departments=tuple(sorted(set(DEPARTMENTS.values()))),
+        assignable=[u for u in people if may_give_to(reader, u)],
     )
+
+
+async def assignees(session: AsyncSession) -> list[UserRecord]:
+    """Whom the list may be filtered by: the active staff."""
+    return [u for u in await users_repo.all_users(session) if u.active]
 
 
 async def id_for_ticket(session: AsyncSession, ticket: str) -> int:
