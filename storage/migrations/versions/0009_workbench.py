@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-# TEMPORARY: 0008 (the i18n foundation) is not on main yet; point this at "0008" on merge.
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
