@@ -49,7 +49,8 @@ class ListRow:
     resolve_due_at: datetime | None
 
 
-# How many complaints a text search considers; the page says so when it may have found more.
+# How many complaints a text search considers: for a word in more of them, the list sorts the
+# first ones found (narrow it with a filter or a longer phrase), not every match.
 SEARCH_CAP = 1000
 
 _Ids = Select[int, datetime | None]
