@@ -35,6 +35,7 @@ clean:
 
 # The console's Chinese catalogue: collect the marked strings, then merge them into the .po
 # (new entries arrive untranslated; tests/test_console_language.py lists any left so).
+CATALOGUE_KEYWORDS := -k N_ -k InvalidInput -k Conflict -k NotFound -k Forbidden -k DomainError
 catalogue: install
-	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k N_ -o templates/locale/console.pot .
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg $(CATALOGUE_KEYWORDS) -o templates/locale/console.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -D console -i templates/locale/console.pot -d templates/locale -l zh

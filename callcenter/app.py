@@ -22,6 +22,7 @@ from callcenter import (
     page_audit,
     page_campaigns,
     page_complaints,
+    page_customers,
     page_satisfaction,
     rasa_webhook,
     telegram_webhook,
@@ -65,6 +66,7 @@ def create_app(
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
     page_complaints.setup(app)
+    page_customers.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)

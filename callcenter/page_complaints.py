@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
-from templates.i18n import N_
 
 from callcenter.complaints_setup import POLICY
 from callcenter.console_auth import check_csrf
@@ -28,43 +27,19 @@ from handlers.roles import STAFF
 from storage.audit import Actor
 from storage.models.base import utcnow
 from storage.users import UserRecord
+from templates.i18n import N_
 
-# What the workbench's forms and filters may answer with, marked for the console catalogue;
-# a refusal whose text is built from codes is shown as its kind's sentence instead.
-REFUSALS = frozenset(
-    {
-        N_("unknown state"),
-        N_("unknown severity"),
-        N_("unknown category"),
-        N_("unknown channel"),
-        N_("unknown tier"),
-        N_("no such agent"),
-        N_("the page is a number from 1"),
-        N_("search for at most 100 characters"),
-        N_("resolving needs a resolution text"),
-        N_("write the note first"),
-        N_("a note is at most 2000 characters"),
-        N_("unknown department"),
-        N_("only a supervisor gives a complaint to someone else"),
-        N_("a closed complaint is not assigned"),
-    }
-)
-BY_KIND: dict[type[DomainError], str] = {
+# The use cases' refusals are in the console catalogue when their text is literal; these are
+# built from a name (`unknown {name}`), so they are marked here to be translated.
+NAMED_REFUSALS = (N_("unknown severity"), N_("unknown category"), N_("unknown channel"), N_("unknown tier"))
+# A move's refusal names the states by code: the page says it in a sentence instead.
+MOVE_REFUSED: dict[type[DomainError], str] = {
     Forbidden: N_("Your role may not make this move."),
     Conflict: N_("The complaint has moved on since this page was loaded; that step is no longer possible."),
 }
 MISSING = N_("There is no complaint with that ticket.")
 FILTERS = ("q", "state", "severity", "category", "overdue", "assignee", "tier", "channel")
 TELEGRAM_PHOTO = "telegram:"
-
-
-def _refusal(problem: DomainError) -> str:
-    if problem.message in REFUSALS:
-        return problem.message
-    for kind, sentence in BY_KIND.items():
-        if isinstance(problem, kind):
-            return sentence
-    return problem.message
 
 
 def _page_link(asked: Mapping[str, str], page: int) -> str:
@@ -86,7 +61,7 @@ async def list_page(request: web.Request) -> web.Response:
                 assignees={u.login: u.id for u in people},
             )
         except DomainError as problem:
-            return await _list(request, user, people, asked, error=_refusal(problem), status=400)
+            return await _list(request, user, people, asked, error=problem.message, status=400)
         found = await workbench.list_page(session, Actor.of(user, "console"), query)
     return await _list(
         request,
@@ -222,9 +197,17 @@ async def _act(request: web.Request, act: str) -> web.StreamResponse:
                 await complaints.add_note(session, user, complaint_id, kept.get("note", ""))
     except DomainError as problem:
         return await _case_page(
-            request, user, error=_refusal(problem), kept={**kept, "act": act}, status=status_for(problem)
+            request, user, error=_refusal(problem, act), kept={**kept, "act": act}, status=status_for(problem)
         )
     raise web.HTTPSeeOther(f"/complaints/{request.match_info['ticket']}#timeline")
+
+
+def _refusal(problem: DomainError, act: str) -> str:
+    if act == "move":
+        for kind, sentence in MOVE_REFUSED.items():
+            if isinstance(problem, kind):
+                return sentence
+    return problem.message
 
 
 async def move(request: web.Request) -> web.StreamResponse:

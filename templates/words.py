@@ -55,9 +55,31 @@ WORDS: dict[str, dict[str, str]] = {
         "assigned": N_("Assigned"),
     },
     "actor": {"customer": N_("Customer"), "system": N_("System"), "user": N_("Staff")},
-    "direction": {"inbound": N_("Inbound"), "outbound": N_("Outbound")},
+    # The contact log stores in/out (storage/models/routing.py).
+    "direction": {
+        "inbound": N_("Inbound"),
+        "outbound": N_("Outbound"),
+        "in": N_("Inbound"),
+        "out": N_("Outbound"),
+    },
     "language": {"zh": N_("Chinese"), "en": N_("English")},
     "survey": {"csat": N_("CSAT"), "nps": N_("NPS")},
+    "survey_trigger": {
+        "complaint": N_("Complaint"),
+        "call": N_("Call"),
+        "campaign": N_("Campaign"),
+        "periodic": N_("Periodic"),
+    },
+    # Why a campaign message was not sent (storage/campaigns/dispatch.py).
+    "skip_reason": {
+        "blacklisted": N_("Blacklisted"),
+        "opted_out": N_("Opted out"),
+        "merged": N_("Merged into another customer"),
+        "open_complaint": N_("Open complaint"),
+        "frequency_cap": N_("Contacted too recently"),
+        "customer_gone": N_("Customer removed"),
+        "refused": N_("Refused"),
+    },
     "campaign_kind": {
         "satisfaction": N_("Satisfaction survey"),
         "follow_up": N_("Follow-up"),
@@ -96,6 +118,8 @@ WORDS: dict[str, dict[str, str]] = {
         "busy": N_("Busy"),
         "refused": N_("Refused"),
         "wrong_number": N_("Wrong number"),
+        "blocked": N_("Blocked the bot"),
+        "uncertain": N_("Uncertain"),
     },
 }
 

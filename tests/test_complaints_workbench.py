@@ -110,7 +110,7 @@ async def test_filters_and_search_find_the_right_complaints(
     assert _tickets(overdue) == [late.ticket]
     assert 'class="overdue"' in overdue
 
-    # The search box: a ticket, a phone number in another spelling, part of a name or a text.
+    # The search box: a ticket, a phone number in another spelling, a name's beginning, a text.
     assert _tickets(await _page(client, f"/complaints?q={billing.ticket.lower()}")) == [billing.ticket]
     assert _tickets(await _page(client, "/complaints?q=%2B86%20138%200000%200002")) == [urgent.ticket]
     assert _tickets(await _page(client, "/complaints?q=zhao")) == [late.ticket]

@@ -39,7 +39,7 @@ async def add_note(
     if not cleaned:
         raise InvalidInput("write the note first", field="note")
     if len(cleaned) > NOTE_LIMIT:
-        raise InvalidInput(f"a note is at most {NOTE_LIMIT} characters", field="note")
+        raise InvalidInput("a note is at most 2000 characters", field="note", limit=NOTE_LIMIT)
     complaint = await _open(session, complaint_id)
     await repo.add_event(
         session,

@@ -25,16 +25,16 @@ from storage.models.base import Base, JSONType, UTCDateTime, utcnow
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+# The console's name search: `lower(name) COLLATE "C"` so that a prefix LIKE is an index range
+# (any bytes, Chinese too), then id, so that a page of results is read in index order.
+# PostgreSQL only (SQLite searches by scanning); an expression index SQLite cannot reflect,
+# so it lives in its migration (0011) and `compared` keeps it out of the schema comparison.
+NAME_SEARCH_INDEX = "ix_customers_name_search"
+NAME_SEARCH_KEY = 'lower(name) COLLATE "C"'
+
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (
-        # Finding a customer by part of their name among a million: trigrams on PostgreSQL
-        # (migration 0009); SQLite gets a plain index by the same name.
-        Index(
-            "ix_customers_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}
-        ),
-    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")

@@ -1,9 +1,9 @@
 """workbench: a complaint's assignee, the indexes the complaints list walks (by resolve
-deadline, overall and per assignee) and trigram indexes to find a complaint by part of its
-description or its customer's name
+deadline, overall and per assignee) and a trigram index to find a complaint by part of its
+description
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"
+# After the customer search (0011), which merged first.
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -20,15 +21,14 @@ depends_on = None
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for table, column in (("customers", "name"), ("complaints", "description")):
-        op.create_index(
-            f"ix_{table}_{column}_trgm",
-            table,
-            [column],
-            unique=False,
-            postgresql_using="gin",
-            postgresql_ops={column: "gin_trgm_ops"},
-        )
+    op.create_index(
+        "ix_complaints_description_trgm",
+        "complaints",
+        ["description"],
+        unique=False,
+        postgresql_using="gin",
+        postgresql_ops={"description": "gin_trgm_ops"},
+    )
     with op.batch_alter_table("complaints", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
@@ -57,4 +57,3 @@ def downgrade() -> None:
         batch_op.drop_column("assignee_id")
     # pg_trgm stays: dropping an extension another object may use is not this migration's call.
     op.drop_index("ix_complaints_description_trgm", table_name="complaints")
-    op.drop_index("ix_customers_name_trgm", table_name="customers")
