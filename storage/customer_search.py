@@ -29,22 +29,28 @@ def _like_prefix(text: str) -> str:
     return escaped + "%"
 
 
-def _name_key(session: AsyncSession) -> ColumnElement[str]:
+def name_key(dialect: str) -> ColumnElement[str]:
     # On PostgreSQL the very expression of ix_customers_name_search (migration 0011): in
     # byte order a prefix LIKE is an index range and the results come in index order.
     key = func.lower(Customer.name)
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        return key.collate("C")
-    return key
+    return key.collate("C") if dialect == "postgresql" else key
+
+
+def name_starts_with(prefix: str, dialect: str) -> ColumnElement[bool]:
+    """A customer's name begins with `prefix`, any case (the index's condition)."""
+    return name_key(dialect).like(_like_prefix(prefix.lower()), escape="\\")
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name  # type: ignore[union-attr]
 
 
 async def ids_by_name(session: AsyncSession, prefix: str, *, offset: int, limit: int) -> list[int]:
     """Customers (not merged away) whose name starts with `prefix`, any case, by name."""
-    key = _name_key(session)
     query = (
         select(Customer.id)
-        .where(key.like(_like_prefix(prefix.lower()), escape="\\"), Customer.merged_into_id.is_(None))
-        .order_by(key, Customer.id)
+        .where(name_starts_with(prefix, _dialect(session)), Customer.merged_into_id.is_(None))
+        .order_by(name_key(_dialect(session)), Customer.id)
         .offset(offset)
         .limit(limit)
     )

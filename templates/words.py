@@ -38,6 +38,23 @@ WORDS: dict[str, dict[str, str]] = {
         "rasa": N_("Assistant"),
         "api": N_("API"),
     },
+    # Where a complaint is worked on (handlers/complaints/policy.py DEPARTMENTS).
+    "department": {
+        "network operations": N_("Network operations"),
+        "billing": N_("Billing department"),
+        "customer service": N_("Customer service"),
+        "product management": N_("Product management"),
+    },
+    # What happened to a complaint, in its timeline, and who did it when no user did.
+    "event": {
+        "created": N_("Lodged"),
+        "transition": N_("Moved"),
+        "escalated": N_("Escalated"),
+        "note": N_("Note"),
+        "notification": N_("Message to the customer"),
+        "assigned": N_("Assigned"),
+    },
+    "actor": {"customer": N_("Customer"), "system": N_("System"), "user": N_("Staff")},
     # The contact log stores in/out (storage/models/routing.py).
     "direction": {
         "inbound": N_("Inbound"),
