@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
@@ -30,9 +31,10 @@ from tests.browser_steps import launch, new_page, screenshot, sign_in, switch_la
 
 # The demo users, in the order their pages are taken (an agent's first).
 ROLES = {login: role for login, role, *_ in USERS}
-# Pages reached from a list rather than the bar, as (login, path, file name): add one as such
-# a page arrives (a complaint's page). Customer 1 is the demo's first (a VIP).
+# Pages reached from a list rather than the bar, as (login, path, file name); a path ending
+# in `/*` is the first link of that list's page. Customer 1 is the demo's first (a VIP).
 DETAILS: list[tuple[str, str, str]] = [
+    ("agent1", "/complaints/*", "complaint"),
     ("supervisor", "/customers/1", "customer"),
     ("admin", "/admin/users/agent1", "user"),
 ]
@@ -82,6 +84,16 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
             await server.close()
 
 
+async def resolve(page: Any, base: str, path: str) -> str | None:
+    """The path itself, or for `list/*` the first link to one of the list's pages."""
+    if not path.endswith("/*"):
+        return path
+    listing = path.removesuffix("/*")
+    await page.goto(base + listing)
+    first = page.locator(f'main a[href^="{listing}/"]').first
+    return await first.get_attribute("href") if await first.count() else None
+
+
 async def take(base: str, passwords: dict[str, str], folder: Path) -> list[Path]:
     from playwright.async_api import async_playwright
 
@@ -97,10 +109,11 @@ async def take(base: str, passwords: dict[str, str], folder: Path) -> list[Path]
                 for language in CONSOLE_LANGUAGES:
                     await page.goto(base + "/")  # home: a page with the bar's language control
                     await switch_language(page, language)
-                    for path, name in pages:
-                        response = await page.goto(base + path)
+                    for wanted, name in pages:
+                        path = await resolve(page, base, wanted)
+                        response = await page.goto(base + path) if path else None
                         if response is None or response.status == 404:
-                            print(f"no page {path} yet", file=sys.stderr)
+                            print(f"no page {wanted} yet", file=sys.stderr)
                             continue
                         await page.wait_for_timeout(300)  # the socket's first push, the polls
                         saved.append(await screenshot(page, folder / f"{name}.{language}.png"))
