@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import NotFound
 from storage import complaints as repo
+from storage import escalations
 from storage.audit import Actor, audit, audit_each_customer
 from storage.complaints import ComplaintDetail, ComplaintView
+from storage.escalations import QueueItem
 
 
 async def get(session: AsyncSession, complaint_id: int) -> ComplaintDetail:
@@ -78,6 +80,21 @@ async def status(session: AsyncSession, customer: Actor, customer_id: int) -> li
         subject_type="customer",
         subject_id=customer_id,
         details={"complaints": [c.id for c in found]},
+    )
+    await session.commit()
+    return found
+
+
+async def escalations_queue(session: AsyncSession, reader: Actor, *, limit: int) -> list[QueueItem]:
+    """The supervisors' queue (breached deadlines, compensations awaiting approval), oldest
+    first; each customer shown gets an audit entry naming their complaints."""
+    found = await escalations.queue(session, limit)
+    await audit_each_customer(
+        session,
+        actor=reader,
+        action="complaint.escalations",
+        shown=[(item.complaint.customer_id, item.complaint.id) for item in found],
+        key="complaints",
     )
     await session.commit()
     return found
