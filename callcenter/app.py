@@ -20,6 +20,7 @@ from callcenter import (
     health,
     page_audit,
     page_campaigns,
+    page_escalations,
     page_satisfaction,
     rasa_webhook,
     telegram_webhook,
@@ -62,6 +63,7 @@ def create_app(
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
+    page_escalations.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)

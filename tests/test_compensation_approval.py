@@ -3,14 +3,24 @@ told: what the customer receives (the outbox), what the agent and the supervisor
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers import complaints
+from handlers.complaints import ComplaintPolicy
+from handlers.customers import NewCustomer, create_customer
+from handlers.inputs import money
+from storage import complaints as complaints_repo
+from storage import users as users_repo
 from storage.models import AuditEntry
-from templates import message
+from storage.models.base import utcnow
+from templates import message, render
 from tests.conftest import Staff
+from tests.console_client import csrf_in, sign_in
 from tests.test_complaints_api import lodge, move, outbox
 from tests.test_customers_api import Client, create
 
@@ -157,3 +167,166 @@ async def test_an_amount_that_is_not_money_is_refused(client: Client, staff: Sta
     for amount in ("-5", "12.345", "lots"):
         assert (await resolve(client, staff.agent, cid, amount)).status == 400
     assert (await decide(client, staff.supervisor, cid, "maybe")).status == 400
+
+
+# The console: the escalations queue and the complaint page's fragment.
+
+POLICY = ComplaintPolicy()
+
+
+async def breached(sessions: async_sessionmaker[AsyncSession], phone: str) -> str:
+    """A complaint lodged three days ago that nobody acknowledged: escalated by the worker."""
+    async with sessions() as session:
+        customer = await create_customer(session, None, NewCustomer(name="王芳", phones=(phone,), tier="vip"))
+        lodged = await complaints.lodge(
+            session,
+            customer_id=customer.id,
+            category="billing",
+            description="charged twice",
+            channel="phone",
+            severity="urgent",
+            now=utcnow() - timedelta(days=3),
+            policy=POLICY,
+        )
+        assert await complaints.escalate_due(session)
+    return lodged.ticket
+
+
+async def browser_as(client: Client, login: str) -> None:
+    assert (await sign_in(client, login, "pw-" + login)).status == 303
+
+
+async def test_the_queue_lists_breaches_and_waiting_compensations_oldest_first_in_chinese(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    old = await breached(sessions, "13800000111")
+    cid = await investigating(client, staff, "13800000112", "zh")
+    await resolve(client, staff.agent, cid, "500", "话费减免")
+    await browser_as(client, "supervisor")
+
+    response = await client.get("/complaints/escalations")
+    assert response.status == 200
+    page = await response.text()
+    waiting = (await (await client.get(f"/api/v1/complaints/{cid}", headers=staff.agent)).json())["ticket"]
+    assert page.index(old) < page.index(waiting)  # the breach is the older of the two
+    for words in (
+        "升级与审批",
+        "王芳",
+        "贵宾",
+        "账单",
+        "紧急",
+        "超时未处理",
+        "补偿待审批",
+        "¥500.00",
+        "agent1",
+        "批准",
+        "退回",
+    ):
+        assert words in page, words
+    async with sessions() as session:
+        shown = (
+            (
+                await session.execute(
+                    select(AuditEntry.customer_id).where(AuditEntry.action == "complaint.escalations")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(shown) == 2  # each customer on the page, audited
+
+    await client.post(
+        "/language", data={"language": "en", "csrf": csrf_in(page), "next": "/complaints/escalations"}
+    )
+    english = await (await client.get("/complaints/escalations")).text()
+    for words in ("Escalations", "Deadline missed", "Compensation approval", "Approve", "Reject"):
+        assert words in english, words
+
+
+async def test_the_queue_buttons_reject_with_a_reason_and_approve(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    cid = await investigating(client, staff, "13800000113", "en")
+    await resolve(client, staff.agent, cid, "800")
+    await browser_as(client, "supervisor")
+    page = await (await client.get("/complaints/escalations")).text()
+    form = {"csrf": csrf_in(page), "back": "/complaints/escalations"}
+    action = f"/complaints/{cid}/approval"
+
+    blank = await client.post(
+        action, data={**form, "decision": "reject", "reason": " "}, allow_redirects=False
+    )
+    assert blank.status == 400
+    assert "reason" in await blank.text()
+    sent_back = await client.post(
+        action, data={**form, "decision": "reject", "reason": "too much"}, allow_redirects=False
+    )
+    assert (sent_back.status, sent_back.headers["Location"]) == (303, "/complaints/escalations")
+    assert ("approval_rejected", "compensation 800.00 proposed by agent1: too much") in await timeline(
+        client, staff, cid
+    )
+    assert f"/complaints/{cid}/approval" not in await (await client.get("/complaints/escalations")).text()
+
+    await resolve(client, staff.agent, cid, "300")
+    ticket = (await (await client.get(f"/api/v1/complaints/{cid}", headers=staff.agent)).json())["ticket"]
+    approved = await client.post(
+        action, data={**form, "decision": "approve", "back": f"/complaints/{ticket}"}, allow_redirects=False
+    )
+    assert (approved.status, approved.headers["Location"]) == (303, f"/complaints/{ticket}")
+    [told] = await resolved_messages(sessions)
+    assert "Compensation: CNY 300.00" in told
+    elsewhere = await client.post(action, data={**form, "decision": "approve", "back": "//evil.example"})
+    assert elsewhere.status == 409  # nothing waits any more; and never a redirect off the site
+
+
+async def test_an_agent_gets_a_403_for_the_queue_and_its_buttons(client: Client, staff: Staff) -> None:
+    cid = await investigating(client, staff, "13800000114", "en")
+    await resolve(client, staff.agent, cid, "900")
+    await browser_as(client, "agent1")
+    assert (await client.get("/complaints/escalations")).status == 403
+    page = await (await client.get("/agent")).text()
+    refused = await client.post(
+        f"/complaints/{cid}/approval",
+        data={"csrf": csrf_in(page), "decision": "approve"},
+        allow_redirects=False,
+    )
+    assert refused.status == 403
+    body = await (await client.get(f"/api/v1/complaints/{cid}", headers=staff.agent)).json()
+    assert body["approval"]["amount"] == "900.00"
+
+
+async def test_the_complaint_page_fragment_shows_the_wait_and_buttons_only_to_supervisors(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    cid = await investigating(client, staff, "13800000115", "zh")
+    await resolve(client, staff.agent, cid, "650", "退还月租")
+    async with sessions() as session:
+        complaint = await complaints_repo.get(session, cid)
+        users = {u.login: u for u in await users_repo.all_users(session)}
+    assert complaint is not None
+
+    def fragment(login: str) -> str:
+        return render(
+            "console/complaint_approval.html.j2",
+            language="zh",
+            complaint=complaint,
+            user=users[login],
+            csrf="token",
+            timezone="Asia/Shanghai",
+        )
+
+    shown = fragment("supervisor")
+    for words in ("等待审批", "¥650.00", "agent1", "退还月租", "replaced the router", "批准", "退回"):
+        assert words in shown, words
+    assert f'action="/complaints/{cid}/approval"' in shown
+    assert f'value="/complaints/{complaint.ticket}"' in shown
+    to_agent = fragment("agent1")
+    assert "等待审批" in to_agent
+    assert "<form" not in to_agent
+
+
+def test_a_sum_of_money_typed_in_a_form() -> None:
+    assert money(" 500 ") == Decimal("500")
+    assert money("99.5") == Decimal("99.5")
+    for raw in ("", "-1", "1e3", "12.345", "٣", "NaN", "1,000"):
+        assert money(raw) is None, raw
