@@ -21,8 +21,8 @@ from storage.audit import Actor
 from storage.models.base import utcnow
 
 QUEUE = "/complaints/escalations"
-# More than a floor's supervisors work through in a day; the oldest come first.
-SHOWN = 200
+# More than a supervisor works through at a sitting; the oldest come first.
+SHOWN = 100
 
 
 async def queue_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:

@@ -50,6 +50,8 @@ class ComplaintView:
     attachments: tuple[str, ...] = ()
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    # The first deadline breached since it was last resolved.
+    escalated_at: datetime | None = None
     # False while nobody has confirmed that the sender owns the number they gave.
     verified: bool = True
     # The number such a sender claimed; `masked` tells the JSON edge to show only its ends.
@@ -126,6 +128,7 @@ def complaint_view(row: Complaint) -> ComplaintView:
         attachments=tuple(str(a.get("ref", "")) for a in (row.attachments or [])),
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
+        escalated_at=row.escalated_at,
         verified=row.verified,
         claimed_phone=row.claimed_phone,
         approval=_approval(row),
@@ -230,6 +233,7 @@ async def mark_resolved(
     row = await _row(session, complaint_id)
     row.state = "resolved"
     row.resolved_at = at
+    row.escalated_at = None
     row.resolution = resolution
     if compensation is not None:
         row.compensation = compensation
@@ -372,9 +376,15 @@ async def claim_due_timers(session: AsyncSession, now: datetime, limit: int = 10
     return [DueTimer(r.id, r.complaint_id, r.kind, r.due_at) for r in rows]
 
 
-async def mark_escalated(session: AsyncSession, timer_id: int, at: datetime) -> None:
+async def mark_escalated(session: AsyncSession, timer: DueTimer, at: datetime) -> None:
+    """The timer fired; its complaint keeps the first breach until it is resolved."""
     await session.execute(
-        update(ComplaintTimer).where(ComplaintTimer.id == timer_id).values(done_at=at, escalated=True)
+        update(ComplaintTimer).where(ComplaintTimer.id == timer.id).values(done_at=at, escalated=True)
+    )
+    await session.execute(
+        update(Complaint)
+        .where(Complaint.id == timer.complaint_id, Complaint.escalated_at.is_(None))
+        .values(escalated_at=timer.due_at)
     )
 
 

@@ -47,6 +47,9 @@ class Complaint(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first deadline it breached since it was last resolved (the supervisors' escalations
+    # queue, oldest first); cleared when it is resolved.
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # A resolution waiting for a supervisor's approval (its compensation is above the
     # operator's limit): set while it waits, cleared when approved or rejected. It is kept
     # apart from `resolution` and `compensation`, which stay what the customer was told.

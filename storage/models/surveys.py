@@ -41,11 +41,7 @@ class ComplaintTimer(Base):
     """A deadline to watch; the escalation worker claims due rows (SKIP LOCKED on PostgreSQL)."""
 
     __tablename__ = "complaint_timers"
-    __table_args__ = (
-        Index("ix_complaint_timers_due", "done_at", "due_at"),
-        # The supervisors' escalations queue looks up the breached ones.
-        Index("ix_complaint_timers_escalated", "escalated", "complaint_id"),
-    )
+    __table_args__ = (Index("ix_complaint_timers_due", "done_at", "due_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(
