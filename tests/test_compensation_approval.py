@@ -209,7 +209,7 @@ async def test_the_queue_lists_breaches_and_waiting_compensations_oldest_first_i
     english = await response.text()
     waiting = (await (await client.get(f"/api/v1/complaints/{cid}", headers=staff.agent)).json())["ticket"]
     assert english.index(old) < english.index(waiting)  # the breach is the older of the two
-    for words in ("Escalations", "Deadline missed", "Compensation approval", "¥500.00", "agent1", "Approve"):
+    for words in ("Escalations", "Overdue", "Approval", "¥500.00", "agent1", "Approve"):
         assert words in english, words
     async with sessions() as session:
         audited = select(AuditEntry.customer_id).where(AuditEntry.action == "complaint.escalations")
@@ -227,7 +227,7 @@ async def test_the_queue_lists_breaches_and_waiting_compensations_oldest_first_i
         "VIP",
         "账单",
         "紧急",
-        "超时未处理",
+        "已超时",
         "补偿待审批",
         "批准",
         "驳回",
