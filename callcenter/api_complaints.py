@@ -126,7 +126,7 @@ async def read_complaint(request: web.Request) -> web.Response:
         detail = await complaints.read(session, Actor.of(user, "api"), path_id(request, "complaint_id"))
     body = plain(detail.complaint)
     body["events"] = plain(detail.events)
-    body["allowed"] = complaints.allowed_moves(detail.complaint.state, user.role)
+    body["allowed"] = complaints.moves_for(detail.complaint, user.role)
     return json_response(body)
 
 

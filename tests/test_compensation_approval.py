@@ -74,6 +74,8 @@ async def test_above_the_limit_the_customer_hears_nothing_until_a_supervisor_app
     assert waiting.status == 200, await waiting.text()
     body = await waiting.json()
     assert body["state"] == "investigating"
+    detail = await (await client.get(f"/api/v1/complaints/{cid}", headers=staff.agent)).json()
+    assert detail["allowed"] == []  # nothing to offer the agent while it waits
     assert body["approval"]["amount"] == "500.00"
     assert body["approval"]["requested_by"] == "agent1"
     assert body["compensation"] is None
@@ -332,3 +334,17 @@ def test_a_sum_of_money_typed_in_a_form() -> None:
     assert money("99.5") == Decimal("99.5")
     for raw in ("", "-1", "1e3", "12.345", "٣", "NaN", "1,000"):
         assert money(raw) is None, raw
+
+
+async def test_a_breached_complaint_leaves_the_queue_once_it_is_resolved(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ticket = await breached(sessions, "13800000116")
+    await browser_as(client, "supervisor")
+    assert ticket in await (await client.get("/complaints/escalations")).text()
+    async with sessions() as session:
+        [complaint] = await complaints_repo.search(session)
+    for to in ("acknowledged", "investigating"):
+        assert (await move(client, staff.agent, complaint.id, to)).status == 200
+    assert (await resolve(client, staff.agent, complaint.id, "0")).status == 200
+    assert ticket not in await (await client.get("/complaints/escalations")).text()

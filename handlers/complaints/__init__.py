@@ -5,7 +5,7 @@ One concept per module; the names callers use are re-exported here:
 
 - policy: the operator's `ComplaintPolicy`, severities, channels, departments
 - lodging: `checked_description`, `record`, `lodge`
-- lifecycle: `STATES`, `TRANSITIONS`, `allowed_moves`, `transition`
+- lifecycle: `STATES`, `TRANSITIONS`, `allowed_moves`, `moves_for`, `transition`
 - satisfaction: `customer_satisfied`
 - queries: `get`, `list_for_customer`, `search`, `read`, `status`, `escalations_queue`
 - escalation: `escalate_due`
@@ -15,7 +15,7 @@ One concept per module; the names callers use are re-exported here:
 
 from handlers.complaints.approval import DECISIONS, decide
 from handlers.complaints.escalation import Escalation, escalate_due
-from handlers.complaints.lifecycle import STATES, TRANSITIONS, allowed_moves, transition
+from handlers.complaints.lifecycle import STATES, TRANSITIONS, allowed_moves, moves_for, transition
 from handlers.complaints.lodging import checked_description, lodge, record
 from handlers.complaints.policy import CHANNELS, DEPARTMENTS, SEVERITIES, ComplaintPolicy
 from handlers.complaints.queries import escalations_queue, get, list_for_customer, read, search, status
@@ -40,6 +40,7 @@ __all__ = [
     "get",
     "list_for_customer",
     "lodge",
+    "moves_for",
     "read",
     "record",
     "search",

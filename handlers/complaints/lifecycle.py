@@ -38,6 +38,11 @@ def allowed_moves(state: str, role: str) -> list[str]:
     return [to for (frm, to), roles in TRANSITIONS.items() if frm == state and role in roles]
 
 
+def moves_for(complaint: ComplaintView, role: str) -> list[str]:
+    """The moves to offer on this complaint: none while its resolution waits for approval."""
+    return [] if complaint.approval is not None else allowed_moves(complaint.state, role)
+
+
 async def _write_state(
     session: AsyncSession,
     complaint: ComplaintView,
