@@ -220,7 +220,7 @@ async def test_the_queue_lists_breaches_and_waiting_compensations_oldest_first_i
 
     chosen = await client.post(
         "/language",
-        data={"language": "zh", "csrf": csrf_in(english), "next": "/complaints/escalations"},
+        data={"language": "zh", "csrf": csrf_in(english), "back": "/complaints/escalations"},
     )
     chinese = await chosen.text()
     for words in (

@@ -43,7 +43,7 @@ async def decide(
         raise InvalidInput("decision is approve or reject", field="decision", allowed=list(DECISIONS))
     reason = (reason or "").strip()
     if len(reason) > REASON_LENGTH:
-        raise InvalidInput(f"a reason is at most {REASON_LENGTH} characters", field="reason")
+        raise InvalidInput("a reason is at most 2000 characters", field="reason", limit=REASON_LENGTH)
     if decision == "reject" and not reason:
         raise InvalidInput("rejecting needs a reason for the agent", field="reason")
     complaint = await repo.get(session, complaint_id, lock=True)

@@ -13,8 +13,7 @@ from alembic import op
 import storage.models.base
 
 revision = "0010"
-# The lead's "0008" chains the helpers' migrations; until it is on main this follows 0007.
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
