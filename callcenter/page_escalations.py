@@ -21,20 +21,20 @@ from storage.audit import Actor
 from storage.models.base import utcnow
 
 QUEUE = "/complaints/escalations"
-# More than a supervisor works through at a sitting; the oldest come first.
-SHOWN = 100
+# Of each part: more than a supervisor works through at a sitting; the oldest come first.
+SHOWN = 50
 
 
 async def queue_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
     user = await require_page_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
-        items = await complaints.escalations_queue(session, Actor.of(user, "console"), limit=SHOWN)
+        queue = await complaints.escalations_queue(session, Actor.of(user, "console"), limit=SHOWN)
     return await render_page(
         request,
         "console/escalations.html.j2",
         user,
         status=status,
-        items=items,
+        queue=queue,
         shown=SHOWN,
         now=utcnow(),
         error=error,

@@ -1,13 +1,13 @@
-"""The supervisors' escalations queue: complaints that breached a deadline since they were
-last resolved and resolutions waiting for a compensation approval, with whose they are,
-oldest first."""
+"""The supervisors' escalations queue: resolutions waiting for a compensation approval and
+complaints that breached a deadline since they were last resolved, with whose they are, each
+oldest first and each read by walking its own index in order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -21,21 +21,17 @@ class QueueItem:
     customer_name: str
     tier: str
 
-    @property
-    def since(self) -> datetime:
-        """How long it has waited for a supervisor: from the breach or the request, whichever came first."""
-        approval = self.complaint.approval
-        moments = [m for m in (self.complaint.escalated_at, approval.requested_at if approval else None) if m]
-        return min(moments) if moments else self.complaint.created_at
-
 
 async def _oldest(
-    session: AsyncSession, moment: InstrumentedAttribute[datetime | None], limit: int
+    session: AsyncSession,
+    moment: InstrumentedAttribute[datetime | None],
+    limit: int,
+    *also: ColumnElement[bool],
 ) -> list[QueueItem]:
     query = (
         select(Complaint, Customer.name, Customer.tier)
         .join(Customer, Customer.id == Complaint.customer_id)
-        .where(moment.is_not(None))
+        .where(moment.is_not(None), *also)
         .order_by(moment)
         .limit(limit)
     )
@@ -44,12 +40,12 @@ async def _oldest(
     ]
 
 
-async def queue(session: AsyncSession, limit: int) -> list[QueueItem]:
-    """The oldest `limit` items: each half walks its own index in order, and the two are
-    merged here (an OR across both columns would sort every match)."""
-    items = {
-        item.complaint.id: item
-        for half in (Complaint.escalated_at, Complaint.approval_requested_at)
-        for item in await _oldest(session, half, limit)
-    }
-    return sorted(items.values(), key=lambda item: item.since)[:limit]
+async def waiting_approval(session: AsyncSession, limit: int) -> list[QueueItem]:
+    """Resolutions waiting for a supervisor, the longest-waiting first."""
+    return await _oldest(session, Complaint.approval_requested_at, limit)
+
+
+async def escalated(session: AsyncSession, limit: int) -> list[QueueItem]:
+    """Complaints that breached a deadline since they were last resolved, the first breach
+    first; one waiting for approval is listed there instead."""
+    return await _oldest(session, Complaint.escalated_at, limit, Complaint.approval_requested_at.is_(None))

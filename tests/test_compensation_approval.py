@@ -198,7 +198,7 @@ async def browser_as(client: Client, login: str) -> None:
     assert (await sign_in(client, login, "pw-" + login)).status == 302
 
 
-async def test_the_queue_lists_breaches_and_waiting_compensations_oldest_first_in_chinese(
+async def test_the_queue_lists_waiting_compensations_then_breaches_in_both_languages(
     client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     old = await breached(sessions, "13800000111")
@@ -210,8 +210,9 @@ async def test_the_queue_lists_breaches_and_waiting_compensations_oldest_first_i
     assert response.status == 200
     english = await response.text()
     waiting = (await (await client.get(f"/api/v1/complaints/{cid}", headers=staff.agent)).json())["ticket"]
-    assert english.index(old) < english.index(waiting)  # the breach is the older of the two
-    for words in ("Escalations", "Overdue", "Approval", "¥500.00", "agent1", "Approve"):
+    # Waiting compensations first (a customer waits for news of them), then the breaches.
+    assert english.index(waiting) < english.index(old)
+    for words in ("Compensations awaiting approval", "Escalated complaints", "¥500.00", "agent1", "Approve"):
         assert words in english, words
     async with sessions() as session:
         audited = select(AuditEntry.customer_id).where(AuditEntry.action == "complaint.escalations")
@@ -225,12 +226,13 @@ async def test_the_queue_lists_breaches_and_waiting_compensations_oldest_first_i
     chinese = await chosen.text()
     for words in (
         "升级与审批",
+        "待审批的补偿",
+        "超时升级的投诉",
         "王芳",
         "VIP",
         "账单",
         "紧急",
-        "已超时",
-        "补偿待审批",
+        "已接收",
         "批准",
         "驳回",
         "退回坐席",

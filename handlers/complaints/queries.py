@@ -4,6 +4,7 @@ customer asking after their own; each read of a customer's data is audited."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,17 @@ from storage import escalations
 from storage.audit import Actor, audit, audit_each_customer
 from storage.complaints import ComplaintDetail, ComplaintView
 from storage.escalations import QueueItem
+
+
+@dataclass(frozen=True)
+class EscalationsQueue:
+    # First: a customer waits for news of these until a supervisor decides.
+    waiting_approval: list[QueueItem]
+    escalated: list[QueueItem]
+
+    @property
+    def items(self) -> list[QueueItem]:
+        return [*self.waiting_approval, *self.escalated]
 
 
 async def get(session: AsyncSession, complaint_id: int) -> ComplaintDetail:
@@ -85,15 +97,18 @@ async def status(session: AsyncSession, customer: Actor, customer_id: int) -> li
     return found
 
 
-async def escalations_queue(session: AsyncSession, reader: Actor, *, limit: int) -> list[QueueItem]:
-    """The supervisors' queue (breached deadlines, compensations awaiting approval), oldest
-    first; each customer shown gets an audit entry naming their complaints."""
-    found = await escalations.queue(session, limit)
+async def escalations_queue(session: AsyncSession, reader: Actor, *, limit: int) -> EscalationsQueue:
+    """The supervisors' queue, each part oldest first; each customer shown gets an audit entry
+    naming their complaints."""
+    found = EscalationsQueue(
+        waiting_approval=await escalations.waiting_approval(session, limit),
+        escalated=await escalations.escalated(session, limit),
+    )
     await audit_each_customer(
         session,
         actor=reader,
         action="complaint.escalations",
-        shown=[(item.complaint.customer_id, item.complaint.id) for item in found],
+        shown=[(item.complaint.customer_id, item.complaint.id) for item in found.items],
         key="complaints",
     )
     await session.commit()
