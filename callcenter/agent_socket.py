@@ -72,21 +72,18 @@ class AgentFeed:
                     return
                 await self.sender.send(await agent_views.availability(self.request, self.user))
 
-    async def panel(self) -> dict[str, Any]:
-        board = self.request.app[QUEUE_BOARD]
-        waits = await board.newer_than(self.moved_at, self.request.app[SESSIONS])
-        return await agent_views.queue_panel(self.request, self.user, waits)
-
     async def queue_panel(self) -> None:
-        """The panel again after the queues moved, when what it shows has changed."""
+        """The panel, then again after the queues moved when what it shows has changed."""
+        board = self.request.app[QUEUE_BOARD]
         while True:
             await self.queues_moved.wait()
             self.queues_moved.clear()
-            message = await self.panel()
+            waits = await board.newer_than(self.moved_at, self.request.app[SESSIONS])
+            message = await agent_views.queue_panel(self.request, self.user, waits)
+            # Counts of calls, no customer's data: the socket's periodic sign-in check is
+            # enough, and spares one check per agent each time the floor moves.
             if message["html"] == self.panel_shown:
                 continue
-            if await self.sender.signed_out():
-                return
             self.panel_shown = message["html"]
             await self.sender.send(message)
 
@@ -105,9 +102,8 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
         for call_id in in_progress:
             await sender.send(await agent_views.card(request, user, call_id, via="ws", replay=True))
         await sender.send(await agent_views.availability(request, user))
+        # The first panel comes from the panel's own task, so that pops need not wait for it.
         feed.moved_at = time.monotonic()
-        opening_panel = await feed.panel()
-        feed.panel_shown = opening_panel["html"]
-        await sender.send(opening_panel)
+        feed.queues_moved.set()
         await serve(request, socket, feed.pops(calls), feed.floor(changes), feed.queue_panel())
     return socket
