@@ -17,6 +17,7 @@ from callcenter import (
     complaints_setup,
     console,
     console_auth,
+    console_pages,
     health,
     page_audit,
     page_campaigns,
@@ -71,6 +72,7 @@ def create_app(
     telegram_webhook.setup(app, boot.telegram, policies.complaints)
     rasa_webhook.setup(app)
     console_auth.setup(app)
+    console_pages.setup(app)
     console.setup(app)
 
     if run_workers:

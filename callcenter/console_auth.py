@@ -33,9 +33,11 @@ from handlers.sign_in import SignInLimits, sign_in
 from storage.models.base import utcnow
 from storage.users import UserRecord
 from templates import render
+from templates.i18n import LANGUAGE_CHOICES, N_, console_language
 
 SID_KEY = "sid"  # the cookie's random session id; the database keeps its SHA-256
 CSRF_KEY = "csrf"
+LANGUAGE_KEY = "lang"  # this browser's choice of the console's language before anyone signs in
 PASSWORDS = web.AppKey("passwords", Passwords)
 
 
@@ -109,11 +111,24 @@ async def check_form(request: web.Request, form: Mapping[str, object]) -> None:
         await check_csrf(request, str(form.get("csrf", "")))
 
 
+async def browser_language(request: web.Request) -> str:
+    """The language this browser chose, else the operator's default."""
+    session = await get_session(request)
+    return console_language(session.get(LANGUAGE_KEY), request.app[SETTINGS].console_language)
+
+
 async def _form(
     request: web.Request, *, status: int = 200, headers: Mapping[str, str] | None = None, **page: object
 ) -> web.Response:
     context: dict[str, object] = {"error": None, "locked": None, "next": None, **page}
-    html = render("console/login.html.j2", csrf=await csrf_token(request), **context)
+    html = render(
+        "console/login.html.j2",
+        language=await browser_language(request),
+        csrf=await csrf_token(request),
+        languages=LANGUAGE_CHOICES,
+        here=request.path_qs,
+        **context,
+    )
     return web.Response(text=html, content_type="text/html", status=status, headers=headers)
 
 
@@ -150,7 +165,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             next=going,
         )
     if user is None:
-        return await _form(request, status=401, error="Wrong login or password.", next=going)
+        return await _form(request, status=401, error=N_("Wrong login or password."), next=going)
     async with request.app[SESSIONS]() as db:
         token = await user_sessions.start(db, user, max_age=_max_age(settings))
     session = await new_session(request)  # a fresh cookie: no fixation

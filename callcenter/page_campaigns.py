@@ -15,6 +15,7 @@ from handlers.campaigns import CampaignSpec
 from handlers.errors import DomainError
 from handlers.roles import MANAGERS
 from storage.users import UserRecord
+from templates.i18n import N_
 
 
 async def _supervisor(request: web.Request) -> UserRecord:
@@ -65,7 +66,7 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
         async with request.app[SESSIONS]() as session:
             await campaigns.create(session, spec, created_by=user.id, schedule=True)
     except ValueError:
-        return await campaigns_page(request, "hours are whole numbers from 0 to 24", status=400)
+        return await campaigns_page(request, N_("hours are whole numbers from 0 to 24"), status=400)
     except DomainError as problem:
         return await campaigns_page(request, problem.message, status=400)
     raise web.HTTPSeeOther("/supervisor/campaigns")

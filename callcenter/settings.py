@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     session_key: str | None = None
     vip_share_limit: float = Field(default=0.15, ge=0, le=1)
     preferred_share_limit: float = Field(default=0.30, ge=0, le=1)
+
+    # The console's language for a user who has not chosen one (zh | en).
+    console_language: Literal["zh", "en"] = "zh"
 
     # Complaints: the operator's calendar and categories.
     timezone: str = TIMEZONE

@@ -32,7 +32,7 @@ MAX_DURATION = 2**31 - 1  # seconds; the column is a 32-bit integer
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
 
-def twiml(template: str, **context: object) -> web.Response:
+def twiml(template: str, **context: Any) -> web.Response:
     return web.Response(text=render(f"twiml/{template}.xml.j2", **context), content_type="application/xml")
 
 

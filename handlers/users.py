@@ -243,3 +243,11 @@ async def _audit(
         subject_id=user.id,
         details={"login": user.login, **details},
     )
+
+
+async def choose_console_language(session: AsyncSession, user_id: int, language: str) -> None:
+    """A user's own choice of the console's language, kept for every browser they sign in from."""
+    if language not in LANGUAGES:
+        raise InvalidInput("unknown language", field="language", allowed=list(LANGUAGES))
+    await repo.set_console_language(session, user_id, language)
+    await session.commit()

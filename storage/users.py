@@ -27,6 +27,7 @@ class UserRecord:
     skills: tuple[str, ...]
     languages: tuple[str, ...]
     active: bool
+    console_language: str | None = None
 
 
 def to_user(row: User) -> UserRecord:
@@ -38,6 +39,7 @@ def to_user(row: User) -> UserRecord:
         skills=tuple(row.skills or ()),
         languages=tuple(row.languages or ()),
         active=row.active,
+        console_language=row.console_language,
     )
 
 
@@ -127,6 +129,13 @@ async def update(
         setattr(row, key, value)
     await session.flush()
     return to_user(row)
+
+
+async def set_console_language(session: AsyncSession, user_id: int, language: str) -> None:
+    row = await session.get(User, user_id)
+    if row is not None:
+        row.console_language = language
+        await session.flush()
 
 
 async def all_users(session: AsyncSession) -> list[UserRecord]:

@@ -7,30 +7,87 @@ falls back to Chinese, then English.
 
 from __future__ import annotations
 
+from datetime import date, datetime, tzinfo
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
+
+from handlers.defaults import TIMEZONE
+from templates.i18n import translations
+from templates.words import WORDS, word_for
 
 LANGUAGES = ("zh", "en")
 FALLBACK = ("zh", "en")
 
 
 @cache
-def environment() -> Environment:
-    # Autoescape for .html/.xml (cards, pages, TwiML); message texts are plain.
-    return Environment(
+def environment(language: str = "en") -> Environment:
+    """The templates with the console's translations for `language` installed (English, the
+    source text, has none). Autoescape for .html/.xml (cards, pages, TwiML); message texts
+    are plain."""
+    env = Environment(
         loader=PackageLoader("templates", ""),
         autoescape=select_autoescape(["html", "xml", "html.j2", "xml.j2"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    catalogue = translations(language)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["language"] = language
+    env.filters["word"] = lambda code, kind: catalogue.gettext(word_for(kind, code))
+    # A kind's words as a mapping, for scripts that label codes arriving over a socket.
+    env.globals["words"] = lambda kind: {
+        code: catalogue.gettext(label) for code, label in WORDS[kind].items()
+    }
+    env.filters["when"] = _when
+    env.filters["day"] = _day
+    return env
 
 
-def render(template_name: str, /, **context: Any) -> str:
-    return environment().get_template(template_name).render(**context)
+@cache
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
+
+
+def _local(context: Context, moment: datetime) -> datetime:
+    """A stored time (UTC; SQLite hands it back naive) in the operator's zone."""
+    zone = _zone(context.get("timezone") or TIMEZONE)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(zone)
+
+
+@pass_context
+def _when(context: Context, moment: datetime | None) -> str:
+    return "" if moment is None else _local(context, moment).strftime("%Y-%m-%d %H:%M")
+
+
+@pass_context
+def _day(context: Context, moment: datetime | date | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        moment = _local(context, moment).date()
+    return moment.isoformat()
+
+
+def render(template_name: str, /, *, language: str = "en", **context: Any) -> str:
+    """A template rendered in one of the console's languages (`language`); customer
+    messages choose theirs with `message`."""
+    return environment(language).get_template(template_name).render(**context)
 
 
 def language_of(code: str | None) -> str:

@@ -31,6 +31,10 @@ from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_sync
 from storage.models import Base
 
+# The console's pages are read in English by the tests unless a test chooses Chinese (the
+# operator's default, zh, is checked in tests/test_console_language.py).
+os.environ.setdefault("CONTACTDESK_CONSOLE_LANGUAGE", "en")
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "CONTACTDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

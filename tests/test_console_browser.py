@@ -157,7 +157,7 @@ async def test_a_supervisor_schedules_a_campaign_from_the_page_and_watches_it_fi
                 # not wait_for_function: the page's CSP rightly forbids the eval that needs.)
                 await row.locator(".percent", has_text="100%").wait_for(timeout=15_000)
                 assert await row.locator("progress").evaluate("bar => bar.value") == 100
-                assert await row.locator(".state").inner_text() == "finished"
+                assert await row.locator(".state").inner_text() == "Finished"  # the state as a word
                 assert await row.locator(".counts").inner_text() == "3 / 3"
                 await page.screenshot(path=str(tmp_path / "campaigns.png"), full_page=True)
                 assert blocked == []

@@ -24,6 +24,8 @@ class User(Base):
     languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The console's language this user chose (zh | en); none: the operator's default.
+    console_language: Mapped[str | None] = mapped_column(String(8))
 
 
 class ApiToken(Base):

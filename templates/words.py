@@ -1,0 +1,120 @@
+"""The words a console page shows for the codes we store: a state, a category, a tier is
+read as a word in the agent's language, never as its code. The labels are English source
+text, translated through the console catalogue where they are shown (the `word` filter)."""
+
+from __future__ import annotations
+
+from templates.i18n import N_
+
+WORDS: dict[str, dict[str, str]] = {
+    "role": {"agent": N_("Agent"), "supervisor": N_("Supervisor"), "admin": N_("Administrator")},
+    "availability": {
+        "available": N_("Available"),
+        "busy": N_("On a call"),
+        "wrap_up": N_("Wrap-up"),
+        "offline": N_("Offline"),
+    },
+    "tier": {"regular": N_("Regular"), "preferred": N_("Preferred"), "vip": N_("VIP")},
+    "state": {
+        "received": N_("Received"),
+        "acknowledged": N_("Acknowledged"),
+        "investigating": N_("Investigating"),
+        "resolved": N_("Resolved"),
+        "closed": N_("Closed"),
+        "reopened": N_("Reopened"),
+    },
+    "severity": {"standard": N_("Standard"), "urgent": N_("Urgent")},
+    "category": {
+        "billing": N_("Billing"),
+        "network": N_("Network"),
+        "service": N_("Service"),
+        "product": N_("Product"),
+        "other": N_("Other"),
+    },
+    "channel": {
+        "phone": N_("Phone"),
+        "telegram": N_("Telegram"),
+        "console": N_("Console"),
+        "rasa": N_("Assistant"),
+        "api": N_("API"),
+    },
+    # Contacts store "in" and "out".
+    "direction": {
+        "in": N_("Inbound"),
+        "out": N_("Outbound"),
+        "inbound": N_("Inbound"),
+        "outbound": N_("Outbound"),
+    },
+    "queue": {
+        "general": N_("General"),
+        "vip": N_("VIP"),
+        "complaints": N_("Complaints"),
+        "english": N_("English line"),
+        "billing": N_("Billing"),
+        "overflow": N_("Overflow"),
+    },
+    # Why routing chose the queue: the rule's name (handlers/routing/rules.toml) or a fallback.
+    "route": {
+        "blacklisted": N_("Blacklisted"),
+        "vip": N_("VIP customer"),
+        "open-complaint": N_("Open complaint"),
+        "repeat-contact": N_("Repeat contact"),
+        "menu-billing": N_("Billing menu"),
+        "menu-english": N_("English menu"),
+        "english-speaker": N_("English speaker"),
+        "preferred": N_("Preferred customer"),
+        "unknown-caller": N_("Unknown caller"),
+        "default": N_("Default route"),
+        "fallback-timeout": N_("Fallback: routing too slow"),
+        "fallback-database": N_("Fallback: database unavailable"),
+        "outbound": N_("Outbound call"),
+    },
+    "language": {"zh": N_("Chinese"), "en": N_("English")},
+    "survey": {"csat": N_("CSAT"), "nps": N_("NPS")},
+    "campaign_kind": {
+        "satisfaction": N_("Satisfaction survey"),
+        "follow_up": N_("Follow-up"),
+        "cross_sell": N_("Cross-sell"),
+    },
+    "campaign_state": {
+        "draft": N_("Draft"),
+        "scheduled": N_("Scheduled"),
+        "running": N_("Running"),
+        "paused": N_("Paused"),
+        "finished": N_("Finished"),
+        "cancelled": N_("Cancelled"),
+    },
+    "campaign_move": {
+        "schedule": N_("Schedule"),
+        "pause": N_("Pause"),
+        "resume": N_("Resume"),
+        "cancel": N_("Cancel"),
+    },
+    "campaign_channel": {
+        "telegram": N_("Telegram"),
+        "best": N_("Best available"),
+        "dialer": N_("Dialer list"),
+    },
+    "delivery": {
+        "pending": N_("Pending"),
+        "claimed": N_("Claimed"),
+        "sending": N_("Sending"),
+        "sent": N_("Sent"),
+        "answered": N_("Answered"),
+        "skipped": N_("Skipped"),
+        "failed": N_("Failed"),
+        "cancelled": N_("Cancelled"),
+        "dialing": N_("Dialing"),
+        "no_answer": N_("No answer"),
+        "busy": N_("Busy"),
+        "refused": N_("Refused"),
+        "wrong_number": N_("Wrong number"),
+    },
+}
+
+
+def word_for(kind: str, code: object) -> str:
+    """The English label of a code (the code itself when we have no word for it yet, so a
+    new code still shows rather than failing the page)."""
+    text = "" if code is None else str(code)
+    return WORDS.get(kind, {}).get(text, text)
