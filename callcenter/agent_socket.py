@@ -20,7 +20,8 @@ from callcenter.console_sockets import Sender, open_socket, serve
 from callcenter.keys import EVENTS, SESSIONS
 from callcenter.queue_board import QUEUE_BOARD
 from callcenter.web_security import check_origin
-from handlers import screen_pop
+from handlers import agents, screen_pop
+from handlers.agents import QueueWait
 from handlers.roles import STAFF
 from storage.events import CALLS, SUPERVISOR
 from storage.users import UserRecord
@@ -40,7 +41,7 @@ class AgentFeed:
         self.replayed = replayed
         self.queues_moved = asyncio.Event()
         self.moved_at = 0.0
-        self.panel_shown = ""
+        self.panel_shown: tuple[QueueWait, ...] | None = None
 
     async def pops(self, calls: AsyncIterator[dict[str, Any]]) -> None:
         async for event in calls:
@@ -68,8 +69,8 @@ class AgentFeed:
                 self.moved_at = time.monotonic()
                 self.queues_moved.set()
             elif event.get("type") == "agent_state" and event.get("agent") == self.user.login:
-                if await self.sender.signed_out():
-                    return
+                # The agent's own state, no customer's data: like the queue panel, it relies on
+                # the socket's periodic sign-in check (each call moves it twice).
                 await self.sender.send(await agent_views.availability(self.request, self.user))
 
     async def queue_panel(self) -> None:
@@ -79,13 +80,13 @@ class AgentFeed:
             await self.queues_moved.wait()
             self.queues_moved.clear()
             waits = await board.newer_than(self.moved_at, self.request.app[SESSIONS])
-            message = await agent_views.queue_panel(self.request, self.user, waits)
-            # Counts of calls, no customer's data: the socket's periodic sign-in check is
-            # enough, and spares one check per agent each time the floor moves.
-            if message["html"] == self.panel_shown:
+            served = agents.served_by(self.user, waits)
+            if served == self.panel_shown:
                 continue
-            self.panel_shown = message["html"]
-            await self.sender.send(message)
+            self.panel_shown = served
+            # Counts of calls, no customer's data: the socket's periodic sign-in check is
+            # enough, and spares a check per agent each time the floor moves.
+            await self.sender.send(await agent_views.queue_panel(self.request, self.user, served))
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:

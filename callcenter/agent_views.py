@@ -70,8 +70,9 @@ async def availability(request: web.Request, user: UserRecord) -> dict[str, Any]
     return {"type": "agent_state", "state": state, "html": html}
 
 
-async def queue_panel(request: web.Request, user: UserRecord, waits: tuple[QueueWait, ...]) -> dict[str, Any]:
-    """The `queues` message: calls waiting in the queues the agent serves, longest first."""
-    served = agents.served_by(user, waits)
+async def queue_panel(
+    request: web.Request, user: UserRecord, served: tuple[QueueWait, ...]
+) -> dict[str, Any]:
+    """The `queues` message: calls waiting in the queues the agent serves."""
     html = await _render(request, user, "console/queues.html.j2", waits=served)
     return {"type": "queues", "html": html}
