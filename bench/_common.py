@@ -5,15 +5,112 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import random
 import secrets
 import statistics
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 ADMIN_DSN = os.environ.get("CONTACTDESK_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# The floor's one indexed fetch: a caller by phone, as routing and the card start.
+CALLER_BY_PHONE = (
+    "SELECT c.id, c.tier FROM customer_identities i JOIN customers c ON c.id = i.customer_id "
+    "WHERE i.kind = 'phone' AND i.value = $1"
+)
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉建国志文海波宁晨欣怡浩然子涵雨轩"
+PINYIN = (
+    "Li Wei",
+    "Wang Fang",
+    "Zhang Min",
+    "Chen Jing",
+    "Liu Yang",
+    "Emily Chen",
+    "John Miller",
+    "Anna Wong",
+)
+REGIONS = ("Guangzhou",) * 4 + ("Shenzhen",) * 3 + ("Foshan", "Dongguan", "Beijing", "Shanghai", "Hangzhou")
+
+
+CUSTOMER_COLUMNS = [
+    "id",
+    "name",
+    "tier",
+    "blacklisted",
+    "blacklist_reason",
+    "language",
+    "region",
+    "timezone",
+    "attributes",
+    "marketing_opt_out",
+    "created_at",
+    "updated_at",
+]
+
+
+def phone(n: int) -> str:
+    """Customer n's phone (id n + 1), as stored (E.164)."""
+    return f"+86139{n:08d}"
+
+
+def customer_name(rng: random.Random, english: bool) -> str:
+    if english:
+        return rng.choice(PINYIN)
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+
+
+async def copy_customers(connection: Any, count: int, now: datetime, seed: int = 13) -> None:
+    """`count` customers (ids 1…count) with a phone each, by COPY: tiers 5% VIP, 20% preferred,
+    one in 997 blacklisted, one in ten speaking English, signed up over the last three years."""
+    rng = random.Random(seed)
+    tiers = ["vip"] * 5 + ["preferred"] * 20 + ["regular"] * 75
+
+    def rows() -> Any:
+        for n in range(count):
+            english = n % 10 == 0
+            since = now - timedelta(days=rng.randrange(3 * 365), seconds=rng.randrange(86_400))
+            blacklisted = n % 997 == 0
+            yield (
+                n + 1,
+                customer_name(rng, english),
+                tiers[n % 100],
+                blacklisted,
+                "abusive calls" if blacklisted else None,
+                "en" if english else "zh",
+                rng.choice(REGIONS),
+                "Asia/Shanghai",
+                "{}",
+                n % 20 == 0,
+                since,
+                since,
+            )
+
+    await connection.copy_records_to_table(
+        "customers",
+        records=rows(),
+        columns=CUSTOMER_COLUMNS,
+    )
+    await copy_phones(connection, count, now)
+
+
+async def copy_phones(connection: Any, count: int, now: datetime) -> None:
+    """Customers 1…count's phones (identities 1…count), and both sequences moved past them."""
+    await connection.copy_records_to_table(
+        "customer_identities",
+        records=((n + 1, n + 1, "phone", phone(n), now) for n in range(count)),
+        columns=["id", "customer_id", "kind", "value", "created_at"],
+    )
+    await connection.execute("SELECT setval('customers_id_seq', $1)", count + 1)
+    await connection.execute("SELECT setval('customer_identities_id_seq', $1)", count + 1)
 
 
 def machine() -> str:

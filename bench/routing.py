@@ -23,15 +23,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import create_database, drive, drop_database, machine, summary, wait_for_port
+from bench._common import (
+    CALLER_BY_PHONE,
+    copy_customers,
+    create_database,
+    drive,
+    drop_database,
+    machine,
+    phone,
+    summary,
+    wait_for_port,
+)
 
 CTI_TOKEN = "bench-token"
 TWILIO_TOKEN = "bench-twilio"
 PUBLIC = "http://127.0.0.1"
-
-
-def phone(n: int) -> str:
-    return f"+86139{n:08d}"
 
 
 async def load(url: str, customers: int) -> None:
@@ -41,33 +47,7 @@ async def load(url: str, customers: int) -> None:
 
     await upgrade(url)
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    now = datetime.now(UTC)
-    tiers = ["vip"] * 5 + ["preferred"] * 20 + ["regular"] * 75
-    await connection.copy_records_to_table(
-        "customers",
-        records=(
-            (n + 1, f"c{n}", tiers[n % 100], n % 997 == 0, "zh" if n % 10 else "en", "{}", False, now, now)
-            for n in range(customers)
-        ),
-        columns=[
-            "id",
-            "name",
-            "tier",
-            "blacklisted",
-            "language",
-            "attributes",
-            "marketing_opt_out",
-            "created_at",
-            "updated_at",
-        ],
-    )
-    await connection.copy_records_to_table(
-        "customer_identities",
-        records=((n + 1, n + 1, "phone", phone(n), now) for n in range(customers)),
-        columns=["id", "customer_id", "kind", "value", "created_at"],
-    )
-    await connection.execute("SELECT setval('customers_id_seq', $1)", customers + 1)
-    await connection.execute("SELECT setval('customer_identities_id_seq', $1)", customers + 1)
+    await copy_customers(connection, customers, datetime.now(UTC))
     for queue in ("vip", "complaints", "english", "general", "overflow"):
         await connection.execute(
             "INSERT INTO queues (name, description, days, timezone) VALUES ($1, '', '[0,1,2,3,4,5,6]', 'Asia/Shanghai')",
@@ -104,11 +84,7 @@ def serve_floor(kind: str, port: int, dsn: str) -> None:
         async def handler(request: web.Request) -> web.Response:
             body = await request.json()
             if pool is not None:
-                await pool.fetchrow(
-                    "SELECT c.id, c.tier FROM customer_identities i JOIN customers c ON c.id = i.customer_id "
-                    "WHERE i.kind = 'phone' AND i.value = $1",
-                    body["from"],
-                )
+                await pool.fetchrow(CALLER_BY_PHONE, body["from"])
             return web.json_response({"action": "route", "queue": "general", "priority": 20})
 
         app.router.add_post("/telephony/cti", handler)

@@ -39,16 +39,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import create_database, drop_database, machine, percentile, wait_for_port
+from bench._common import (
+    copy_phones,
+    create_database,
+    drop_database,
+    machine,
+    percentile,
+    phone,
+    wait_for_port,
+)
 
 CTI_TOKEN = "bench-cti"
 CTI = {"Authorization": f"Bearer {CTI_TOKEN}"}
 POP_TIMEOUT = 10.0
 FLOOR_PORT, ONE_PORT, TWO_A_PORT, TWO_B_PORT = 18611, 18612, 18613, 18614
-
-
-def phone(n: int) -> str:
-    return f"+86139{n:08d}"
 
 
 def agent_token(i: int) -> str:
@@ -82,13 +86,7 @@ async def seed(url: str, agents: int, customers: int) -> str:
             "updated_at",
         ],
     )
-    await connection.copy_records_to_table(
-        "customer_identities",
-        records=((n + 1, n + 1, "phone", phone(n), now) for n in range(customers)),
-        columns=["id", "customer_id", "kind", "value", "created_at"],
-    )
-    await connection.execute("SELECT setval('customers_id_seq', $1)", customers + 1)
-    await connection.execute("SELECT setval('customer_identities_id_seq', $1)", customers + 1)
+    await copy_phones(connection, customers, now)
     for queue in ("general", "complaints"):
         await connection.execute(
             "INSERT INTO queues (name, description, days, timezone) "

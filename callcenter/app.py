@@ -21,6 +21,8 @@ from callcenter import (
     health,
     page_audit,
     page_campaigns,
+    page_complaints,
+    page_customers,
     page_satisfaction,
     rasa_webhook,
     telegram_webhook,
@@ -63,6 +65,8 @@ def create_app(
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
+    page_complaints.setup(app)
+    page_customers.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)

@@ -82,7 +82,7 @@ async def _demo(boot: Bootstrap) -> None:
     from handlers.demo import load_demo
 
     async with boot.command_session() as session:
-        passwords = await load_demo(session)
+        passwords = await load_demo(session, boot.policies.complaints)
     print("Demo data loaded. Sign in at /agent with:")
     for login, password in passwords.items():
         print(f"  {login:<12} {password}")

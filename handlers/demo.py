@@ -1,4 +1,5 @@
-"""A small demo data set: every tier, a blacklisted caller, agents, a supervisor, an admin.
+"""A small demo data set: every tier, a blacklisted caller, agents, a supervisor, an admin,
+and a few complaints at different points of their lifecycle for the workbench.
 
 Loading it twice changes nothing but the demo users' passwords, which are new each
 run and printed, because only their hashes are stored."""
@@ -7,15 +8,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import campaigns
 from handlers.accounts import save_user
+from handlers.complaints import lifecycle, lodging
+from handlers.complaints.policy import ComplaintPolicy
 from handlers.defaults import TIMEZONE
 from handlers.identities import normalise_phone
+from storage import complaints as complaints_repo
 from storage import customers as repo
 from storage.customers import Identity, NewCustomerRow
 from storage.models.base import utcnow
@@ -113,6 +117,47 @@ USERS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoComplaint:
+    phone: str
+    category: str
+    severity: str
+    description: str
+    days_ago: int
+    moves: tuple[str, ...] = ()
+    resolution: str | None = None
+
+
+COMPLAINTS = (
+    DemoComplaint(
+        "+8613800000001",
+        "network",
+        "urgent",
+        "家里宽带每天晚上八点后频繁掉线，已经持续一周。",
+        3,
+        ("acknowledged",),
+    ),
+    DemoComplaint("+8613800000002", "billing", "standard", "本月账单多扣了 30 元国际漫游费，我没有出国。", 2),
+    DemoComplaint(
+        "+8613800000003",
+        "service",
+        "standard",
+        "The shop promised a callback about my SIM swap and nobody called.",
+        1,
+        ("acknowledged", "investigating"),
+    ),
+    DemoComplaint(
+        "+8613800000004",
+        "product",
+        "standard",
+        "新办的流量包没有生效。",
+        6,
+        ("acknowledged", "investigating", "resolved"),
+        resolution="流量包已重新开通，并补发本月流量。",
+    ),
+)
+
+
 DEMO_CAMPAIGN = campaigns.CampaignSpec(
     name="Quarterly satisfaction, VIP and preferred",
     kind="satisfaction",
@@ -121,7 +166,7 @@ DEMO_CAMPAIGN = campaigns.CampaignSpec(
 )
 
 
-async def load_demo(session: AsyncSession) -> dict[str, str]:
+async def load_demo(session: AsyncSession, policy: ComplaintPolicy | None = None) -> dict[str, str]:
     """Load (or refresh) the demo data; returns each demo user's new password."""
     product_ids = {
         code: await repo.get_or_create_product(session, code, name, category, price)
@@ -173,7 +218,45 @@ async def load_demo(session: AsyncSession) -> dict[str, str]:
                 await presence.set_agent_state(session, user.id, "available", utcnow())
     await session.commit()
 
+    await _complaints(session, policy or ComplaintPolicy())
+
     # A draft for the supervisor's campaigns page to start from (once).
     if not any(c.name == DEMO_CAMPAIGN.name for c in await campaigns.list_all(session)):
         await campaigns.create(session, DEMO_CAMPAIGN, created_by=None, schedule=False)
     return passwords
+
+
+async def _complaints(session: AsyncSession, policy: ComplaintPolicy) -> None:
+    """The demo complaints, lodged and moved on through the use cases (once: a customer who
+    has a complaint already keeps what they have)."""
+    agent = await get_by_login(session, "agent1")
+    for demo in COMPLAINTS:
+        customer_id = await repo.find_id_by_identity(session, "phone", normalise_phone(demo.phone))
+        if (
+            customer_id is None
+            or agent is None
+            or await complaints_repo.search(session, customer_id=customer_id, limit=1)
+        ):
+            continue
+        lodged_at = utcnow() - timedelta(days=demo.days_ago)
+        complaint = await lodging.lodge(
+            session,
+            customer_id=customer_id,
+            category=demo.category,
+            severity=demo.severity,
+            description=demo.description,
+            channel="phone",
+            actor=agent,
+            now=lodged_at,
+            policy=policy,
+        )
+        for step, state in enumerate(demo.moves, start=1):
+            await lifecycle.transition(
+                session,
+                agent,
+                complaint.id,
+                state,
+                resolution=demo.resolution if state == "resolved" else None,
+                now=lodged_at + timedelta(hours=4 * step),
+                policy=policy,
+            )

@@ -71,11 +71,8 @@ async def satisfaction(
 
 async def target_breaches(session: AsyncSession, now: datetime, targets: Targets) -> list[TargetBreach]:
     """Measures over the trailing window that are below target (no answers, no alert)."""
-    rows = await repo.satisfaction(session, now - targets.window, now)
+    overall = await repo.scores(session, now - targets.window, now)
     found: list[TargetBreach] = []
-    if not rows:
-        return found
-    overall = rows[0]
     if overall.csat_average is not None and overall.csat_average < targets.csat_min:
         found.append(TargetBreach("csat", overall.csat_average, targets.csat_min))
     if overall.nps is not None and overall.nps < targets.nps_min:
@@ -89,16 +86,9 @@ async def open_alerts(session: AsyncSession) -> list[AlertView]:
 
 async def overview(session: AsyncSession, now: datetime, targets: Targets, weeks: int) -> Overview:
     """The last `weeks` weeks' scores, oldest first, and what is open now."""
-    scores = []
-    # One report per week keeps the SQL portable (no date_trunc on SQLite); a few small queries.
-    for week in range(weeks, 0, -1):
-        start = now - timedelta(weeks=week)
-        rows = await repo.satisfaction(session, start, start + timedelta(weeks=1))
-        scores.append(
-            WeekScores(start, rows[0].csat_average if rows else None, rows[0].nps if rows else None)
-        )
+    by_week = await repo.weekly_scores(session, now, weeks)
     return Overview(
-        weeks=scores,
+        weeks=[WeekScores(start, found.csat_average, found.nps) for start, found in by_week],
         ages=await complaint_ages.open_by_age(session, now),
         alerts=await complaints_repo.open_alerts(session),
         breaches=await target_breaches(session, now, targets),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.complaints import OPEN_STATES
@@ -20,13 +20,19 @@ AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
 
 
 async def open_by_age(session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
-    """Bucket label → (within deadline, overdue)."""
-    counts = {label: [0, 0] for label, _ in AGE_BUCKETS}
-    rows = await session.stream(
-        select(Complaint.created_at, Complaint.resolve_due_at).where(Complaint.state.in_(OPEN_STATES))
+    """Bucket label → (within deadline, overdue), counted by the database: there may be tens of
+    thousands of open complaints, and the page needs ten numbers."""
+    bucket = case(
+        *((Complaint.created_at > now - limit, label) for label, limit in AGE_BUCKETS[:-1]),
+        else_=AGE_BUCKETS[-1][0],
+    ).label("bucket")
+    overdue = case((Complaint.resolve_due_at < now, 1), else_=0).label("overdue")
+    rows = await session.execute(
+        select(bucket, overdue, func.count())
+        .where(Complaint.state.in_(OPEN_STATES))
+        .group_by(bucket, overdue)
     )
-    async for created_at, due in rows:
-        age = now - created_at
-        label = next(label for label, limit in AGE_BUCKETS if age < limit)
-        counts[label][1 if due is not None and due < now else 0] += 1
+    counts = {label: [0, 0] for label, _ in AGE_BUCKETS}
+    for label, late, n in rows.all():
+        counts[str(label)][int(late)] += int(n)
     return {label: (c[0], c[1]) for label, c in counts.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, case, cast, func, literal, select
@@ -67,25 +67,75 @@ def _complaint_key(group_by: str | None) -> Any:
     return literal("all")
 
 
+def _survey_figures() -> list[Any]:
+    answered = Survey.answered_at.is_not(None)
+    csat = (Survey.kind == "csat") & answered
+    nps = (Survey.kind == "nps") & answered
+    return [
+        func.count().label("sent"),
+        func.sum(case((answered, 1), else_=0)).label("responses"),
+        func.sum(case((csat, 1), else_=0)).label("csat_n"),
+        func.sum(case((csat, Survey.score), else_=0)).label("csat_sum"),
+        func.sum(case((csat & (Survey.score >= 4), 1), else_=0)).label("csat_ok"),
+        func.sum(case((nps, 1), else_=0)).label("nps_n"),
+        func.sum(case((nps & (Survey.score >= 9), 1), else_=0)).label("promoters"),
+        func.sum(case((nps & (Survey.score <= 6), 1), else_=0)).label("detractors"),
+    ]
+
+
+def _csat_average(figures: Any) -> float | None:
+    answers = int(figures.csat_n or 0)
+    return round(int(figures.csat_sum or 0) / answers, 2) if answers else None
+
+
+def _nps(figures: Any) -> float | None:
+    answers = int(figures.nps_n or 0)
+    net = int(figures.promoters or 0) - int(figures.detractors or 0)
+    return round(100 * net / answers, 1) if answers else None
+
+
+@dataclass(frozen=True)
+class Scores:
+    csat_average: float | None
+    nps: float | None
+
+
+async def scores(session: AsyncSession, start: datetime, end: datetime) -> Scores:
+    """The CSAT average and NPS of the surveys sent in [start, end) and nothing else: the weekly
+    trend and the targets need only these, and `satisfaction` also reads every complaint lodged
+    in the period (at 100,000 complaints, a twelve-week trend took seconds)."""
+    query = (
+        select(*_survey_figures())
+        .select_from(Survey)
+        .where(Survey.created_at >= start, Survey.created_at < end)
+    )
+    figures = (await session.execute(query)).one()
+    return Scores(_csat_average(figures), _nps(figures))
+
+
+async def weekly_scores(session: AsyncSession, now: datetime, weeks: int) -> list[tuple[datetime, Scores]]:
+    """Each of the last `weeks` weeks' start and scores, oldest first, in one pass over their
+    surveys; a CASE names each survey's week, so the SQL stays portable (no date_trunc on SQLite)."""
+    starts = [now - timedelta(weeks=back) for back in range(weeks, 0, -1)]
+    week = case(
+        *((Survey.created_at >= start, n) for n, start in reversed(list(enumerate(starts)))), else_=-1
+    ).label("week")
+    query = (
+        select(week, *_survey_figures())
+        .select_from(Survey)
+        .where(Survey.created_at >= starts[0], Survey.created_at < now)
+        .group_by(week)
+    )
+    found = {int(row.week): Scores(_csat_average(row), _nps(row)) for row in await session.execute(query)}
+    return [(start, found.get(n, Scores(None, None))) for n, start in enumerate(starts)]
+
+
 async def satisfaction(
     session: AsyncSession, start: datetime, end: datetime, group_by: str | None = None
 ) -> list[ReportRow]:
     key = _survey_key(group_by).label("key")
-    answered = Survey.answered_at.is_not(None)
-    csat = (Survey.kind == "csat") & answered
-    nps = (Survey.kind == "nps") & answered
     survey_query = (
-        select(
-            key,
-            func.count().label("sent"),
-            func.sum(case((answered, 1), else_=0)).label("responses"),
-            func.sum(case((csat, 1), else_=0)).label("csat_n"),
-            func.sum(case((csat, Survey.score), else_=0)).label("csat_sum"),
-            func.sum(case((csat & (Survey.score >= 4), 1), else_=0)).label("csat_ok"),
-            func.sum(case((nps, 1), else_=0)).label("nps_n"),
-            func.sum(case((nps & (Survey.score >= 9), 1), else_=0)).label("promoters"),
-            func.sum(case((nps & (Survey.score <= 6), 1), else_=0)).label("detractors"),
-        )
+        select(key, *_survey_figures())
         .select_from(Survey)
         .join(Customer, Customer.id == Survey.customer_id)
         .outerjoin(User, User.id == Survey.agent_id)
@@ -139,12 +189,10 @@ async def satisfaction(
                 responses=responses,
                 response_rate=_ratio(responses, sent),
                 csat_responses=csat_n,
-                csat_average=round(int(s.csat_sum or 0) / csat_n, 2) if s and csat_n else None,
+                csat_average=_csat_average(s) if s else None,
                 csat_satisfied_share=_ratio(int(s.csat_ok or 0), csat_n) if s else None,
                 nps_responses=nps_n,
-                nps=round(100 * (int(s.promoters or 0) - int(s.detractors or 0)) / nps_n, 1)
-                if s and nps_n
-                else None,
+                nps=_nps(s) if s else None,
                 complaints=len(lodged),
                 reopened=reopened,
                 reopen_rate=_ratio(reopened, len(lodged)),

@@ -44,7 +44,10 @@ def test_demo_prints_passwords_and_loading_twice_duplicates_nothing(sqlite_url: 
     tiers = dict(db.execute("SELECT tier, count(*) FROM customers GROUP BY tier").fetchall())
     blacklisted = db.execute("SELECT count(*) FROM customers WHERE blacklisted").fetchone()[0]
     users = db.execute("SELECT count(*) FROM users").fetchone()[0]
+    complaints = dict(db.execute("SELECT state, count(*) FROM complaints GROUP BY state").fetchall())
     db.close()
+    # A workbench with something on it: complaints at four points of their lifecycle, once.
+    assert complaints == {"received": 1, "acknowledged": 1, "investigating": 1, "resolved": 1}
     assert set(tiers) == {"vip", "preferred", "regular"}
     assert sum(tiers.values()) == 11
     assert blacklisted == 1

@@ -26,8 +26,11 @@ async def progress(session: AsyncSession, campaign_id: int, now: datetime | None
     remaining = sum(counts.get(s, 0) for s in OPEN_STATES)
     done = total - remaining
     window = timedelta(minutes=5)
-    recent = await repo.sent_since(session, campaign_id, now - window)
-    per_minute = recent / (window.total_seconds() / 60)
+    per_minute = 0.0
+    if campaign.state == "running":
+        # Only a running campaign sends; a finished one's sends are not read again on every view.
+        recent = await repo.sent_since(session, campaign_id, now - window)
+        per_minute = recent / (window.total_seconds() / 60)
     eta = None
     if campaign.state == "running" and remaining and per_minute > 0:
         eta = now + timedelta(minutes=remaining / per_minute)
