@@ -38,6 +38,7 @@ class NavLink:
 PAGES = (
     NavLink(N_("Agent"), "/agent", STAFF),
     NavLink(N_("Complaints"), "/complaints", STAFF),
+    NavLink(N_("Escalations"), "/complaints/escalations", MANAGERS),
     NavLink(N_("Customers"), "/customers", STAFF),
     NavLink(N_("Supervisor"), "/supervisor", MANAGERS),
     NavLink(N_("Campaigns"), "/supervisor/campaigns", MANAGERS),
@@ -48,15 +49,15 @@ PAGES = (
 
 
 def nav_for(user: UserRecord, path: str) -> list[dict[str, object]]:
-    return [
-        {
-            "label": link.label,
-            "href": link.href,
-            "current": path == link.href or path.startswith(link.href + "/"),
-        }
-        for link in PAGES
-        if user.role in link.roles
-    ]
+    """The bar for this role; the current page is the link that names the most of the path
+    (/complaints/escalations is Escalations, /complaints/CD-… is Complaints)."""
+    links = [link for link in PAGES if user.role in link.roles]
+    here = max(
+        (link.href for link in links if path == link.href or path.startswith(link.href + "/")),
+        key=len,
+        default=None,
+    )
+    return [{"label": link.label, "href": link.href, "current": link.href == here} for link in links]
 
 
 async def page_language(request: web.Request, user: UserRecord | None) -> str:

@@ -14,8 +14,17 @@ from tests.console_client import csrf_in, sign_in
 
 Client = TestClient[web.Request, web.Application]
 
-PAGES = ("/agent", "/supervisor", "/supervisor/campaigns", "/supervisor/satisfaction", "/supervisor/audit")
-SUPERVISOR_PAGES = PAGES[1:]
+PAGES = (
+    "/agent",
+    "/complaints",
+    "/customers",
+    "/complaints/escalations",
+    "/supervisor",
+    "/supervisor/campaigns",
+    "/supervisor/satisfaction",
+    "/supervisor/audit",
+)
+SUPERVISOR_PAGES = PAGES[3:]
 
 
 def nav_links(page: str) -> list[str]:
@@ -119,8 +128,13 @@ async def test_managers_see_every_page_in_the_bar_on_every_page(
     await sign_in(client, login, "pw-" + login)
     response = await client.get(path)
     assert response.status == 200
-    managers_bar = ["/agent", "/complaints", "/customers", *SUPERVISOR_PAGES]
-    assert nav_links(await response.text()) == managers_bar + (["/admin/users"] if login == "admin" else [])
+    managers_bar = ["/agent", "/complaints", "/complaints/escalations", "/customers", *SUPERVISOR_PAGES[1:]]
+    page = await response.text()
+    assert nav_links(page) == managers_bar + (["/admin/users"] if login == "admin" else [])
+    # One link is the page the user is on, the one that names the most of its path.
+    bar = page.split('<nav aria-label="Console">')[1].split("</nav>")[0]
+    assert bar.count('aria-current="page"') == 1
+    assert f'<a href="{path}" aria-current="page">' in page
 
 
 async def test_signing_out_from_the_bar_ends_the_session(client: Client, staff: Staff) -> None:
