@@ -12,6 +12,8 @@ from storage.models import Campaign, CampaignTarget
 
 # Targets in these states are still to be worked on; every other state is final.
 OPEN_STATES = ("pending", "claimed", "sending", "dialing")
+# A campaign in these states has ended; the others may still move.
+FINAL_STATES = ("finished", "cancelled")
 
 
 @dataclass(frozen=True)

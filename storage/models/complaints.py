@@ -14,7 +14,11 @@ from storage.models.customers import BigId
 
 class Complaint(Base):
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_customer_state", "customer_id", "state"),)
+    __table_args__ = (
+        Index("ix_complaints_customer_state", "customer_id", "state"),
+        # Open complaints by age and deadline are counted from the index alone on PostgreSQL.
+        Index("ix_complaints_state_ages", "state", postgresql_include=["created_at", "resolve_due_at"]),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket: Mapped[str] = mapped_column(String(32), unique=True)
@@ -22,7 +26,7 @@ class Complaint(Base):
     category: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(16), default="standard")  # standard | urgent
     # received | acknowledged | investigating | resolved | reopened | closed
-    state: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    state: Mapped[str] = mapped_column(String(16), default="received")
     description: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(16))  # telegram | phone | rasa | api | console
     department: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,44 @@
+"""page indexes: the satisfaction page's weekly scores and open complaints by age read from
+covering indexes (index-only scans on PostgreSQL; plain indexes on SQLite)
+
+Revision ID: 0012
+Revises: 0008
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0012"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # The covering index serves every range on created_at, so it replaces the plain one.
+    with op.batch_alter_table("surveys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_surveys_created_scores",
+            ["created_at"],
+            unique=False,
+            postgresql_include=["kind", "answered_at", "score"],
+        )
+        batch_op.drop_index("ix_surveys_created_at")
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_complaints_state_ages",
+            ["state"],
+            unique=False,
+            postgresql_include=["created_at", "resolve_due_at"],
+        )
+        batch_op.drop_index("ix_complaints_state")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.create_index("ix_complaints_state", ["state"], unique=False)
+        batch_op.drop_index("ix_complaints_state_ages")
+    with op.batch_alter_table("surveys", schema=None) as batch_op:
+        batch_op.create_index("ix_surveys_created_at", ["created_at"], unique=False)
+        batch_op.drop_index("ix_surveys_created_scores")
