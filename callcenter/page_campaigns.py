@@ -13,7 +13,7 @@ from callcenter.params import path_id, query_int
 from callcenter.serialize import read_form
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec
-from handlers.errors import DomainError
+from handlers.errors import DomainError, InvalidInput
 from handlers.roles import MANAGERS
 from storage.users import UserRecord
 from templates.i18n import N_
@@ -29,7 +29,11 @@ def _names(raw: object) -> list[str]:
 
 async def campaigns_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
     user = await _supervisor(request)
-    before = query_int(request, "before", low=1)
+    try:
+        before = query_int(request, "before", low=1)
+    except InvalidInput:
+        before, status = None, 400
+        error = N_("that link to older campaigns is broken; these are the latest")
     async with request.app[SESSIONS]() as session:
         found = await campaigns.overview(session, before)
     return await render_page(
