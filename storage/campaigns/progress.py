@@ -49,9 +49,9 @@ async def sent_since(session: AsyncSession, campaign_ids: Collection[int], since
         select(CampaignTarget.campaign_id, func.count())
         .where(
             CampaignTarget.campaign_id.in_(campaign_ids),
-            # The status narrows the walk to the (campaign, status) index prefix.
-            CampaignTarget.status.in_(("sent", "answered")),
+            # Walks the (campaign, sent_at) index from `since`: the recent sends only.
             CampaignTarget.sent_at >= since,
+            CampaignTarget.status.in_(("sent", "answered")),
         )
         .group_by(CampaignTarget.campaign_id)
     )

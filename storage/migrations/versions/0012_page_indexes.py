@@ -1,5 +1,6 @@
-"""page indexes: the satisfaction page's weekly scores and open complaints by age read from
-covering indexes (index-only scans on PostgreSQL; plain indexes on SQLite)
+"""page indexes: the satisfaction page's weekly scores and open complaints by age, and the
+campaign page's counts, skip reasons and send rate read from indexes alone (INCLUDE on
+PostgreSQL; plain indexes on SQLite)
 
 Revision ID: 0012
 Revises: 0008
@@ -33,9 +34,24 @@ def upgrade() -> None:
             postgresql_include=["created_at", "resolve_due_at"],
         )
         batch_op.drop_index("ix_complaints_state")
+    with op.batch_alter_table("campaign_targets", schema=None) as batch_op:
+        batch_op.drop_index("ix_campaign_targets_due")
+        batch_op.create_index(
+            "ix_campaign_targets_due",
+            ["campaign_id", "status", "next_attempt_at"],
+            unique=False,
+            postgresql_include=["reason"],
+        )
+        batch_op.create_index("ix_campaign_targets_sent", ["campaign_id", "sent_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("campaign_targets", schema=None) as batch_op:
+        batch_op.drop_index("ix_campaign_targets_sent")
+        batch_op.drop_index("ix_campaign_targets_due")
+        batch_op.create_index(
+            "ix_campaign_targets_due", ["campaign_id", "status", "next_attempt_at"], unique=False
+        )
     with op.batch_alter_table("complaints", schema=None) as batch_op:
         batch_op.create_index("ix_complaints_state", ["state"], unique=False)
         batch_op.drop_index("ix_complaints_state_ages")
