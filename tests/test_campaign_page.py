@@ -153,3 +153,37 @@ async def test_ended_campaigns_come_twenty_at_a_time_behind_a_link(
     html = await broken.text()
     assert "that link to older campaigns is broken; these are the latest" in html
     assert shown(html) == shown(first)
+
+
+async def test_an_ended_campaign_keeps_its_tallies_once_nothing_can_move(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    customers = list((await populate(sessions, utcnow())).values())
+    async with sessions() as session:
+        long_ago = await add_campaign(
+            session, "Long ago", "follow_up", "finished", {"sent": 2, "skipped": 1}, customers
+        )
+        just_now = await add_campaign(session, "Just now", "follow_up", "cancelled", {"sent": 1}, customers)
+        still_sending = await add_campaign(
+            session, "Sending", "follow_up", "cancelled", {"sending": 1}, customers
+        )
+        for campaign_id, ended in ((long_ago, timedelta(hours=2)), (just_now, timedelta(minutes=1))):
+            (await session.get(Campaign, campaign_id)).finished_at = utcnow() - ended  # type: ignore[union-attr]
+        await session.commit()
+
+    for _ in range(2):  # the second view reads the kept tallies: the same page
+        html = await (await client.get("/supervisor/campaigns", headers=staff.supervisor)).text()
+        assert '<small class="counts">3 / 3</small>' in row(html, long_ago)
+        assert "Sent 2 · Skipped 1" in row(html, long_ago)
+        assert '<small class="counts">1 / 1</small>' in row(html, just_now)
+        assert '<small class="counts">0 / 1</small>' in row(html, still_sending)
+
+    async with sessions() as session:
+        kept = {
+            c: (await session.get(Campaign, c)).settled_tallies for c in (long_ago, just_now, still_sending)
+        }  # type: ignore[union-attr]
+    assert kept == {
+        long_ago: {"counts": {"sent": 2, "skipped": 1}, "skipped": {"opted_out": 1}},
+        just_now: None,  # a slow send may still be recorded
+        still_sending: None,
+    }

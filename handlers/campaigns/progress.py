@@ -29,9 +29,14 @@ async def progress_of(
 ) -> dict[int, dict[str, Any]]:
     """`progress` of each campaign, by id, in one query per figure for all of them."""
     now = now or utcnow()
-    ids = [c.id for c in campaigns]
-    counts = await repo.status_counts(session, ids)
-    skipped = await repo.skip_reasons(session, ids)
+    # A settled campaign's tallies were kept when it ended; the others' targets are counted.
+    live = [c.id for c in campaigns if c.settled_tallies is None]
+    counts = await repo.status_counts(session, live)
+    skipped = await repo.skip_reasons(session, live)
+    for campaign in campaigns:
+        if campaign.settled_tallies is not None:
+            counts[campaign.id] = campaign.settled_tallies["counts"]
+            skipped[campaign.id] = campaign.settled_tallies["skipped"]
     # Only a running campaign sends; a finished one's sends are not read again on every view.
     running = [c.id for c in campaigns if c.state == "running"]
     recent = await repo.sent_since(session, running, now - RATE_WINDOW)

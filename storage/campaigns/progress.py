@@ -9,10 +9,10 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CampaignTarget, OfferConversion, Survey
+from storage.models import Campaign, CampaignTarget, OfferConversion, Survey
 
 
 async def status_counts(session: AsyncSession, campaign_ids: Collection[int]) -> dict[int, dict[str, int]]:
@@ -85,3 +85,12 @@ async def conversions(session: AsyncSession, campaign_ids: Collection[int]) -> d
         .group_by(OfferConversion.campaign_id)
     )
     return {int(campaign_id): int(n) for campaign_id, n in rows.all() if campaign_id is not None}
+
+
+async def settle(session: AsyncSession, campaign_id: int, tallies: dict[str, dict[str, int]]) -> None:
+    """Keep an ended campaign's final tallies (the first writer wins; they are the same)."""
+    await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.settled_tallies.is_(None))
+        .values(settled_tallies=tallies)
+    )

@@ -41,6 +41,7 @@ class CampaignView:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    settled_tallies: dict[str, dict[str, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def campaign_view(row: Campaign) -> CampaignView:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        settled_tallies=row.settled_tallies,
     )
 
 

@@ -47,6 +47,9 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An ended campaign's targets by status and skip reason ({"counts": …, "skipped": …}),
+    # kept once no target can move any more: its list row is not counted again on every view.
+    settled_tallies: Mapped[dict[str, dict[str, int]] | None] = mapped_column(JSONType)
 
 
 class CampaignTarget(Base):

@@ -1,6 +1,6 @@
 """page indexes: the satisfaction page's weekly scores and open complaints by age, and the
 campaign page's counts, skip reasons and send rate read from indexes alone (INCLUDE on
-PostgreSQL; plain indexes on SQLite)
+PostgreSQL; plain indexes on SQLite); an ended campaign's settled target tallies
 
 Revision ID: 0012
 Revises: 0008
@@ -8,7 +8,9 @@ Revises: 0008
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0012"
 down_revision = "0008"
@@ -43,9 +45,19 @@ def upgrade() -> None:
             postgresql_include=["reason"],
         )
         batch_op.create_index("ix_campaign_targets_sent", ["campaign_id", "sent_at"], unique=False)
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "settled_tallies",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                nullable=True,
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_column("settled_tallies")
     with op.batch_alter_table("campaign_targets", schema=None) as batch_op:
         batch_op.drop_index("ix_campaign_targets_sent")
         batch_op.drop_index("ix_campaign_targets_due")
