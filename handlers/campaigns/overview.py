@@ -19,6 +19,8 @@ ENDED_PER_PAGE = 20
 # After this, nothing moves an ended campaign's targets: the sweep has settled every claim and
 # a send slower than its lease has long been recorded.
 SETTLES_AFTER = timedelta(hours=1)
+# A target a worker or the dialer still holds; an ended campaign's pending ones are never sent.
+IN_FLIGHT = ("claimed", "sending", "dialing")
 
 
 @dataclass(frozen=True)
@@ -54,5 +56,5 @@ def _settles(campaign: CampaignView, progress: dict[str, Any], now: datetime) ->
         campaign.state in FINAL_STATES
         and campaign.settled_tallies is None
         and ended
-        and not progress["remaining"]
+        and not any(progress["counts"].get(status) for status in IN_FLIGHT)
     )
