@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from callcenter.api_customers import PROFILE_SECTIONS
 from callcenter.auth import require_user
 from callcenter.keys import OPENAPI, SESSIONS
 from callcenter.openapi import (
@@ -25,7 +26,7 @@ from callcenter.serialize import json_response, parse, read_json
 from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
 from handlers import campaigns
-from handlers.campaigns import CampaignSpec, Policy
+from handlers.campaigns import CampaignSpec, Policy, customer_history
 from handlers.roles import MANAGERS
 from storage.audit import Actor
 from storage.campaigns.views import CampaignView
@@ -291,3 +292,5 @@ def setup(app: web.Application, policy: Policy) -> None:
     router.add_get("/api/v1/dialer/next", dialer_next)
     router.add_post("/api/v1/dialer/results", dialer_result)
     app[OPENAPI].add(PATHS)
+    app[PROFILE_SECTIONS]["campaign_messages"] = customer_history.messages_to
+    app[PROFILE_SECTIONS]["offers_accepted"] = customer_history.offers_accepted_by

@@ -16,7 +16,7 @@ from callcenter.params import Id, path_id
 from callcenter.serialize import json_response, parse, plain, read_json
 from callcenter.settings import tier_limits
 from handlers import customers, identities
-from handlers.customers import NewCustomer
+from handlers.customers import Amendment, NewCustomer
 from handlers.errors import InvalidInput
 from handlers.roles import AGENT, MANAGERS, STAFF
 from storage.customers import CustomerRecord
@@ -55,11 +55,15 @@ class MergeIn(BaseModel):
     source_id: Id
 
 
+async def profile_sections(app: web.Application, session: AsyncSession, customer_id: int) -> dict[str, Any]:
+    """A profile's history, section by section, as each feature reads it: the one source of
+    the profile for the API and the console's page."""
+    return {name: await section(session, customer_id) for name, section in app[PROFILE_SECTIONS].items()}
+
+
 async def _profile(request: web.Request, session: AsyncSession, record: CustomerRecord) -> Any:
-    body = plain(record)
-    for name, section in request.app.get(PROFILE_SECTIONS, {}).items():
-        body[name] = plain(await section(session, record.id))
-    return body
+    sections = await profile_sections(request.app, session, record.id)
+    return plain(record) | plain(sections)
 
 
 async def find_customers(request: web.Request) -> web.Response:
@@ -78,7 +82,7 @@ async def find_customers(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     async with request.app[SESSIONS]() as session:
-        record = await customers.get_profile(session, user, path_id(request, "customer_id"))
+        record = await customers.get_profile(session, user, path_id(request, "customer_id"), via="api")
         return json_response(await _profile(request, session, record))
 
 
@@ -111,26 +115,16 @@ async def create_customer(request: web.Request) -> web.Response:
 async def patch_customer(request: web.Request) -> web.Response:
     user = await require_user(request, *MANAGERS)
     body = parse(CustomerPatch, await read_json(request))
-    if body.tier is None and body.blacklisted is None:
-        raise InvalidInput("nothing to change: give tier and/or blacklisted, with a reason")
-    limits = tier_limits(request.app[SETTINGS])
-    customer_id = path_id(request, "customer_id")
+    change = Amendment(tier=body.tier, blacklisted=body.blacklisted, reason=body.reason, force=body.force)
     async with request.app[SESSIONS]() as session:
-        record = None
-        if body.blacklisted is not None:
-            record = await customers.set_blacklist(
-                session, user, customer_id, body.blacklisted, reason=body.reason
-            )
-        if body.tier is not None:
-            record = await customers.change_tier(
-                session,
-                user,
-                customer_id,
-                body.tier,
-                reason=body.reason,
-                force=body.force,
-                limits=limits,
-            )
+        record = await customers.amend(
+            session,
+            user,
+            path_id(request, "customer_id"),
+            change,
+            limits=tier_limits(request.app[SETTINGS]),
+            via="api",
+        )
     return json_response(record)
 
 
@@ -228,3 +222,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/customers/{customer_id}/identities", link_identity)
     app.router.add_post("/api/v1/customers/{customer_id}/merge", merge_customer)
     app[OPENAPI].add(PATHS)
+    app[PROFILE_SECTIONS]["tier_history"] = customers.tier_history

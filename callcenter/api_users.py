@@ -57,7 +57,7 @@ def _profile(body: UserIn | UserPatch) -> users.Profile:
     )
 
 
-def _known_skills(request: web.Request) -> frozenset[str]:
+def known_skills(request: web.Request) -> frozenset[str]:
     return request.app[KNOWN_SKILLS]
 
 
@@ -77,7 +77,7 @@ async def create_user(request: web.Request) -> web.Response:
             Actor.of(admin, "api"),
             body.login,
             profile,
-            known_skills=_known_skills(request),
+            known_skills=known_skills(request),
         )
     return json_response({"user": created.user, "password": created.password}, status=201)
 
@@ -92,7 +92,7 @@ async def patch_user(request: web.Request) -> web.Response:
     actor = Actor.of(admin, "api")
     async with request.app[SESSIONS]() as session:
         if profile != users.Profile():
-            await users.update_user(session, actor, login, profile, known_skills=_known_skills(request))
+            await users.update_user(session, actor, login, profile, known_skills=known_skills(request))
         if body.disabled:
             await accounts.disable_user(session, login, actor)
         view = await users.get_user(session, login)

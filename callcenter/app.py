@@ -21,7 +21,10 @@ from callcenter import (
     health,
     page_audit,
     page_campaigns,
+    page_complaints,
+    page_customers,
     page_satisfaction,
+    page_users,
     rasa_webhook,
     telegram_webhook,
     telephony_cti,
@@ -63,9 +66,12 @@ def create_app(
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
+    page_complaints.setup(app)
+    page_customers.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)
+    page_users.setup(app)
     calls.setup(app, policies.routing)
     telephony_cti.setup(app)
     telephony_twilio.setup(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
 from handlers.identities import mask, normalise
 from handlers.roles import ADMIN, MANAGERS
+from storage import audit as trail
 from storage import customers as repo
 from storage import users as audit_repo
 from storage.customers import CustomerRecord, Identity, NewCustomerRow
@@ -95,7 +97,7 @@ def _require_role(actor: UserRecord | None, roles: frozenset[str], what: str) ->
         raise Forbidden(f"only {' or '.join(sorted(roles))} may {what}")
 
 
-async def _resolve(session: AsyncSession, customer_id: int) -> CustomerRecord | None:
+async def resolve(session: AsyncSession, customer_id: int) -> CustomerRecord | None:
     """Follow a merged record to the customer who absorbed it."""
     seen: set[int] = set()
     record = await repo.get(session, customer_id)
@@ -118,17 +120,20 @@ async def identify(
     """The customer behind an identity in any accepted spelling, or None for a stranger."""
     value = normalise(kind, raw, region)
     customer_id = await repo.find_id_by_identity(session, kind, value)
-    return None if customer_id is None else await _resolve(session, customer_id)
+    return None if customer_id is None else await resolve(session, customer_id)
 
 
-async def get_profile(session: AsyncSession, actor: UserRecord, customer_id: int) -> CustomerRecord:
-    """A customer's profile for a user; every read is audited (records are confidential)."""
-    record = await _resolve(session, customer_id)
+async def get_profile(
+    session: AsyncSession, actor: UserRecord, customer_id: int, *, via: str
+) -> CustomerRecord:
+    """A customer's profile for a user; every read is audited (records are confidential),
+    naming the door (`api`, `console`)."""
+    record = await resolve(session, customer_id)
     if record is None:
         raise NotFound("no such customer", customer_id=customer_id)
     await audit_repo.audit(
         session,
-        actor=Actor.of(actor, "api"),
+        actor=Actor.of(actor, via),
         action="customer.read",
         customer_id=record.id,
         subject_type="customer",
@@ -218,7 +223,7 @@ async def link_identity(
     channel (notifications, the bot's /status, verified Rasa senders), so an agent linking
     their own account would read and act as any customer."""
     _require_role(actor, MANAGERS, "link an identity to a customer")
-    record = await _resolve(session, customer_id)
+    record = await resolve(session, customer_id)
     if record is None:
         raise NotFound("no such customer", customer_id=customer_id)
     value = normalise(kind, raw, region)
@@ -250,8 +255,8 @@ async def merge_customers(
 ) -> CustomerRecord:
     """Two records that are one person become one: the target keeps everything of both."""
     _require_role(actor, MANAGERS, "merge customers")
-    source = await _resolve(session, source_id)
-    target = await _resolve(session, target_id)
+    source = await resolve(session, source_id)
+    target = await resolve(session, target_id)
     if source is None or target is None:
         raise NotFound("no such customer", customer_id=source_id if source is None else target_id)
     if source.id == target.id:
@@ -291,6 +296,7 @@ async def change_tier(
     reason: str,
     force: bool = False,
     limits: TierLimits | None = None,
+    via: str,
 ) -> CustomerRecord:
     _require_role(actor, MANAGERS, "change a customer's tier")
     if tier not in TIERS:
@@ -299,7 +305,7 @@ async def change_tier(
         raise InvalidInput("a tier change needs a reason", field="reason")
     if force and actor.role != ADMIN:
         raise Forbidden("only an admin may force a tier change past its quota")
-    record = await _resolve(session, customer_id)
+    record = await resolve(session, customer_id)
     if record is None:
         raise NotFound("no such customer", customer_id=customer_id)
     if record.tier == tier:
@@ -313,7 +319,7 @@ async def change_tier(
     await repo.update_fields(session, record.id, tier=tier)
     await audit_repo.audit(
         session,
-        actor=Actor.of(actor, "api"),
+        actor=Actor.of(actor, via),
         action="customer.tier",
         customer_id=record.id,
         subject_type="customer",
@@ -331,11 +337,12 @@ async def set_blacklist(
     blacklisted: bool,
     *,
     reason: str,
+    via: str,
 ) -> CustomerRecord:
     _require_role(actor, MANAGERS, "blacklist a customer")
     if blacklisted and not reason.strip():
         raise InvalidInput("blacklisting needs a reason", field="reason")
-    record = await _resolve(session, customer_id)
+    record = await resolve(session, customer_id)
     if record is None:
         raise NotFound("no such customer", customer_id=customer_id)
     await repo.update_fields(
@@ -346,7 +353,7 @@ async def set_blacklist(
     )
     await audit_repo.audit(
         session,
-        actor=Actor.of(actor, "api"),
+        actor=Actor.of(actor, via),
         action="customer.blacklist" if blacklisted else "customer.unblacklist",
         customer_id=record.id,
         subject_type="customer",
@@ -355,3 +362,71 @@ async def set_blacklist(
     )
     await session.commit()
     return await _must(session, record.id)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """What a supervisor changes on a customer at once (the API's PATCH, the profile page's
+    forms): a tier, a blacklist, or both, with the reason each needs."""
+
+    tier: str | None = None
+    blacklisted: bool | None = None
+    reason: str = ""
+    force: bool = False
+
+
+async def amend(
+    session: AsyncSession,
+    actor: UserRecord,
+    customer_id: int,
+    change: Amendment,
+    *,
+    limits: TierLimits,
+    via: str,
+) -> CustomerRecord:
+    """The blacklist first, then the tier under its quota: each commits on its own."""
+    record = None
+    if change.blacklisted is not None:
+        record = await set_blacklist(
+            session, actor, customer_id, change.blacklisted, reason=change.reason, via=via
+        )
+    if change.tier is not None:
+        record = await change_tier(
+            session,
+            actor,
+            customer_id,
+            change.tier,
+            reason=change.reason,
+            force=change.force,
+            limits=limits,
+            via=via,
+        )
+    if record is None:
+        raise InvalidInput("nothing to change: give tier and/or blacklisted, with a reason")
+    return record
+
+
+@dataclass(frozen=True)
+class TierChange:
+    at: datetime
+    by: str
+    old: str
+    new: str
+    reason: str
+    forced: bool
+
+
+async def tier_history(session: AsyncSession, customer_id: int) -> list[TierChange]:
+    """The customer's tier changes, newest first, as the audit trail recorded them."""
+    entries = await trail.customer_changes(session, customer_id, ("customer.tier",), limit=20)
+    return [
+        TierChange(
+            at=e.at,
+            by=e.actor,
+            old=str(e.details.get("from", "")),
+            new=str(e.details.get("to", "")),
+            reason=str(e.details.get("reason", "")),
+            forced=bool(e.details.get("forced")),
+        )
+        for e in entries
+    ]

@@ -138,6 +138,27 @@ async def _queue_names(session: AsyncSession) -> frozenset[str]:
     return frozenset(await queues_repo.queues(session))
 
 
+@dataclass(frozen=True)
+class Choices:
+    """What an administrator may give: the roles, the skills the routing rules ask for, the
+    console's languages and the queues (a form offers these rather than free text)."""
+
+    roles: tuple[str, ...]
+    skills: tuple[str, ...]
+    languages: tuple[str, ...]
+    queues: tuple[str, ...]
+
+
+async def choices(session: AsyncSession, *, known_skills: Collection[str]) -> Choices:
+    queue_names = await _queue_names(session)
+    return Choices(
+        roles=ROLES,
+        skills=tuple(sorted(set(known_skills) - queue_names)),
+        languages=LANGUAGES,
+        queues=tuple(sorted(queue_names)),
+    )
+
+
 async def list_users(session: AsyncSession) -> list[UserView]:
     queue_names = await _queue_names(session)
     return [_view(user, queue_names) for user in await repo.all_users(session)]

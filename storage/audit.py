@@ -150,6 +150,20 @@ async def audit_trail(
     return [_to_audit(r) for r in rows]
 
 
+async def customer_changes(
+    session: AsyncSession, customer_id: int, actions: Iterable[str], limit: int
+) -> list[AuditRecord]:
+    """Newest first: the entries of these actions about one customer (the trail is the
+    history of what was changed, by whom and why)."""
+    statement = (
+        select(AuditEntry)
+        .where(AuditEntry.customer_id == customer_id, AuditEntry.action.in_(list(actions)))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return [_to_audit(r) for r in (await session.execute(statement)).scalars()]
+
+
 async def search(session: AsyncSession, query: AuditQuery) -> list[AuditRecord]:
     """Newest first; the (customer_id, at) and (actor, at) indexes serve the two filters."""
     statement = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(query.limit)

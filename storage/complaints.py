@@ -31,6 +31,7 @@ class ComplaintView:
     resolve_due_at: datetime | None
     reopen_count: int
     department: str | None = None
+    assignee_id: int | None = None
     resolution: str | None = None
     compensation: str | None = None
     attachments: tuple[str, ...] = ()
@@ -91,6 +92,7 @@ def _view(row: Complaint) -> ComplaintView:
         resolve_due_at=row.resolve_due_at,
         reopen_count=row.reopen_count,
         department=row.department,
+        assignee_id=row.assignee_id,
         resolution=row.resolution,
         compensation=row.compensation,
         attachments=tuple(str(a.get("ref", "")) for a in (row.attachments or [])),
@@ -155,6 +157,11 @@ async def get(session: AsyncSession, complaint_id: int, *, lock: bool = False) -
     return None if row is None else _view(row)
 
 
+async def get_by_ticket(session: AsyncSession, ticket: str) -> ComplaintView | None:
+    row = (await session.execute(select(Complaint).where(Complaint.ticket == ticket))).scalar_one_or_none()
+    return None if row is None else _view(row)
+
+
 # One write per move a complaint makes, each naming the columns it sets, so the lifecycle
 # (handlers/complaints/lifecycle.py) cannot set a column that does not exist.
 
@@ -207,6 +214,15 @@ async def mark_closed(session: AsyncSession, complaint_id: int, *, at: datetime)
     row = await _row(session, complaint_id)
     row.state = "closed"
     row.closed_at = at
+    return await _flushed(session, row)
+
+
+async def assign(
+    session: AsyncSession, complaint_id: int, *, assignee_id: int | None, department: str | None
+) -> ComplaintView:
+    row = await _row(session, complaint_id)
+    row.assignee_id = assignee_id
+    row.department = department
     return await _flushed(session, row)
 
 

@@ -38,9 +38,57 @@ WORDS: dict[str, dict[str, str]] = {
         "rasa": N_("Assistant"),
         "api": N_("API"),
     },
-    "direction": {"inbound": N_("Inbound"), "outbound": N_("Outbound")},
+    # Where a complaint is worked on (handlers/complaints/policy.py DEPARTMENTS).
+    "department": {
+        "network operations": N_("Network operations"),
+        "billing": N_("Billing department"),
+        "customer service": N_("Customer service"),
+        "product management": N_("Product management"),
+    },
+    # What happened to a complaint, in its timeline, and who did it when no user did.
+    "event": {
+        "created": N_("Lodged"),
+        "transition": N_("Moved"),
+        "escalated": N_("Escalated"),
+        "note": N_("Note"),
+        "notification": N_("Message to the customer"),
+        "assigned": N_("Assigned"),
+    },
+    "actor": {"customer": N_("Customer"), "system": N_("System"), "user": N_("Staff")},
+    # The contact log stores in/out (storage/models/routing.py).
+    "direction": {
+        "inbound": N_("Inbound"),
+        "outbound": N_("Outbound"),
+        "in": N_("Inbound"),
+        "out": N_("Outbound"),
+    },
     "language": {"zh": N_("Chinese"), "en": N_("English")},
+    # Routing skills and the demo's queues (a queue's calls go to agents with its skill).
+    "skill": {
+        "general": N_("General"),
+        "vip": N_("VIP"),
+        "complaints": N_("Complaints"),
+        "billing": N_("Billing"),
+        "english": N_("English line"),
+        "overflow": N_("Overflow"),
+    },
     "survey": {"csat": N_("CSAT"), "nps": N_("NPS")},
+    "survey_trigger": {
+        "complaint": N_("Complaint"),
+        "call": N_("Call"),
+        "campaign": N_("Campaign"),
+        "periodic": N_("Periodic"),
+    },
+    # Why a campaign message was not sent (storage/campaigns/dispatch.py).
+    "skip_reason": {
+        "blacklisted": N_("Blacklisted"),
+        "opted_out": N_("Opted out"),
+        "merged": N_("Merged into another customer"),
+        "open_complaint": N_("Open complaint"),
+        "frequency_cap": N_("Contacted too recently"),
+        "customer_gone": N_("Customer removed"),
+        "refused": N_("Refused"),
+    },
     "campaign_kind": {
         "satisfaction": N_("Satisfaction survey"),
         "follow_up": N_("Follow-up"),
@@ -79,6 +127,8 @@ WORDS: dict[str, dict[str, str]] = {
         "busy": N_("Busy"),
         "refused": N_("Refused"),
         "wrong_number": N_("Wrong number"),
+        "blocked": N_("Blocked the bot"),
+        "uncertain": N_("Uncertain"),
     },
 }
 

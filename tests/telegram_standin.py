@@ -41,6 +41,8 @@ class BotApiStandIn:
     # Seconds to hold each answer after recording the call: a slow network, and the window
     # in which a sender that dies has sent a message without learning that it arrived.
     delay: float = 0.0
+    # Files the bot may download, by file id (a photo a customer sent).
+    files: dict[str, bytes] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
 
     def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
@@ -67,7 +69,17 @@ class BotApiStandIn:
             return web.json_response(body, status=body["error_code"])
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
+    async def download(self, request: web.Request) -> web.Response:
+        """`GET /file/bot<token>/<file_path>`: the file getFile pointed at."""
+        file_id = request.match_info["path"].removeprefix("photos/")
+        if file_id not in self.files:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return web.Response(body=self.files[file_id], content_type="image/jpeg")
+
     def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            return {"file_id": file_id, "file_unique_id": file_id, "file_path": f"photos/{file_id}"}
         if method == "getMe":
             return {"id": 4242, "is_bot": True, "first_name": "Desk", "username": "desk_bot"}
         if method in ("sendMessage", "editMessageText", "sendPhoto"):
@@ -85,6 +97,7 @@ async def bot_api() -> AsyncIterator[BotApiStandIn]:
     standin = BotApiStandIn()
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", standin.handle)
+    app.router.add_get("/file/bot{token}/{path:.+}", standin.download)
     server = TestServer(app)
     await server.start_server()
     standin.base_url = str(server.make_url("")).rstrip("/")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -14,29 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from storage.models.base import utcnow
+from tests.browser_steps import ARGS, CHROMIUM, csp_violations, skip_without_chromium
 from tests.routing_fixtures import seed
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists() and os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def csp_violations(page: Any) -> list[str]:
-    """What the page's Content-Security-Policy blocked, as the browser reports it."""
-    blocked: list[str] = []
-    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
-    return blocked
+skip_without_chromium()
 
 
 async def test_the_card_appears_in_the_browser_as_the_call_is_answered(

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from storage.db import create_engine
-from storage.migrate import alembic_config, downgrade_sync, upgrade_sync
+from storage.migrate import alembic_config, compared, downgrade_sync, upgrade_sync
 from storage.models import Base
 from tests.conftest import create_postgres_database, drop_postgres_database
 
@@ -52,7 +52,9 @@ async def test_the_migrated_schema_is_exactly_what_the_models_describe(database_
     engine = create_engine(database_url)
 
     def differences(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": compared}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     try:

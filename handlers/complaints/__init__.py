@@ -9,9 +9,12 @@ One concept per module; the names callers use are re-exported here:
 - satisfaction: `customer_satisfied`
 - queries: `get`, `list_for_customer`, `search`, `read`, `status`
 - escalation: `escalate_due`
+- desk: `assign`, `add_note` (work on a complaint that does not move its state)
+- workbench: the console's list and case page (imported as a module)
 - notifications: what the customer is told after each step
 """
 
+from handlers.complaints.desk import add_note, assign
 from handlers.complaints.escalation import Escalation, escalate_due
 from handlers.complaints.lifecycle import STATES, TRANSITIONS, allowed_moves, transition
 from handlers.complaints.lodging import checked_description, lodge, record
@@ -28,7 +31,9 @@ __all__ = [
     "TRANSITIONS",
     "ComplaintPolicy",
     "Escalation",
+    "add_note",
     "allowed_moves",
+    "assign",
     "checked_description",
     "customer_satisfied",
     "escalate_due",

@@ -25,6 +25,13 @@ from storage.models.base import Base, JSONType, UTCDateTime, utcnow
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+# The console's name search: `lower(name) COLLATE "C"` so that a prefix LIKE is an index range
+# (any bytes, Chinese too), then id, so that a page of results is read in index order.
+# PostgreSQL only (SQLite searches by scanning); an expression index SQLite cannot reflect,
+# so it lives in its migration (0011) and `compared` keeps it out of the schema comparison.
+NAME_SEARCH_INDEX = "ix_customers_name_search"
+NAME_SEARCH_KEY = 'lower(name) COLLATE "C"'
+
 
 class Customer(Base):
     __tablename__ = "customers"

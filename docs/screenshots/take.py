@@ -1,0 +1,145 @@
+"""Screenshots of every console page, in Chinese and in English, at an agent's 1280×720.
+
+    .venv/bin/python docs/screenshots/take.py
+        starts its own server on a fresh SQLite database with the demo data
+    .venv/bin/python docs/screenshots/take.py --url http://127.0.0.1:8080 \\
+        --password agent1=… --password supervisor=… --password admin=…
+        against a running `make run` (the passwords `contactdesk demo` printed)
+
+Signs in as each demo user through the sign-in form, switches language with the header's
+control, and saves `<page>.<language>.png` beside this file for every page in the
+navigation bar (each taken as the first demo user whose role opens it) and in DETAILS."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from callcenter.console_pages import PAGES  # noqa: E402
+from handlers.demo import USERS  # noqa: E402
+from templates.i18n import CONSOLE_LANGUAGES  # noqa: E402
+from tests.browser_steps import launch, new_page, screenshot, sign_in, switch_language  # noqa: E402
+
+# The demo users, in the order their pages are taken (an agent's first).
+ROLES = {login: role for login, role, *_ in USERS}
+# Pages reached from a list rather than the bar, as (login, path, file name); a path ending
+# in `/*` is the first link of that list's page. Customer 1 is the demo's first (a VIP).
+DETAILS: list[tuple[str, str, str]] = [
+    ("agent1", "/complaints/*", "complaint"),
+    ("supervisor", "/customers/1", "customer"),
+    ("admin", "/admin/users/agent1", "user"),
+]
+
+
+def name_of(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def shots() -> dict[str, list[tuple[str, str]]]:
+    """For each demo user, the (path, file name) pages to take as them, each page once."""
+    taken: dict[str, list[tuple[str, str]]] = {login: [] for login in ROLES}
+    seen: set[str] = set()
+    for login, role in ROLES.items():
+        for link in PAGES:
+            if role in link.roles and link.href not in seen:
+                seen.add(link.href)
+                taken[login].append((link.href, name_of(link.href)))
+    for login, path, name in DETAILS:
+        taken[login].append((path, name))
+    return taken
+
+
+@asynccontextmanager
+async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """A console on a fresh SQLite database holding the demo data, and the demo passwords."""
+    from aiohttp.test_utils import TestServer
+
+    from callcenter.app import create_app
+    from callcenter.bootstrap import Bootstrap
+    from callcenter.settings import Settings
+    from handlers.demo import load_demo
+    from storage.db import normalise_url
+    from storage.migrate import upgrade_sync
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(database_url=f"sqlite:///{folder}/demo.db")
+        await asyncio.to_thread(upgrade_sync, normalise_url(settings.database_url))
+        boot = Bootstrap(settings)
+        async with boot.command_session() as session:
+            passwords = await load_demo(session)
+        server = TestServer(create_app(boot=boot))
+        await server.start_server()
+        try:
+            yield str(server.make_url("")).rstrip("/"), passwords
+        finally:
+            await server.close()
+
+
+async def resolve(page: Any, base: str, path: str) -> str | None:
+    """The path itself, or for `list/*` the first link to one of the list's pages."""
+    if not path.endswith("/*"):
+        return path
+    listing = path.removesuffix("/*")
+    await page.goto(base + listing)
+    first = page.locator(f'main a[href^="{listing}/"]').first
+    return await first.get_attribute("href") if await first.count() else None
+
+
+async def take(base: str, passwords: dict[str, str], folder: Path) -> list[Path]:
+    from playwright.async_api import async_playwright
+
+    saved: list[Path] = []
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            for login, pages in shots().items():
+                if not pages or login not in passwords:
+                    continue
+                page = await new_page(browser)
+                await sign_in(page, base, login, passwords[login])
+                for language in CONSOLE_LANGUAGES:
+                    await page.goto(base + "/")  # home: a page with the bar's language control
+                    await switch_language(page, language)
+                    for wanted, name in pages:
+                        path = await resolve(page, base, wanted)
+                        response = await page.goto(base + path) if path else None
+                        if response is None or response.status == 404:
+                            print(f"no page {wanted} yet", file=sys.stderr)
+                            continue
+                        await page.wait_for_timeout(300)  # the socket's first push, the polls
+                        saved.append(await screenshot(page, folder / f"{name}.{language}.png"))
+                await page.context.close()
+        finally:
+            await browser.close()
+    return saved
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="a running console; without it, one is started on demo data")
+    parser.add_argument("--password", action="append", default=[], metavar="LOGIN=PASSWORD")
+    parser.add_argument("--out", type=Path, default=HERE)
+    args = parser.parse_args(argv)
+    if args.url:
+        passwords = dict(pair.split("=", 1) for pair in args.password)
+        saved = await take(args.url.rstrip("/"), passwords, args.out)
+    else:
+        async with demo_server() as (base, passwords):
+            saved = await take(base, passwords, args.out)
+    for path in saved:
+        print(path)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))
