@@ -300,6 +300,20 @@ async def seed_complaints(
         made.timers,
     )
     await copy(connection, "alerts", "at kind complaint_id message cleared_at", made.alerts)
+    # What the deadline worker and agents' large offers leave on open complaints: the first
+    # breach (the escalations queue reads it) and, on one in fifty being investigated, a
+    # compensation waiting for a supervisor's approval.
+    await connection.execute(
+        "UPDATE complaints SET escalated_at = t.first FROM (SELECT complaint_id, min(due_at) AS first"
+        " FROM complaint_timers WHERE escalated GROUP BY complaint_id) t"
+        " WHERE t.complaint_id = complaints.id"
+        " AND state IN ('received', 'acknowledged', 'investigating', 'reopened')"
+    )
+    await connection.execute(
+        "UPDATE complaints SET approval_requested_at = updated_at, approval_requested_by = '坐席一',"
+        " approval_resolution = '已退还多扣费用', approval_compensation = '话费减免', approval_amount = 500"
+        " WHERE state = 'investigating' AND id % 50 = 0"
+    )
 
 
 async def seed_contacts(

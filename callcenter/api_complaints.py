@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +50,19 @@ class TransitionIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
     resolution: str | None = Field(default=None, max_length=4000)
     compensation: str | None = Field(default=None, max_length=500)
+    compensation_amount: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=12,
+        decimal_places=2,
+        description="what the compensation is worth; above the operator's limit an agent's "
+        "resolution waits for a supervisor's approval",
+    )
+
+
+class ApprovalIn(BaseModel):
+    decision: str = Field(json_schema_extra={"enum": list(complaints.DECISIONS)})
+    reason: str | None = Field(default=None, max_length=2000, description="required to reject")
 
 
 class SatisfactionIn(BaseModel):
@@ -112,7 +126,7 @@ async def read_complaint(request: web.Request) -> web.Response:
         detail = await complaints.read(session, Actor.of(user, "api"), path_id(request, "complaint_id"))
     body = plain(detail.complaint)
     body["events"] = plain(detail.events)
-    body["allowed"] = complaints.allowed_moves(detail.complaint.state, user.role)
+    body["allowed"] = complaints.moves_for(detail.complaint, user.role)
     return json_response(body)
 
 
@@ -128,6 +142,24 @@ async def transition_complaint(request: web.Request) -> web.Response:
             note=body.note,
             resolution=body.resolution,
             compensation=body.compensation,
+            compensation_amount=body.compensation_amount,
+            policy=request.app[POLICY],
+        )
+    return json_response(complaint)
+
+
+async def decide_approval(request: web.Request) -> web.Response:
+    """A supervisor approves or rejects a compensation waiting for approval."""
+    user = await require_user(request, *MANAGERS)
+    body = parse(ApprovalIn, await read_json(request))
+    async with request.app[SESSIONS]() as session:
+        complaint = await complaints.decide(
+            session,
+            user,
+            "api",
+            path_id(request, "complaint_id"),
+            body.decision,
+            reason=body.reason,
             policy=request.app[POLICY],
         )
     return json_response(complaint)
@@ -264,6 +296,14 @@ PATHS: dict[str, Any] = {
             "responses": {**json_ok(_COMPLAINT), **error_responses(400, 401, 403, 404, 409)},
         },
     },
+    "/complaints/{complaint_id}/approval": {
+        "post": {
+            "summary": "Approve or reject a compensation waiting for approval (supervisors and admins)",
+            "parameters": [id_in_path("complaint_id")],
+            "requestBody": json_body(ApprovalIn),
+            "responses": {**json_ok(_COMPLAINT), **error_responses(400, 401, 403, 404, 409)},
+        },
+    },
     "/complaints/{complaint_id}/satisfaction": {
         "post": {
             "summary": "Record the customer's answer: satisfied closes, not satisfied reopens",
@@ -336,6 +376,7 @@ def setup(app: web.Application) -> None:
     router.add_get("/api/v1/complaints", list_complaints)
     router.add_get("/api/v1/complaints/{complaint_id}", read_complaint)
     router.add_post("/api/v1/complaints/{complaint_id}/transition", transition_complaint)
+    router.add_post("/api/v1/complaints/{complaint_id}/approval", decide_approval)
     router.add_post("/api/v1/complaints/{complaint_id}/satisfaction", record_satisfaction)
     router.add_get("/api/v1/surveys", list_surveys)
     router.add_post("/api/v1/surveys", create_survey)

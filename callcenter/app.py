@@ -23,6 +23,7 @@ from callcenter import (
     page_campaigns,
     page_complaints,
     page_customers,
+    page_escalations,
     page_satisfaction,
     page_users,
     rasa_webhook,
@@ -68,6 +69,7 @@ def create_app(
     page_campaigns.setup(app)
     page_complaints.setup(app)
     page_customers.setup(app)
+    page_escalations.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)

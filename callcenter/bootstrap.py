@@ -67,7 +67,11 @@ def policies_from(settings: Settings) -> Policies:
 
     calendar = WorkCalendar.from_settings(settings.timezone, settings.holidays, settings.extra_workdays)
     return Policies(
-        complaints=ComplaintPolicy(categories=tuple(settings.complaint_categories), calendar=calendar),
+        complaints=ComplaintPolicy(
+            categories=tuple(settings.complaint_categories),
+            calendar=calendar,
+            compensation_approval_above=settings.compensation_approval_above,
+        ),
         targets=Targets(
             csat_min=settings.csat_target,
             nps_min=settings.nps_target,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from aiogram.exceptions import TelegramAPIError
@@ -22,7 +23,8 @@ from handlers import complaints
 from handlers.complaints import workbench
 from handlers.complaints.workbench import PAGE_SIZE
 from handlers.customers import TIERS
-from handlers.errors import Conflict, DomainError, Forbidden, NotFound
+from handlers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from handlers.inputs import money
 from handlers.roles import STAFF
 from storage.audit import Actor
 from storage.models.base import utcnow
@@ -183,6 +185,7 @@ async def _act(request: web.Request, act: str) -> web.StreamResponse:
                     note=kept.get("note") or None,
                     resolution=kept.get("resolution"),
                     compensation=kept.get("compensation") or None,
+                    compensation_amount=_amount(kept.get("compensation_amount")),
                     policy=request.app[POLICY],
                 )
             elif act == "assign":
@@ -200,6 +203,18 @@ async def _act(request: web.Request, act: str) -> web.StreamResponse:
             request, user, error=_refusal(problem, act), kept={**kept, "act": act}, status=status_for(problem)
         )
     raise web.HTTPSeeOther(f"/complaints/{request.match_info['ticket']}#timeline")
+
+
+def _amount(raw: str | None) -> Decimal | None:
+    """A compensation's sum as typed; above the operator's limit it waits for approval."""
+    if not (raw or "").strip():
+        return None
+    amount = money(raw)
+    if amount is None:
+        raise InvalidInput(
+            "the compensation amount is a sum of money, e.g. 150 or 99.50", field="compensation_amount"
+        )
+    return amount
 
 
 def _refusal(problem: DomainError, act: str) -> str:

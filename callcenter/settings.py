@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, IPvAnyNetwork
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     holidays: list[date] = Field(default_factory=list)  # JSON list of ISO dates
     extra_workdays: list[date] = Field(default_factory=list)  # weekend days worked (调休)
     complaint_categories: list[str] = Field(default_factory=lambda: list(COMPLAINT_CATEGORIES))
+    # An agent's resolution offering a compensation above this amount waits for a
+    # supervisor's approval before the customer is told (the operator's rule).
+    compensation_approval_above: Decimal = Field(default=Decimal("200"), ge=0)
     # Satisfaction targets over a trailing window; below them, an alert.
     csat_target: float = 4.0
     nps_target: float = 30.0

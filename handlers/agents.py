@@ -39,6 +39,12 @@ async def states(session: AsyncSession) -> list[AgentStateView]:
     return await presence.agent_states(session)
 
 
+async def state_of(session: AsyncSession, user: UserRecord) -> str:
+    """The agent's availability as the server holds it (offline until they set one)."""
+    found = await presence.agent_state(session, user.id)
+    return "offline" if found is None else found.state
+
+
 async def recent_for_customer(session: AsyncSession, customer_id: int, limit: int = 5) -> list[ContactView]:
     return await contact_log.recent_contacts(session, customer_id, limit)
 
@@ -79,3 +85,30 @@ class Floor:
 
 async def floor(session: AsyncSession, now: datetime) -> Floor:
     return Floor(queues=await queues.queue_stats(session, now), agents=await presence.agent_states(session))
+
+
+@dataclass(frozen=True)
+class QueueWait:
+    """Calls waiting in one queue and since when the longest of them has waited."""
+
+    queue: str
+    waiting: int
+    oldest_at: datetime | None
+
+
+async def queue_waits(session: AsyncSession, now: datetime) -> tuple[QueueWait, ...]:
+    """Every queue, with its calls waiting (none for a quiet queue), by name."""
+    stats = {s["queue"]: s for s in await queues.queue_stats(session, now)}
+    return tuple(
+        QueueWait(name, int(stats[name]["waiting"]), stats[name]["oldest_at"])
+        if name in stats
+        else QueueWait(name, 0, None)
+        for name in sorted(await queues.queues(session))
+    )
+
+
+def served_by(user: UserRecord, waits: tuple[QueueWait, ...]) -> tuple[QueueWait, ...]:
+    """The queues an agent serves (queue membership is a skill named after the queue); a
+    supervisor or an agent in no queue sees them all."""
+    served = tuple(w for w in waits if w.queue in user.skills)
+    return served if user.role == AGENT and served else waits

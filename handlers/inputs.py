@@ -9,11 +9,14 @@ text, and no driver can encode a lone surrogate (JSON's "\\ud800")."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 MAX_ID = 2**63 - 1
 _DIGITS = frozenset("0123456789")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A sum of money as typed in a form: yuan and at most two decimals, within Numeric(12, 2).
+_MONEY = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?")
 
 
 def whole_number(raw: str | None, *, low: int = 0, high: int = MAX_ID) -> int | None:
@@ -22,6 +25,12 @@ def whole_number(raw: str | None, *, low: int = 0, high: int = MAX_ID) -> int | 
         return None
     value = int(raw)
     return value if low <= value <= high else None
+
+
+def money(raw: str | None) -> Decimal | None:
+    """The amount in `raw` ("500", "99.5"), or None when it is not a plain sum of money."""
+    text = (raw or "").strip()
+    return Decimal(text) if _MONEY.fullmatch(text) else None
 
 
 def storable(value: Any) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +34,20 @@ class ScreenPop:
     recent_contacts: tuple[ContactView, ...]
     satisfaction: tuple[SurveyView, ...]
     offer: offers.OfferView | None
+    # When routing offered the call: the card's timer counts from here.
+    offered_at: datetime
+
+    @property
+    def monthly_spend(self) -> Decimal:
+        return (
+            sum((h.monthly_spend for h in self.customer.holdings), Decimal(0))
+            if self.customer
+            else Decimal(0)
+        )
+
+    @property
+    def last_score(self) -> SurveyView | None:
+        return self.satisfaction[0] if self.satisfaction else None
 
 
 async def _offered(session: AsyncSession, agent: UserRecord, call_id: str, channel: str) -> ContactView:
@@ -105,6 +121,7 @@ async def for_call(
         recent,
         satisfaction,
         offer,
+        contact.created_at,
     )
 
 

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,18 @@ from storage.models import Complaint, ComplaintEvent
 from storage.models.surveys import Alert, ComplaintTimer
 
 OPEN_STATES = ("received", "acknowledged", "investigating", "reopened")
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A resolution an agent proposed whose compensation waits for a supervisor."""
+
+    requested_at: datetime
+    requested_by_id: int | None
+    requested_by: str
+    resolution: str
+    compensation: str | None
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -34,13 +47,18 @@ class ComplaintView:
     assignee_id: int | None = None
     resolution: str | None = None
     compensation: str | None = None
+    compensation_amount: Decimal | None = None
     attachments: tuple[str, ...] = ()
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    # The first deadline breached since it was last resolved.
+    escalated_at: datetime | None = None
     # False while nobody has confirmed that the sender owns the number they gave.
     verified: bool = True
     # The number such a sender claimed; `masked` tells the JSON edge to show only its ends.
     claimed_phone: str | None = field(default=None, metadata={"masked": True})
+    # Set while a resolution waits for a supervisor's approval; the customer has been told nothing.
+    approval: ApprovalRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,20 @@ class AlertView:
     message: str
 
 
-def _view(row: Complaint) -> ComplaintView:
+def _approval(row: Complaint) -> ApprovalRequest | None:
+    if row.approval_requested_at is None or row.approval_amount is None:
+        return None
+    return ApprovalRequest(
+        requested_at=row.approval_requested_at,
+        requested_by_id=row.approval_requested_by_id,
+        requested_by=row.approval_requested_by or "",
+        resolution=row.approval_resolution or "",
+        compensation=row.approval_compensation,
+        amount=row.approval_amount,
+    )
+
+
+def complaint_view(row: Complaint) -> ComplaintView:
     return ComplaintView(
         id=row.id,
         ticket=row.ticket,
@@ -95,11 +126,14 @@ def _view(row: Complaint) -> ComplaintView:
         assignee_id=row.assignee_id,
         resolution=row.resolution,
         compensation=row.compensation,
+        compensation_amount=row.compensation_amount,
         attachments=tuple(str(a.get("ref", "")) for a in (row.attachments or [])),
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
+        escalated_at=row.escalated_at,
         verified=row.verified,
         claimed_phone=row.claimed_phone,
+        approval=_approval(row),
     )
 
 
@@ -146,7 +180,7 @@ async def insert(session: AsyncSession, new: NewComplaint) -> ComplaintView:
     # The ticket a customer quotes comes from the id, so it is unique without a sequence table.
     row.ticket = f"CD-{new.created_at.year}-{row.id:06d}"
     await session.flush()
-    return _view(row)
+    return complaint_view(row)
 
 
 async def get(session: AsyncSession, complaint_id: int, *, lock: bool = False) -> ComplaintView | None:
@@ -154,12 +188,12 @@ async def get(session: AsyncSession, complaint_id: int, *, lock: bool = False) -
     if lock:
         query = query.with_for_update()
     row = (await session.execute(query)).scalar_one_or_none()
-    return None if row is None else _view(row)
+    return None if row is None else complaint_view(row)
 
 
 async def get_by_ticket(session: AsyncSession, ticket: str) -> ComplaintView | None:
     row = (await session.execute(select(Complaint).where(Complaint.ticket == ticket))).scalar_one_or_none()
-    return None if row is None else _view(row)
+    return None if row is None else complaint_view(row)
 
 
 # One write per move a complaint makes, each naming the columns it sets, so the lifecycle
@@ -175,7 +209,7 @@ async def _row(session: AsyncSession, complaint_id: int) -> Complaint:
 
 async def _flushed(session: AsyncSession, row: Complaint) -> ComplaintView:
     await session.flush()
-    return _view(row)
+    return complaint_view(row)
 
 
 async def set_state(session: AsyncSession, complaint_id: int, state: str) -> ComplaintView:
@@ -199,14 +233,45 @@ async def mark_resolved(
     at: datetime,
     resolution: str | None,
     compensation: str | None,
+    compensation_amount: Decimal | None,
 ) -> ComplaintView:
-    """`compensation=None` keeps what an earlier resolution offered."""
+    """`compensation=None` and `compensation_amount=None` keep what an earlier resolution
+    offered."""
     row = await _row(session, complaint_id)
     row.state = "resolved"
     row.resolved_at = at
+    row.escalated_at = None
     row.resolution = resolution
     if compensation is not None:
         row.compensation = compensation
+    if compensation_amount is not None:
+        row.compensation_amount = compensation_amount
+    return await _flushed(session, row)
+
+
+async def request_approval(
+    session: AsyncSession, complaint_id: int, request: ApprovalRequest
+) -> ComplaintView:
+    """The resolution waits for a supervisor; the state and what the customer was told stay."""
+    row = await _row(session, complaint_id)
+    row.approval_requested_at = request.requested_at
+    row.approval_requested_by_id = request.requested_by_id
+    row.approval_requested_by = request.requested_by
+    row.approval_resolution = request.resolution
+    row.approval_compensation = request.compensation
+    row.approval_amount = request.amount
+    return await _flushed(session, row)
+
+
+async def clear_approval(session: AsyncSession, complaint_id: int) -> ComplaintView:
+    """A supervisor decided: nothing waits any more."""
+    row = await _row(session, complaint_id)
+    row.approval_requested_at = None
+    row.approval_requested_by_id = None
+    row.approval_requested_by = None
+    row.approval_resolution = None
+    row.approval_compensation = None
+    row.approval_amount = None
     return await _flushed(session, row)
 
 
@@ -293,7 +358,7 @@ async def search(
         query = query.where(Complaint.state.in_(states))
     if overdue_at is not None:
         query = query.where(Complaint.state.in_(OPEN_STATES), Complaint.resolve_due_at < overdue_at)
-    return [_view(r) for r in (await session.execute(query)).scalars()]
+    return [complaint_view(r) for r in (await session.execute(query)).scalars()]
 
 
 async def add_timer(session: AsyncSession, complaint_id: int, kind: str, due_at: datetime) -> None:
@@ -327,9 +392,15 @@ async def claim_due_timers(session: AsyncSession, now: datetime, limit: int = 10
     return [DueTimer(r.id, r.complaint_id, r.kind, r.due_at) for r in rows]
 
 
-async def mark_escalated(session: AsyncSession, timer_id: int, at: datetime) -> None:
+async def mark_escalated(session: AsyncSession, timer: DueTimer, at: datetime) -> None:
+    """The timer fired; its complaint keeps the first breach until it is resolved."""
     await session.execute(
-        update(ComplaintTimer).where(ComplaintTimer.id == timer_id).values(done_at=at, escalated=True)
+        update(ComplaintTimer).where(ComplaintTimer.id == timer.id).values(done_at=at, escalated=True)
+    )
+    await session.execute(
+        update(Complaint)
+        .where(Complaint.id == timer.complaint_id, Complaint.escalated_at.is_(None))
+        .values(escalated_at=timer.due_at)
     )
 
 

@@ -62,6 +62,30 @@ WORDS: dict[str, dict[str, str]] = {
         "in": N_("Inbound"),
         "out": N_("Outbound"),
     },
+    "queue": {
+        "general": N_("General"),
+        "vip": N_("VIP"),
+        "complaints": N_("Complaints"),
+        "english": N_("English line"),
+        "billing": N_("Billing"),
+        "overflow": N_("Overflow"),
+    },
+    # Why routing chose the queue: the rule's name (handlers/routing/rules.toml) or a fallback.
+    "route": {
+        "blacklisted": N_("Blacklisted"),
+        "vip": N_("VIP customer"),
+        "open-complaint": N_("Open complaint"),
+        "repeat-contact": N_("Repeat contact"),
+        "menu-billing": N_("Billing menu"),
+        "menu-english": N_("English menu"),
+        "english-speaker": N_("English speaker"),
+        "preferred": N_("Preferred customer"),
+        "unknown-caller": N_("Unknown caller"),
+        "default": N_("Default route"),
+        "fallback-timeout": N_("Fallback: routing too slow"),
+        "fallback-database": N_("Fallback: database unavailable"),
+        "outbound": N_("Outbound call"),
+    },
     "language": {"zh": N_("Chinese"), "en": N_("English")},
     # Routing skills and the demo's queues (a queue's calls go to agents with its skill).
     "skill": {

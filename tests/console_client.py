@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
@@ -27,3 +28,25 @@ async def sign_in(
         headers=headers,
         allow_redirects=False,
     )
+
+
+# The telephony platform's side: calls offered, answered and hung up through the CTI webhook.
+CTI_TOKEN = "cti-secret"
+CTI = {"Authorization": f"Bearer {CTI_TOKEN}"}
+
+
+async def call(client: Client, call_id: str, caller: str, agent: str | None = None) -> dict[str, Any]:
+    """A new call from `caller` (answered by `agent` when given): routing's decision."""
+    response = await client.post(
+        "/telephony/cti", json={"event": "newCall", "call_id": call_id, "from": caller}, headers=CTI
+    )
+    decision = dict(await response.json())
+    if agent:
+        await client.post(
+            "/telephony/cti", json={"event": "answer", "call_id": call_id, "agent": agent}, headers=CTI
+        )
+    return decision
+
+
+async def hang_up(client: Client, call_id: str) -> None:
+    await client.post("/telephony/cti", json={"event": "hangup", "call_id": call_id}, headers=CTI)

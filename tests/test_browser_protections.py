@@ -122,4 +122,4 @@ async def test_a_cookie_form_post_with_a_made_up_bearer_header_still_needs_its_c
     )
     assert forged.status == 403
     page = await (await app_client.get("/agent")).text()
-    assert 'Availability: <strong id="state">offline</strong>' in page
+    assert '<strong id="state" data-state="offline">' in page

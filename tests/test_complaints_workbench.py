@@ -324,3 +324,41 @@ async def test_a_telegram_photo_is_shown_through_the_bot(
             assert (
                 await client.get(f"/complaints/{lodged.ticket}/photos/0", allow_redirects=False)
             ).status == 303
+
+
+async def test_a_compensation_above_the_limit_waits_for_a_supervisor_from_the_case_page(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    lodged = await _lodge(sessions, name="Zhao Min", phone="13800000008")
+    async with sessions() as session:
+        agent = await _user(session, "agent1")
+        for to in ("acknowledged", "investigating"):
+            await complaints.transition(session, agent, lodged.id, to, policy=POLICY)
+    await _signed_in(client, "agent1")
+    page = await _page(client, f"/complaints/{lodged.ticket}")
+    typo = await _form(
+        client, page, lodged.ticket, "move", to="resolved", resolution="refund", compensation_amount="lots"
+    )
+    assert typo.status == 400
+    assert "the compensation amount is a sum of money" in await typo.text()
+
+    asked = await _form(
+        client,
+        page,
+        lodged.ticket,
+        "move",
+        to="resolved",
+        resolution="we refund the roaming charges",
+        compensation="bill credit",
+        compensation_amount="500",
+    )
+    assert asked.status == 303
+    page = await _page(client, f"/complaints/{lodged.ticket}")
+    # Still investigating and waiting: the agent is offered no other move meanwhile.
+    assert "Move to:" not in page
+    async with sessions() as session:
+        state = await session.scalar(select(Complaint.state).where(Complaint.id == lodged.id))
+    assert state == "investigating"
+
+    await _signed_in(client, "supervisor")
+    assert lodged.ticket in await _page(client, "/complaints/escalations")

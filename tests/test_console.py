@@ -19,11 +19,10 @@ from callcenter.settings import Settings
 from handlers.customers import NewCustomer, create_customer
 from storage.models import OfferConversion
 from tests.conftest import Staff
-from tests.console_client import sign_in
+from tests.console_client import CTI, CTI_TOKEN, call, sign_in
 from tests.routing_fixtures import Callers, seed
 
-TOKEN = "cti-secret"
-CTI = {"Authorization": f"Bearer {TOKEN}"}
+TOKEN = CTI_TOKEN
 Client = TestClient[web.Request, web.Application]
 
 
@@ -38,20 +37,17 @@ async def callers(sessions: async_sessionmaker[AsyncSession], staff: Staff) -> C
     return await seed(sessions)
 
 
-async def call(client: Client, call_id: str, caller: str, agent: str | None = None) -> dict[str, Any]:
-    response = await client.post(
-        "/telephony/cti", json={"event": "newCall", "call_id": call_id, "from": caller}, headers=CTI
-    )
-    decision = dict(await response.json())
-    if agent:
-        await client.post(
-            "/telephony/cti", json={"event": "answer", "call_id": call_id, "agent": agent}, headers=CTI
-        )
-    return decision
+# What the agent's socket also sends (tests/test_screen_pop_card.py reads them).
+PAGE_STATE = ("agent_state", "queues")
 
 
 async def next_json(socket: Any, wait: float = 5) -> dict[str, Any]:
-    return dict(await asyncio.wait_for(socket.receive_json(), wait))
+    """The next message; on the agent's socket, the next pop or call end."""
+    async with asyncio.timeout(wait):
+        while True:
+            message = dict(await socket.receive_json())
+            if message.get("type") not in PAGE_STATE:
+                return message
 
 
 async def test_signing_in_with_the_form_opens_the_agent_console(console: Client, callers: Callers) -> None:

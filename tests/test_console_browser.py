@@ -57,7 +57,29 @@ async def test_the_card_appears_in_the_browser_as_the_call_is_answered(
             card = page.locator("#call-b-1 .caller-name")
             await card.wait_for(timeout=10_000)
             assert "vip" in (await card.inner_text())
+            # The availability is the server's: busy with the call, pushed over the socket.
+            await page.locator("#state[data-state=busy]").wait_for(timeout=10_000)
+            assert await page.locator("#availability button[value=busy]").is_disabled()
+            # The call timer counts from the offer.
+            await page.locator("#call-b-1 .pop-head .timer", has_text="0:01").wait_for(timeout=10_000)
+
+            # A complaint logged from the card: its ticket to read out, and the card's list.
+            await page.fill("#call-b-1 form.complaint input[name=description]", "charged twice")
+            await page.click("#call-b-1 form.complaint button")
+            note = page.locator("#call-b-1 .ticket-note")
+            await note.wait_for(timeout=10_000)
+            ticket = (await page.locator("#call-b-1 .open-complaints a").first.inner_text()).strip()
+            assert ticket.startswith("CD-")
+            assert ticket in await note.inner_text()
             await page.screenshot(path=str(tmp_path / "agent-console.png"), full_page=True)
+
+            await telephony.post(
+                "/telephony/cti",
+                json={"event": "hangup", "call_id": "b-1"},
+                headers={"Authorization": "Bearer t"},
+            )
+            await page.locator("#call-b-1.ended").wait_for(timeout=10_000)
+            await page.locator("#state[data-state=available]").wait_for(timeout=10_000)
             assert blocked == []
         finally:
             await browser.close()

@@ -43,7 +43,7 @@ async def escalate_due(
             continue
         what = "acknowledged" if timer.kind == "acknowledge" else "resolved"
         message = f"{complaint.ticket} was not {what} by {timer.due_at.isoformat(timespec='minutes')}"
-        await repo.mark_escalated(session, timer.id, now)
+        await repo.mark_escalated(session, timer, now)
         await repo.add_event(
             session,
             complaint.id,

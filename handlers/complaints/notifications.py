@@ -28,6 +28,9 @@ async def tell_customer(session: AsyncSession, complaint: ComplaintView, now: da
             "ticket": complaint.ticket,
             "state": complaint.state,
             "resolution": complaint.resolution or "",
+            # The "resolved" message states the compensation (the text and what it is worth).
+            "compensation": complaint.compensation or "",
+            "compensation_amount": str(complaint.compensation_amount or ""),
             "resolve_due": complaint.resolve_due_at.date().isoformat() if complaint.resolve_due_at else "",
         },
         dedupe_key=f"complaint:{complaint.id}:{complaint.state}:{complaint.reopen_count}",

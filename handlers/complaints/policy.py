@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from handlers.calendar import DeadlineRules, WorkCalendar
 from handlers.defaults import COMPLAINT_CATEGORIES
@@ -29,6 +30,12 @@ class ComplaintPolicy:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     deadlines: DeadlineRules = field(default_factory=DeadlineRules)
     csat_after_close: bool = True
+    # The operator's rule: results are approved by management. An agent's resolution that
+    # offers more than this waits for a supervisor before the customer is told.
+    compensation_approval_above: Decimal = Decimal("200")
+
+    def needs_approval(self, amount: Decimal | None) -> bool:
+        return amount is not None and amount > self.compensation_approval_above
 
 
 def department_for(category: str) -> str:

@@ -4,14 +4,28 @@ customer asking after their own; each read of a customer's data is audited."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import NotFound
 from storage import complaints as repo
+from storage import escalations
 from storage.audit import Actor, audit, audit_each_customer
 from storage.complaints import ComplaintDetail, ComplaintView
+from storage.escalations import QueueItem
+
+
+@dataclass(frozen=True)
+class EscalationsQueue:
+    # First: a customer waits for news of these until a supervisor decides.
+    waiting_approval: list[QueueItem]
+    escalated: list[QueueItem]
+
+    @property
+    def items(self) -> list[QueueItem]:
+        return [*self.waiting_approval, *self.escalated]
 
 
 async def get(session: AsyncSession, complaint_id: int) -> ComplaintDetail:
@@ -78,6 +92,24 @@ async def status(session: AsyncSession, customer: Actor, customer_id: int) -> li
         subject_type="customer",
         subject_id=customer_id,
         details={"complaints": [c.id for c in found]},
+    )
+    await session.commit()
+    return found
+
+
+async def escalations_queue(session: AsyncSession, reader: Actor, *, limit: int) -> EscalationsQueue:
+    """The supervisors' queue, each part oldest first; each customer shown gets an audit entry
+    naming their complaints."""
+    found = EscalationsQueue(
+        waiting_approval=await escalations.waiting_approval(session, limit),
+        escalated=await escalations.escalated(session, limit),
+    )
+    await audit_each_customer(
+        session,
+        actor=reader,
+        action="complaint.escalations",
+        shown=[(item.complaint.customer_id, item.complaint.id) for item in found.items],
+        key="complaints",
     )
     await session.commit()
     return found

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.complaints.desk import may_give_to
-from handlers.complaints.lifecycle import STATES, allowed_moves
+from handlers.complaints.lifecycle import STATES, moves_for
 from handlers.complaints.policy import CHANNELS, DEPARTMENTS, SEVERITIES, ComplaintPolicy
 from handlers.customers import TIERS
 from handlers.errors import InvalidInput, NotFound
@@ -174,7 +174,7 @@ async def open_case(session: AsyncSession, reader: UserRecord, ticket: str) -> C
         customer=customer,
         events=await repo.events(session, complaint.id),
         people={u.id: u for u in people},
-        moves=allowed_moves(complaint.state, reader.role),
+        moves=moves_for(complaint, reader.role),
         departments=tuple(sorted(set(DEPARTMENTS.values()))),
         assignable=[u for u in people if may_give_to(reader, u)],
     )

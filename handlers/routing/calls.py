@@ -46,13 +46,14 @@ async def answered(
         return CallUpdate(call_id, agent_login, None, None, known=False)
     agent_id = contact.agent_id
     login = contact.agent_login
+    switched = False
     if agent_login and agent_login != contact.agent_login:
         user = await get_by_login(session, agent_login)
         if user is not None:
             if contact.agent_id is not None:
                 await presence.release_agent(session, contact.agent_id, now)
             await presence.claim_agent(session, user.id, now)
-            agent_id, login = user.id, user.login
+            agent_id, login, switched = user.id, user.login, True
     if contact.answered_at is None:
         await contact_log.mark_answered(session, channel, call_id, answered_at=now, agent_id=agent_id)
     await session.commit()
@@ -61,6 +62,11 @@ async def answered(
         events, "call_answered", call_id, agent=login, customer_id=update.customer_id, queue=update.queue
     )
     await publish.queues_changed(events)
+    if switched and login:
+        # Another agent took the call: both consoles show their availability again.
+        await publish.agent_state(events, login, "busy")
+        if contact.agent_login:
+            await publish.agent_state(events, contact.agent_login, "available")
     return update
 
 

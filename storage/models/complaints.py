@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -49,6 +50,8 @@ class Complaint(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     resolution: Mapped[str | None] = mapped_column(Text)
     compensation: Mapped[str | None] = mapped_column(Text)
+    # What the compensation is worth, so the operator's approval rule can compare it.
+    compensation_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     # False when lodged by a sender whose identity no channel vouched for (a number typed
     # into a chat): agents verify it with the customer before acting, and the customer is
@@ -66,6 +69,20 @@ class Complaint(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first deadline it breached since it was last resolved (the supervisors' escalations
+    # queue, oldest first); cleared when it is resolved.
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # A resolution waiting for a supervisor's approval (its compensation is above the
+    # operator's limit): set while it waits, cleared when approved or rejected. It is kept
+    # apart from `resolution` and `compensation`, which stay what the customer was told.
+    approval_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    approval_requested_by_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    approval_requested_by: Mapped[str | None] = mapped_column(String(200))  # the name then
+    approval_resolution: Mapped[str | None] = mapped_column(Text)
+    approval_compensation: Mapped[str | None] = mapped_column(Text)
+    approval_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
 
 
 class ComplaintEvent(Base):

@@ -160,23 +160,34 @@ async def set_agent_state(session: AsyncSession, user_id: int, state: str, now: 
     await session.flush()
 
 
+def _state_view(a: AgentState, u: User) -> AgentStateView:
+    return AgentStateView(
+        u.id,
+        u.login,
+        u.name,
+        a.state,
+        a.since,
+        a.capacity,
+        a.active_contacts,
+        tuple(u.skills or ()),
+        tuple(u.languages or ()),
+    )
+
+
 async def agent_states(session: AsyncSession) -> list[AgentStateView]:
     rows = (
         await session.execute(
             select(AgentState, User).join(User, User.id == AgentState.user_id).order_by(User.login)
         )
     ).all()
-    return [
-        AgentStateView(
-            u.id,
-            u.login,
-            u.name,
-            a.state,
-            a.since,
-            a.capacity,
-            a.active_contacts,
-            tuple(u.skills or ()),
-            tuple(u.languages or ()),
+    return [_state_view(a, u) for a, u in rows]
+
+
+async def agent_state(session: AsyncSession, user_id: int) -> AgentStateView | None:
+    """One agent's state (their console follows it), None before they ever set one."""
+    row = (
+        await session.execute(
+            select(AgentState, User).join(User, User.id == AgentState.user_id).where(User.id == user_id)
         )
-        for a, u in rows
-    ]
+    ).first()
+    return None if row is None else _state_view(row[0], row[1])

@@ -64,7 +64,8 @@ async def upsert_queue(
 
 
 async def queue_stats(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
-    """Per queue: contacts waiting (routed, not answered, not ended) and the longest wait."""
+    """Per queue: contacts waiting (routed, not answered, not ended), since when the longest
+    has waited (`oldest_at`) and for how long."""
     waiting = and_(Contact.action == "route", Contact.answered_at.is_(None), Contact.ended_at.is_(None))
     rows = (
         await session.execute(
@@ -80,6 +81,7 @@ async def queue_stats(session: AsyncSession, now: datetime) -> list[dict[str, An
             {
                 "queue": queue,
                 "waiting": int(count),
+                "oldest_at": oldest,
                 "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else 0,
             }
         )

@@ -3,7 +3,7 @@ campaign page's counts, skip reasons and send rate read from indexes alone (INCL
 PostgreSQL; plain indexes on SQLite); an ended campaign's settled target tallies
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

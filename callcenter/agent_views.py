@@ -1,0 +1,78 @@
+"""The agent page's live parts, rendered on the server in the agent's console language: the
+caller's card, the availability switch and the queue panel. The page shows them as they
+come (first with the page, then pushed over its socket), so every word is translated here
+and the page's script stays free of text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from callcenter.console_auth import csrf_token
+from callcenter.console_pages import page_language
+from callcenter.keys import SESSIONS, SETTINGS
+from handlers import agents, screen_pop
+from handlers.agents import QueueWait
+from storage.models.base import utcnow
+from storage.users import UserRecord
+from templates import render
+
+
+async def _render(request: web.Request, user: UserRecord, template: str, **context: Any) -> str:
+    return render(
+        template,
+        language=await page_language(request, user),
+        timezone=request.app[SETTINGS].timezone,
+        csrf=await csrf_token(request),
+        **context,
+    )
+
+
+async def card(
+    request: web.Request,
+    user: UserRecord,
+    call_id: str,
+    *,
+    via: str,
+    replay: bool = False,
+    logged: str | None = None,
+) -> dict[str, Any]:
+    """The `screen_pop` message for a call (a read of the caller's record, audited);
+    `logged`: the ticket the agent just logged from the card, for them to read out."""
+    async with request.app[SESSIONS]() as session:
+        pop = await screen_pop.for_call(session, user, call_id, via=via, replay=replay)
+    html = await _render(
+        request,
+        user,
+        "console/card.html.j2",
+        pop=pop,
+        now=utcnow(),
+        logged=logged,
+        categories=request.app[SETTINGS].complaint_categories,
+    )
+    customer = None
+    if pop.customer is not None:
+        customer = {
+            "id": pop.customer.id,
+            "name": pop.customer.name,
+            "tier": pop.customer.tier,
+            "blacklisted": pop.customer.blacklisted,
+        }
+    return {"type": "screen_pop", "call_id": call_id, "customer": customer, "html": html}
+
+
+async def availability(request: web.Request, user: UserRecord) -> dict[str, Any]:
+    """The `agent_state` message: the agent's state as the server holds it, with the switch."""
+    async with request.app[SESSIONS]() as session:
+        state = await agents.state_of(session, user)
+    html = await _render(request, user, "console/availability.html.j2", state=state, states=agents.STATES)
+    return {"type": "agent_state", "state": state, "html": html}
+
+
+async def queue_panel(
+    request: web.Request, user: UserRecord, served: tuple[QueueWait, ...]
+) -> dict[str, Any]:
+    """The `queues` message: calls waiting in the queues the agent serves."""
+    html = await _render(request, user, "console/queues.html.j2", waits=served)
+    return {"type": "queues", "html": html}

@@ -1,0 +1,71 @@
+"""What the console's sockets (`/agent/ws`, `/supervisor/ws`) share: they push while their
+user is signed in, checked before each push and between events, and close, telling the
+page why, once the user signed out or was disabled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from callcenter.auth import still_signed_in
+from callcenter.keys import SETTINGS
+
+
+async def open_socket(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(heartbeat=30)
+    await socket.prepare(request)
+    return socket
+
+
+async def signed_out(request: web.Request, socket: web.WebSocketResponse) -> bool:
+    """Close the socket, telling the page why, once its user signed out or was disabled."""
+    if await still_signed_in(request):
+        return False
+    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"signed out")
+    return True
+
+
+async def _close_when_signed_out(request: web.Request, socket: web.WebSocketResponse) -> None:
+    # Between events too, so an idle socket of a disabled user does not stay open.
+    while True:
+        await asyncio.sleep(request.app[SETTINGS].socket_recheck_seconds)
+        if await signed_out(request, socket):
+            return
+
+
+async def serve(
+    request: web.Request, socket: web.WebSocketResponse, *pushers: Coroutine[Any, Any, None]
+) -> None:
+    """Run the socket's pushers until the browser leaves or its user signs out."""
+    tasks = [asyncio.create_task(p) for p in (*pushers, _close_when_signed_out(request, socket))]
+    try:
+        async for received in socket:
+            if received.type == WSMsgType.ERROR:
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class Sender:
+    """One socket's messages, one at a time: several pushers share it."""
+
+    def __init__(self, request: web.Request, socket: web.WebSocketResponse) -> None:
+        self._request = request
+        self._socket = socket
+        self._lock = asyncio.Lock()
+
+    async def signed_out(self) -> bool:
+        return await signed_out(self._request, self._socket)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._lock:
+            if not self._socket.closed:
+                await self._socket.send_json(message)
