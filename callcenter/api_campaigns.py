@@ -110,7 +110,8 @@ async def list_campaigns(request: web.Request) -> web.Response:
     await require_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
         found = await campaigns.list_all(session)
-        rows = [{"campaign": c, "progress": await campaigns.progress(session, c.id)} for c in found]
+        progress = await campaigns.progress_of(session, found)
+        rows = [{"campaign": c, "progress": progress[c.id]} for c in found]
     return json_response({"campaigns": rows})
 
 

@@ -1,5 +1,6 @@
 """`/supervisor/campaigns`: schedule a campaign from a form, watch live progress bars,
-pause, resume or cancel. Forms carry the session's CSRF token; the bars poll the JSON API."""
+pause, resume or cancel; ended campaigns beyond the latest twenty are a link away. Forms
+carry the session's CSRF token; the bars poll the JSON API."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from aiohttp import web
 from callcenter.console_auth import check_csrf
 from callcenter.console_pages import render_page, require_page_user
 from callcenter.keys import SESSIONS
-from callcenter.params import path_id
+from callcenter.params import path_id, query_int
 from callcenter.serialize import read_form
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec
-from handlers.errors import DomainError
+from handlers.errors import DomainError, InvalidInput
 from handlers.roles import MANAGERS
 from storage.users import UserRecord
 from templates.i18n import N_
@@ -28,14 +29,21 @@ def _names(raw: object) -> list[str]:
 
 async def campaigns_page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
     user = await _supervisor(request)
+    try:
+        before = query_int(request, "before", low=1)
+    except InvalidInput:
+        before, status = None, 400
+        error = N_("that link to older campaigns is broken; these are the latest")
     async with request.app[SESSIONS]() as session:
-        rows = [(c, await campaigns.progress(session, c.id)) for c in await campaigns.list_all(session)]
+        found = await campaigns.overview(session, before)
     return await render_page(
         request,
         "console/campaigns.html.j2",
         user,
         status=status,
-        rows=rows,
+        rows=found.rows,
+        older=found.older,
+        paged=before is not None,
         error=error,
         actions=campaigns.MOVES,
     )

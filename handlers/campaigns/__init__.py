@@ -18,7 +18,8 @@ One concept per module; the names callers use are re-exported here:
 - dispatch: `send_one`, `dispatch_once`
 - worker: `run_worker`
 - dialer: `next_dial`, `dial_result`
-- progress: `progress`
+- progress: `progress`, `progress_of`
+- overview: `overview`, the supervisor's list
 - conversions: `offer_accepted`
 """
 
@@ -30,8 +31,9 @@ from handlers.campaigns.dispatch import dispatch_once, send_one
 from handlers.campaigns.expansion import expand_due
 from handlers.campaigns.lifecycle import MOVES, act
 from handlers.campaigns.messages import preview, render
+from handlers.campaigns.overview import Overview, overview
 from handlers.campaigns.policy import Policy
-from handlers.campaigns.progress import progress
+from handlers.campaigns.progress import progress, progress_of
 from handlers.campaigns.worker import run_worker
 from storage.campaigns.views import CampaignView
 
@@ -45,6 +47,7 @@ __all__ = [
     "Channel",
     "Delivery",
     "Outbound",
+    "Overview",
     "Policy",
     "act",
     "count_audience",
@@ -56,8 +59,10 @@ __all__ = [
     "list_all",
     "next_dial",
     "offer_accepted",
+    "overview",
     "preview",
     "progress",
+    "progress_of",
     "render",
     "run_worker",
     "send_one",

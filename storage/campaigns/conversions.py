@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
@@ -41,15 +40,3 @@ async def record_conversion(
     session.add(OfferConversion(**values))
     await session.flush()
     return True
-
-
-async def conversions(session: AsyncSession, campaign_id: int) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(OfferConversion)
-                .where(OfferConversion.campaign_id == campaign_id)
-            )
-        ).scalar_one()
-    )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaign_audience import Audience, count_query, customer_ids
-from storage.campaigns.views import CampaignView, campaign_view
+from storage.campaigns.views import FINAL_STATES, CampaignView, campaign_view
 from storage.models import Campaign, Customer
 
 
@@ -65,6 +65,23 @@ async def insert(
 
 async def list_all(session: AsyncSession, limit: int = 100) -> list[CampaignView]:
     rows = await session.execute(select(Campaign).order_by(Campaign.id.desc()).limit(limit))
+    return [campaign_view(r) for r in rows.scalars()]
+
+
+async def list_moving(session: AsyncSession) -> list[CampaignView]:
+    """Every campaign not yet finished or cancelled, newest first."""
+    rows = await session.execute(
+        select(Campaign).where(Campaign.state.not_in(FINAL_STATES)).order_by(Campaign.id.desc())
+    )
+    return [campaign_view(r) for r in rows.scalars()]
+
+
+async def list_final(session: AsyncSession, *, before: int | None, limit: int) -> list[CampaignView]:
+    """Up to `limit` finished or cancelled campaigns, newest first, older than id `before`."""
+    query = select(Campaign).where(Campaign.state.in_(FINAL_STATES))
+    if before is not None:
+        query = query.where(Campaign.id < before)
+    rows = await session.execute(query.order_by(Campaign.id.desc()).limit(limit))
     return [campaign_view(r) for r in rows.scalars()]
 
 

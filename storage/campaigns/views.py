@@ -12,6 +12,8 @@ from storage.models import Campaign, CampaignTarget
 
 # Targets in these states are still to be worked on; every other state is final.
 OPEN_STATES = ("pending", "claimed", "sending", "dialing")
+# A campaign in these states has ended; the others may still move.
+FINAL_STATES = ("finished", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class CampaignView:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    settled_tallies: dict[str, dict[str, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def campaign_view(row: Campaign) -> CampaignView:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        settled_tallies=row.settled_tallies,
     )
 
 

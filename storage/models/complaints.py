@@ -17,6 +17,8 @@ class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         Index("ix_complaints_customer_state", "customer_id", "state"),
+        # Open complaints by age and deadline are counted from the index alone on PostgreSQL.
+        Index("ix_complaints_state_ages", "state", postgresql_include=["created_at", "resolve_due_at"]),
         # The workbench lists complaints by resolve deadline, soonest first, LIMIT 50: this
         # index walks them in that order, and on PostgreSQL carries the columns the list
         # filters on, so a rare filter is checked in the index, not row by row (migration 0009).
@@ -41,7 +43,7 @@ class Complaint(Base):
     category: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(16), default="standard")  # standard | urgent
     # received | acknowledged | investigating | resolved | reopened | closed
-    state: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    state: Mapped[str] = mapped_column(String(16), default="received")
     description: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(16))  # telegram | phone | rasa | api | console
     department: Mapped[str | None] = mapped_column(String(64))

@@ -13,7 +13,12 @@ from storage.models.customers import BigId
 
 class Survey(Base):
     __tablename__ = "surveys"
-    __table_args__ = (Index("ix_surveys_customer_open", "customer_id", "answered_at"),)
+    __table_args__ = (
+        Index("ix_surveys_customer_open", "customer_id", "answered_at"),
+        # The weekly scores read a range of weeks from the index alone (an index-only scan on
+        # PostgreSQL; SQLite has no INCLUDE and gets a plain index on created_at).
+        Index("ix_surveys_created_scores", "created_at", postgresql_include=["kind", "answered_at", "score"]),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
@@ -27,7 +32,7 @@ class Survey(Base):
     contact_id: Mapped[int | None] = mapped_column(BigInteger)
     campaign_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     agent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int | None] = mapped_column(Integer)
