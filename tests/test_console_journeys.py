@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.app import create_app
 from callcenter.console_pages import PAGES
 from callcenter.settings import Settings
+from handlers.accounts import save_user
 from storage.routing.queues import upsert_queue
 from templates.i18n import translations
 from tests.browser_steps import (
@@ -31,6 +33,10 @@ from tests.browser_steps import (
     switch_language,
 )
 from tests.conftest import Staff
+from tests.console_client import CTI_TOKEN, call
+from tests.test_compensation_approval import investigating, resolve, resolved_messages
+from tests.test_complaints_api import lodge
+from tests.test_customers_api import create
 
 skip_without_chromium()
 
@@ -42,6 +48,9 @@ class Console:
     base: str
     browser: Any
     shots: Path
+    # The same server over plain HTTP: the telephony platform's webhook and the API.
+    http: TestClient[web.Request, web.Application]
+    staff: Staff
 
     async def page_of(self, login: str, password: str) -> Any:
         """A new browser profile signed in as `login`; what the page's CSP blocks is kept on
@@ -64,10 +73,11 @@ async def console(
         for name, description in (("general", "General queue"), ("vip", "VIP line")):
             await upsert_queue(session, name, description=description)
         await session.commit()
-    async with TestClient(TestServer(create_app(settings))) as client, async_playwright() as playwright:
+    configured = settings.model_copy(update={"cti_token": CTI_TOKEN})
+    async with TestClient(TestServer(create_app(configured))) as client, async_playwright() as playwright:
         browser = await launch(playwright)
         try:
-            yield Console(str(client.make_url("")).rstrip("/"), browser, tmp_path)
+            yield Console(str(client.make_url("")).rstrip("/"), browser, tmp_path, client, staff)
         finally:
             await browser.close()
 
@@ -117,3 +127,90 @@ async def test_the_console_reads_in_both_languages(console: Console) -> None:
     assert await elsewhere.locator("html").get_attribute("lang") == "zh"
     assert page.blocked == []
     assert elsewhere.blocked == []
+
+
+# Socket pushes cross a loaded CI machine: wait for them generously.
+PUSH = 10_000
+
+
+async def test_an_agent_in_chinese_logs_a_complaint_from_the_pop_and_moves_it_on(
+    console: Console, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:  # the admin gave agent1 the VIP line
+        await save_user(
+            session, "agent1", "pw-agent1", role="agent", skills=("general", "vip"), languages=("zh", "en")
+        )
+    caller = await create(
+        console.http, console.staff, name="王芳", phones=["13800000001"], tier="vip", language="zh"
+    )
+    earlier = (await lodge(console.http, console.staff, caller["id"]))["ticket"]
+
+    agent = await console.page_of("agent1", "pw-agent1")
+    await switch_language(agent, "zh")
+    await agent.locator("#connection.live").wait_for(timeout=PUSH)
+    await agent.click("#availability button[value=available]")
+    await agent.locator("#state[data-state=available]").wait_for(timeout=PUSH)
+
+    decision = await call(console.http, "j-1", "+86 138 0000 0001")
+    assert decision["agent"] == "agent1", decision
+    card = agent.locator("#call-j-1")
+    await card.locator(".caller-name", has_text="王芳").wait_for(timeout=PUSH)  # before answering
+    assert await card.locator(".caller-tier").inner_text() == "VIP"
+    complaints = card.locator(".open-complaints")
+    assert "未结投诉" in await complaints.inner_text()
+    assert earlier in await complaints.inner_text()
+
+    await card.locator("form.complaint input[name=description]").fill("宽带三天没网")
+    await card.locator("form.complaint button").click()
+    note = card.locator(".ticket-note")
+    await note.wait_for(timeout=PUSH)
+    told = await note.inner_text()
+    assert "请读给来电客户" in told
+    ticket = next(word for word in told.split() if word.startswith("CD-"))
+    link = complaints.locator(f'a[href="/complaints/{ticket}"]')
+    await screenshot(agent, console.shots / "agent-pop.zh.png")
+
+    async with agent.expect_navigation():
+        await link.click()
+    assert agent.url == f"{console.base}/complaints/{ticket}"
+    async with agent.expect_navigation():
+        await agent.locator("#moves form.move:has(input[name=to][value=acknowledged]) button").click()
+    assert await agent.locator("#state").inner_text() == "已受理"
+    await agent.locator("#timeline li", has_text="已受理").wait_for()
+    await screenshot(agent, console.shots / "complaint-moved.zh.png")
+    assert agent.blocked == []
+
+
+async def test_a_supervisor_finds_the_customer_and_approves_the_compensation_waiting(
+    console: Console, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    cid = await investigating(console.http, console.staff, "13800000101", "en")
+    waiting = await resolve(console.http, console.staff.agent, cid, "500", "bill credit")  # above 200
+    ticket = (await waiting.json())["ticket"]
+    assert await resolved_messages(sessions) == []
+
+    supervisor = await console.page_of("supervisor", "pw-supervisor")
+    await switch_language(supervisor, "en")
+    await supervisor.goto(f"{console.base}/customers")
+    search = supervisor.locator("form.search input[name=q]")
+    await search.fill("+86 138-0000-0101")
+    async with supervisor.expect_navigation():  # a phone names one customer: the profile opens
+        await search.press("Enter")
+    assert "Emily" in await supervisor.locator("#identity").inner_text()
+    assert ticket in await supervisor.locator("#open-complaints").inner_text()
+
+    await supervisor.goto(f"{console.base}/complaints/escalations")
+    row = supervisor.locator("#waiting-approval tr", has_text=ticket)
+    assert "500" in await row.locator(".offered").inner_text()
+    await screenshot(supervisor, console.shots / "escalations.en.png")
+    async with supervisor.expect_navigation():
+        await row.locator("button[value=approve]").click()
+    assert ticket not in await supervisor.locator("#waiting-approval").inner_text()
+
+    await supervisor.goto(f"{console.base}/complaints/{ticket}")
+    assert await supervisor.locator("#state").inner_text() == "Resolved"
+    assert await resolved_messages(sessions) == [
+        f"Ticket {ticket} is resolved: replaced the router\nCompensation: CNY 500.00 (bill credit)\n"
+        "Are you satisfied with the resolution?"
+    ]
+    assert supervisor.blocked == []

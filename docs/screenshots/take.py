@@ -8,7 +8,10 @@
 
 Signs in as each demo user through the sign-in form, switches language with the header's
 control, and saves `<page>.<language>.png` beside this file for every page in the
-navigation bar (each taken as the first demo user whose role opens it) and in DETAILS."""
+navigation bar (each taken as the first demo user whose role opens it) and in DETAILS.
+On its own server it first has agent1 offer a compensation above the approval limit on the
+demo's case under investigation (the escalations page then has one to approve) and rings
+agent1 with a call from the demo's VIP through the CTI webhook (the agent page's pop)."""
 
 from __future__ import annotations
 
@@ -36,8 +39,14 @@ ROLES = {login: role for login, role, *_ in USERS}
 DETAILS: list[tuple[str, str, str]] = [
     ("agent1", "/complaints/*", "complaint"),
     ("supervisor", "/customers/1", "customer"),
+    ("supervisor", "/complaints/escalations", "escalations"),
     ("admin", "/admin/users/agent1", "user"),
 ]
+# What a page shows once its socket has pushed (the pop of the demo call), waited for.
+PUSHED = {"agent": ".screen-pop .caller-name"}
+# The call the demo server offers agent1 (the VIP line is theirs), through the CTI webhook.
+CTI_TOKEN = "screenshots"  # noqa: S105 (a throwaway server's, for this script alone)
+DEMO_CALL = {"event": "newCall", "call_id": "demo-call-1", "from": "+8613800000001"}
 
 
 def name_of(path: str) -> str:
@@ -71,17 +80,61 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
     from storage.migrate import upgrade_sync
 
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(database_url=f"sqlite:///{folder}/demo.db")
+        settings = Settings(database_url=f"sqlite:///{folder}/demo.db", cti_token=CTI_TOKEN)
         await asyncio.to_thread(upgrade_sync, normalise_url(settings.database_url))
         boot = Bootstrap(settings)
         async with boot.command_session() as session:
             passwords = await load_demo(session)
+            await compensation_waiting(session)
         server = TestServer(create_app(boot=boot))
         await server.start_server()
         try:
-            yield str(server.make_url("")).rstrip("/"), passwords
+            base = str(server.make_url("")).rstrip("/")
+            await ring(base)
+            yield base, passwords
         finally:
             await server.close()
+
+
+async def compensation_waiting(session: Any) -> None:
+    """agent1 resolves the demo's case under investigation with ¥500 off the bill: above the
+    default limit, it waits for a supervisor."""
+    from decimal import Decimal
+
+    from handlers.complaints import ComplaintPolicy, lifecycle
+    from storage import complaints
+    from storage.users import get_by_login
+
+    agent = await get_by_login(session, "agent1")
+    cases = await complaints.search(session, states=("investigating",), limit=1)
+    if agent is None or not cases:
+        print("no case under investigation: no compensation waits", file=sys.stderr)
+        return
+    await lifecycle.transition(
+        session,
+        agent,
+        cases[0].id,
+        "resolved",
+        resolution="We swapped the SIM and called you back.",
+        compensation="bill credit",
+        compensation_amount=Decimal("500"),
+        policy=ComplaintPolicy(),
+    )
+    await session.commit()
+
+
+async def ring(base: str) -> None:
+    """Offer the demo call as the telephony platform would; routing picks the agent."""
+    from aiohttp import ClientSession
+
+    headers = {"Authorization": f"Bearer {CTI_TOKEN}"}
+    async with (
+        ClientSession() as http,
+        http.post(f"{base}/telephony/cti", json=DEMO_CALL, headers=headers) as r,
+    ):
+        decision = await r.json()
+    if decision.get("agent") != "agent1":
+        print(f"the demo call was not offered to agent1 (no pop): {decision}", file=sys.stderr)
 
 
 async def resolve(page: Any, base: str, path: str) -> str | None:
@@ -95,6 +148,7 @@ async def resolve(page: Any, base: str, path: str) -> str | None:
 
 
 async def take(base: str, passwords: dict[str, str], folder: Path) -> list[Path]:
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
     from playwright.async_api import async_playwright
 
     saved: list[Path] = []
@@ -115,6 +169,11 @@ async def take(base: str, passwords: dict[str, str], folder: Path) -> list[Path]
                         if response is None or response.status == 404:
                             print(f"no page {wanted} yet", file=sys.stderr)
                             continue
+                        if name in PUSHED and await page.locator(PUSHED[name]).count() == 0:
+                            try:
+                                await page.locator(PUSHED[name]).first.wait_for(timeout=10_000)
+                            except PlaywrightTimeout:
+                                print(f"{path}: nothing pushed", file=sys.stderr)
                         await page.wait_for_timeout(300)  # the socket's first push, the polls
                         saved.append(await screenshot(page, folder / f"{name}.{language}.png"))
                 await page.context.close()
