@@ -134,7 +134,7 @@ COMPLAINTS = (
         "network",
         "urgent",
         "家里宽带每天晚上八点后频繁掉线，已经持续一周。",
-        3,
+        2,  # an urgent complaint has three days: this one is due tomorrow
         ("acknowledged",),
     ),
     DemoComplaint("+8613800000002", "billing", "standard", "本月账单多扣了 30 元国际漫游费，我没有出国。", 2),
