@@ -380,8 +380,10 @@ async def test_the_agents_card_marks_an_unverified_complaint(
         "/telephony/cti", json={"event": "newCall", "call_id": "rasa-1", "from": "13800000001"}, headers=cti
     )
     card = await (await console.get("/agent/calls/rasa-1/card", headers=staff.supervisor)).text()
-    assert card.count("待核实") == 1  # hers is verified; the one from the chat is not
-    assert "unverified" in card
+    # Hers is verified; the one from the chat is not (the card reads in the agent's language:
+    # the tests' console is English, so "Unverified"; 待核实 in Chinese).
+    assert card.count('class="badge unverified"') == 1
+    assert ">Unverified</span>" in card
 
 
 # --- the actions on their own -----------------------------------------------------------
