@@ -225,20 +225,18 @@ async def test_with_the_database_down_the_caller_still_reaches_the_default_queue
 async def test_a_database_slower_than_the_budget_gets_the_default_queue_in_time(
     settings: Settings, callers: Callers
 ) -> None:
-    import time
-
+    # The reason is the proof the budget answered rather than the database (how fast is
+    # bench/routing.py's to measure).
     slow = settings.model_copy(update={"cti_token": TOKEN, "routing_budget_seconds": 0.0005})
     async with TestClient(TestServer(create_app(slow))) as client:
-        started = time.perf_counter()
         response = await client.post(
             "/telephony/cti",
             json={"event": "newCall", "call_id": "slow", "from": "13800000001"},
             headers=AUTH,
         )
-        elapsed = time.perf_counter() - started
         body = await response.json()
+    assert (body["action"], body["queue"]) == ("route", "general")
     assert body["reason"] == "fallback-timeout"
-    assert elapsed < 1.0
 
 
 MALFORMED = (
