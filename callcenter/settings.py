@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # An agent's resolution offering a compensation above this amount waits for a
     # supervisor's approval before the customer is told (the operator's rule).
     compensation_approval_above: Decimal = Field(default=Decimal("200"), ge=0)
+    # The dashboard's service level: the share of calls answered within this many seconds.
+    service_level_seconds: int = Field(default=20, gt=0)
     # Satisfaction targets over a trailing window; below them, an alert.
     csat_target: float = 4.0
     nps_target: float = 30.0
