@@ -17,9 +17,11 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The demo's CTI token, for `make run` only: the test call `contactdesk demo` prints carries it.
+run: export CONTACTDESK_CTI_TOKEN ?= demo-cti-token
 run: install
 	$(BIN)/contactdesk db upgrade
-	$(BIN)/contactdesk demo
+	$(BIN)/contactdesk demo --url http://$(HOST):$(PORT)
 	$(BIN)/contactdesk serve --host $(HOST) --port $(PORT)
 
 test: install

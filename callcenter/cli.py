@@ -53,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
 
-    commands.add_parser("demo", help="load the demo data set (idempotent) and print the passwords")
+    demo = commands.add_parser("demo", help="load the demo data set (idempotent) and print the passwords")
+    demo.add_argument(
+        "--url",
+        default="http://127.0.0.1:8080",
+        help="where the console will be served: the printed test call goes there",
+    )
 
     imports = commands.add_parser("import", help="bulk import")
     import_kinds = imports.add_subparsers(dest="import_kind", required=True)
@@ -78,7 +83,8 @@ def _migrate(url: str) -> None:
     upgrade_sync(url)
 
 
-async def _demo(boot: Bootstrap) -> None:
+async def _demo(boot: Bootstrap, url: str) -> None:
+    from callcenter.demo_call import instructions
     from handlers.demo import load_demo
 
     async with boot.command_session() as session:
@@ -86,6 +92,11 @@ async def _demo(boot: Bootstrap) -> None:
     print("Demo data loaded. Sign in at /agent with:")
     for login, password in passwords.items():
         print(f"  {login:<12} {password}")
+    token = boot.settings.cti_token
+    if token:
+        print(instructions(url, token))
+    else:
+        print("Set CONTACTDESK_CTI_TOKEN (as `make run` does) to be shown a test call that rings an agent.")
 
 
 async def _token(boot: Bootstrap, login: str) -> None:
@@ -141,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "demo":
             if is_sqlite(url):
                 _migrate(url)
-            asyncio.run(_demo(boot))
+            asyncio.run(_demo(boot, args.url))
         elif args.command == "import":
             from callcenter.cli_import import import_customers_command
 

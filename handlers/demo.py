@@ -1,30 +1,41 @@
-"""A small demo data set: every tier, a blacklisted caller, agents, a supervisor, an admin,
-and a few complaints at different points of their lifecycle for the workbench.
+"""The demo data set: every tier, a blacklisted caller, customers linked to Telegram, agents,
+a supervisor, an admin, complaints in every state of their lifecycle (one overdue, one
+urgent), and the history a floor has after a while: 60 days of calls, 12 weeks of survey
+answers and two finished campaigns (handlers/demo_calls.py, handlers/demo_campaigns.py).
 
 Loading it twice changes nothing but the demo users' passwords, which are new each
-run and printed, because only their hashes are stored."""
+run and printed, because only their hashes are stored, and adds the calls and survey
+answers of the time that has passed since. The demo agents are left available, their
+earlier test calls hung up, so the printed test call rings one of them."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import campaigns
+from handlers import campaigns, surveys
 from handlers.accounts import save_user
 from handlers.complaints import lifecycle, lodging
 from handlers.complaints.policy import ComplaintPolicy
+from handlers.customers import link_identity
 from handlers.defaults import TIMEZONE
+from handlers.demo_calls import Agents, Caller, load_calls, load_surveys
+from handlers.demo_campaigns import Recipient, load_campaigns
+from handlers.errors import NotFound
 from handlers.identities import normalise_phone
+from handlers.routing import calls
 from storage import complaints as complaints_repo
 from storage import customers as repo
+from storage import surveys as surveys_repo
 from storage.customers import Identity, NewCustomerRow
+from storage.events import InProcessBus
 from storage.models.base import utcnow
-from storage.routing import presence, queues
-from storage.users import get_by_login
+from storage.routing import contact_log, presence, queues
+from storage.users import UserRecord, get_by_login
 
 PRODUCTS = (
     ("mobile-basic", "Mobile Basic 30GB", "mobile", Decimal("39.00")),
@@ -45,6 +56,7 @@ class DemoCustomer:
     region: str
     products: tuple[str, ...]
     blacklist_reason: str | None = None
+    telegram: str | None = None
 
 
 CUSTOMERS = (
@@ -55,6 +67,7 @@ CUSTOMERS = (
         "zh",
         "Guangzhou",
         ("mobile-unlimited", "broadband-1000", "iptv"),
+        telegram="7100000001",
     ),
     DemoCustomer(
         "李强",
@@ -63,6 +76,7 @@ CUSTOMERS = (
         "zh",
         "Shenzhen",
         ("mobile-unlimited", "broadband-100"),
+        telegram="7100000002",
     ),
     DemoCustomer(
         "Emily Carter",
@@ -71,13 +85,38 @@ CUSTOMERS = (
         "en",
         "Shanghai",
         ("mobile-basic", "cloud-200"),
+        telegram="7100000003",
     ),
-    DemoCustomer("张伟", "+8613800000004", "regular", "zh", "Guangzhou", ("mobile-basic",)),
-    DemoCustomer("刘洋", "+8613800000005", "regular", "zh", "Foshan", ("broadband-100",)),
-    DemoCustomer("陈静", "+8613800000006", "regular", "zh", "Guangzhou", ("mobile-basic", "iptv")),
-    DemoCustomer("John Miller", "+8613800000007", "regular", "en", "Beijing", ("mobile-basic",)),
-    DemoCustomer("赵敏", "+8613800000008", "regular", "zh", "Dongguan", ("broadband-100", "iptv")),
-    DemoCustomer("黄磊", "+8613800000009", "regular", "zh", "Guangzhou", ("mobile-unlimited",)),
+    DemoCustomer(
+        "张伟", "+8613800000004", "regular", "zh", "Guangzhou", ("mobile-basic",), telegram="7100000004"
+    ),
+    DemoCustomer(
+        "刘洋", "+8613800000005", "regular", "zh", "Foshan", ("broadband-100",), telegram="7100000005"
+    ),
+    DemoCustomer(
+        "陈静",
+        "+8613800000006",
+        "regular",
+        "zh",
+        "Guangzhou",
+        ("mobile-basic", "iptv"),
+        telegram="7100000006",
+    ),
+    DemoCustomer(
+        "John Miller", "+8613800000007", "regular", "en", "Beijing", ("mobile-basic",), telegram="7100000007"
+    ),
+    DemoCustomer(
+        "赵敏",
+        "+8613800000008",
+        "regular",
+        "zh",
+        "Dongguan",
+        ("broadband-100", "iptv"),
+        telegram="7100000008",
+    ),
+    DemoCustomer(
+        "黄磊", "+8613800000009", "regular", "zh", "Guangzhou", ("mobile-unlimited",), telegram="7100000009"
+    ),
     DemoCustomer("周杰", "+8613800000010", "regular", "zh", "Zhuhai", ()),
     DemoCustomer(
         "孙骗",
@@ -88,6 +127,50 @@ CUSTOMERS = (
         ("mobile-basic",),
         blacklist_reason="repeated abusive calls to agents",
     ),
+)
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+)
+_CITIES = ("Guangzhou", "Shenzhen", "Foshan", "Dongguan", "Zhuhai", "Huizhou")
+_HOLDINGS = (
+    ("mobile-basic",),
+    ("broadband-100",),
+    ("mobile-unlimited", "iptv"),
+    ("mobile-basic", "cloud-200"),
+)
+
+# The rest of the base, who make most of the calls: regular customers with a preferred one
+# every eighth, three in four also on Telegram.
+CALLERS = tuple(
+    DemoCustomer(
+        _SURNAMES[n % len(_SURNAMES)] + _GIVEN[(n * 7) % len(_GIVEN)],
+        f"+86139000000{n:02d}",
+        "preferred" if n % 8 == 0 else "regular",
+        "zh",
+        _CITIES[n % len(_CITIES)],
+        _HOLDINGS[n % len(_HOLDINGS)],
+        telegram=None if n % 4 == 3 else f"72000000{n:02d}",
+    )
+    for n in range(1, 41)
 )
 
 
@@ -108,6 +191,9 @@ QUEUES = {
     "overflow": DemoQueue("Night service and callbacks", None, None, None),
 }
 
+# The agent the printed test call rings: the only one with the VIP line's skill.
+TEST_CALL_AGENT = "agent1"
+
 USERS = (
     ("agent1", "agent", "Agent One", ("general", "complaints", "vip"), ("zh", "en")),
     ("agent2", "agent", "Agent Two", ("general", "billing"), ("zh",)),
@@ -126,6 +212,7 @@ class DemoComplaint:
     days_ago: int
     moves: tuple[str, ...] = ()
     resolution: str | None = None
+    answer: int | None = None  # the customer's CSAT score once it is closed
 
 
 COMPLAINTS = (
@@ -155,6 +242,33 @@ COMPLAINTS = (
         ("acknowledged", "investigating", "resolved"),
         resolution="流量包已重新开通，并补发本月流量。",
     ),
+    DemoComplaint(
+        "+8613800000005",
+        "network",
+        "standard",
+        "小区宽带三周来每天下午断网，报修两次都没有人上门。",
+        19,  # a standard complaint has 15 days: this one is four days overdue
+        ("acknowledged", "investigating"),
+    ),
+    DemoComplaint(
+        "+8613800000006",
+        "billing",
+        "standard",
+        "IPTV 退订后仍在扣月租。",
+        12,
+        ("acknowledged", "investigating", "resolved", "closed"),
+        resolution="已退订 IPTV 并退还两个月月租 60 元。",
+        answer=4,
+    ),
+    DemoComplaint(
+        "+8613800000007",
+        "network",
+        "standard",
+        "Mobile data drops in my office building every afternoon.",
+        9,
+        ("acknowledged", "investigating", "resolved", "reopened"),
+        resolution="Reset the network settings on the phone.",
+    ),
 )
 
 
@@ -166,13 +280,80 @@ DEMO_CAMPAIGN = campaigns.CampaignSpec(
 )
 
 
-async def load_demo(session: AsyncSession, policy: ComplaintPolicy | None = None) -> dict[str, str]:
+async def load_demo(
+    session: AsyncSession, policy: ComplaintPolicy | None = None, now: datetime | None = None
+) -> dict[str, str]:
     """Load (or refresh) the demo data; returns each demo user's new password."""
+    now = now or utcnow()
+    customers = await _customers(session)
+    for name, queue in QUEUES.items():
+        await queues.upsert_queue(
+            session,
+            name,
+            description=queue.description,
+            opens=queue.opens,
+            closes=queue.closes,
+            days=queue.days,
+            overflow=queue.overflow,
+        )
+    await session.commit()
+
+    passwords: dict[str, str] = {}
+    for login, role, name, skills, languages in USERS:
+        password = secrets.token_urlsafe(9)
+        await save_user(session, login, password, role=role, name=name, skills=skills, languages=languages)
+        passwords[login] = password
+    await session.commit()
+    users = {login: await _user(session, login) for login, *_ in USERS}
+    await _free_agents(session, [u for u in users.values() if u.role == "agent"], now)
+    await _link_telegram(session, users["supervisor"], customers)
+
+    await _complaints(session, policy or ComplaintPolicy(), users["agent1"], users["supervisor"])
+
+    # A draft for the supervisor's campaigns page to start from (once).
+    if not any(c.name == DEMO_CAMPAIGN.name for c in await campaigns.list_all(session)):
+        await campaigns.create(session, DEMO_CAMPAIGN, created_by=None, schedule=False)
+
+    people = [(demo, customers[demo.phone]) for demo in (*CUSTOMERS, *CALLERS)]
+    callers = [
+        Caller(
+            customer_id=customer_id,
+            phone=normalise_phone(demo.phone),
+            tier=demo.tier,
+            language=demo.language,
+            blacklisted=demo.blacklist_reason is not None,
+            # The named customers call now and then; the rest of the base makes most calls.
+            weight=0.15 if demo in CUSTOMERS else 1.0,
+        )
+        for demo, customer_id in people
+    ]
+    agents = Agents(senior=users["agent1"].id, junior=users["agent2"].id)
+    await load_calls(session, callers, agents, now)
+    await load_surveys(session, callers, agents, now)
+    recipients = [
+        Recipient(customer_id, demo.tier, demo.language, demo.telegram, demo.blacklist_reason is not None)
+        for demo, customer_id in people
+    ]
+    await load_campaigns(session, recipients, now)
+    return passwords
+
+
+async def _user(session: AsyncSession, login: str) -> UserRecord:
+    user = await get_by_login(session, login)
+    if user is None:  # saved a moment ago
+        raise NotFound(f"demo user {login} is missing")
+    return user
+
+
+async def _customers(session: AsyncSession) -> dict[str, int]:
+    """Every demo customer, created once and set to the demo's values; their ids by phone."""
     product_ids = {
         code: await repo.get_or_create_product(session, code, name, category, price)
         for code, name, category, price in PRODUCTS
     }
-    for demo in CUSTOMERS:
+    prices = {code: price for code, _, _, price in PRODUCTS}
+    ids: dict[str, int] = {}
+    for demo in (*CUSTOMERS, *CALLERS):
         phone = normalise_phone(demo.phone)
         customer_id = await repo.find_id_by_identity(session, "phone", phone)
         if customer_id is None:
@@ -191,52 +372,38 @@ async def load_demo(session: AsyncSession, policy: ComplaintPolicy | None = None
             blacklist_reason=demo.blacklist_reason,
         )
         for code in demo.products:
-            price = next(p[3] for p in PRODUCTS if p[0] == code)
-            await repo.set_holding(session, customer_id, product_ids[code], date(2024, 1, 1), price)
+            await repo.set_holding(session, customer_id, product_ids[code], date(2024, 1, 1), prices[code])
+        ids[demo.phone] = customer_id
+    await session.commit()
+    return ids
+
+
+async def _link_telegram(session: AsyncSession, supervisor: UserRecord, customers: dict[str, int]) -> None:
+    """The customers who use the bot, linked as a supervisor links them (once)."""
+    for demo in (*CUSTOMERS, *CALLERS):
+        if demo.telegram is not None:
+            await link_identity(session, supervisor, customers[demo.phone], "telegram", demo.telegram)
+
+
+async def _free_agents(session: AsyncSession, agents: list[UserRecord], now: datetime) -> None:
+    """Hang up the test calls an earlier run left ringing, then make every agent available:
+    the test call the command line prints must find one."""
+    bus = InProcessBus()  # nobody listens while the demo loads
+    for agent in agents:
+        for call_id in await contact_log.open_calls_for_agent(session, agent.id):
+            await calls.ended(session, bus, call_id, cause="demo reset", now=now)
+        await presence.set_agent_state(session, agent.id, "available", now)
     await session.commit()
 
-    for name, queue in QUEUES.items():
-        await queues.upsert_queue(
-            session,
-            name,
-            description=queue.description,
-            opens=queue.opens,
-            closes=queue.closes,
-            days=queue.days,
-            overflow=queue.overflow,
-        )
-    await session.commit()
 
-    passwords: dict[str, str] = {}
-    for login, role, name, skills, languages in USERS:
-        password = secrets.token_urlsafe(9)
-        await save_user(session, login, password, role=role, name=name, skills=skills, languages=languages)
-        passwords[login] = password
-        if role == "agent":
-            user = await get_by_login(session, login)
-            if user is not None:
-                await presence.set_agent_state(session, user.id, "available", utcnow())
-    await session.commit()
-
-    await _complaints(session, policy or ComplaintPolicy())
-
-    # A draft for the supervisor's campaigns page to start from (once).
-    if not any(c.name == DEMO_CAMPAIGN.name for c in await campaigns.list_all(session)):
-        await campaigns.create(session, DEMO_CAMPAIGN, created_by=None, schedule=False)
-    return passwords
-
-
-async def _complaints(session: AsyncSession, policy: ComplaintPolicy) -> None:
+async def _complaints(
+    session: AsyncSession, policy: ComplaintPolicy, agent: UserRecord, supervisor: UserRecord
+) -> None:
     """The demo complaints, lodged and moved on through the use cases (once: a customer who
-    has a complaint already keeps what they have)."""
-    agent = await get_by_login(session, "agent1")
+    has a complaint already keeps what they have). Closing and reopening are a supervisor's."""
     for demo in COMPLAINTS:
         customer_id = await repo.find_id_by_identity(session, "phone", normalise_phone(demo.phone))
-        if (
-            customer_id is None
-            or agent is None
-            or await complaints_repo.search(session, customer_id=customer_id, limit=1)
-        ):
+        if customer_id is None or await complaints_repo.search(session, customer_id=customer_id, limit=1):
             continue
         lodged_at = utcnow() - timedelta(days=demo.days_ago)
         complaint = await lodging.lodge(
@@ -250,13 +417,19 @@ async def _complaints(session: AsyncSession, policy: ComplaintPolicy) -> None:
             now=lodged_at,
             policy=policy,
         )
+        moved_at = lodged_at
         for step, state in enumerate(demo.moves, start=1):
+            moved_at = lodged_at + timedelta(hours=4 * step)
             await lifecycle.transition(
                 session,
-                agent,
+                supervisor if state in ("closed", "reopened") else agent,
                 complaint.id,
                 state,
                 resolution=demo.resolution if state == "resolved" else None,
-                now=lodged_at + timedelta(hours=4 * step),
+                now=moved_at,
                 policy=policy,
             )
+        if demo.answer is not None:
+            for survey in await surveys_repo.search(session, customer_id=customer_id):
+                if survey.complaint_id == complaint.id and survey.answered_at is None:
+                    await surveys.answer(session, survey.id, demo.answer, now=moved_at + timedelta(hours=2))
