@@ -87,6 +87,8 @@ async def _demo(boot: Bootstrap, url: str) -> None:
     from callcenter.demo_call import instructions
     from handlers.demo import load_demo
 
+    # Each customer linked and complaint lodged logs a line: they would bury the passwords.
+    logging.getLogger("handlers").setLevel(logging.WARNING)
     async with boot.command_session() as session:
         passwords = await load_demo(session, boot.policies.complaints)
     print("Demo data loaded. Sign in at /agent with:")

@@ -30,15 +30,26 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
-def test_demo_prints_passwords_and_loading_twice_duplicates_nothing(sqlite_url: str, tmp_path: Path) -> None:
+def test_demo_prints_passwords_and_loading_twice_duplicates_nothing(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sqlite3
 
     first = contactdesk("demo", database_url=sqlite_url, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     for login in ("agent1", "agent2", "supervisor", "admin"):
         assert login in first.stdout
-    second = contactdesk("demo", database_url=sqlite_url, cwd=tmp_path)
+    # Without a CTI token there is no test call to print, only how to get one.
+    assert "curl" not in first.stdout
+    assert "CONTACTDESK_CTI_TOKEN" in first.stdout
+    monkeypatch.setenv("CONTACTDESK_CTI_TOKEN", "demo-cti-token")
+    second = contactdesk("demo", "--url", "http://127.0.0.1:8099", database_url=sqlite_url, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
+    # The test call (tests/test_demo.py rings it), to the port the console is served on.
+    ring = next(line for line in second.stdout.splitlines() if "newCall" in line)
+    assert ring.startswith("curl -s -X POST http://127.0.0.1:8099/telephony/cti")
+    assert "Bearer demo-cti-token" in ring
+    assert "sign in as agent1" in second.stdout
 
     db = sqlite3.connect(tmp_path / "cli.db")
     tiers = dict(db.execute("SELECT tier, count(*) FROM customers GROUP BY tier").fetchall())
@@ -46,10 +57,17 @@ def test_demo_prints_passwords_and_loading_twice_duplicates_nothing(sqlite_url: 
     users = db.execute("SELECT count(*) FROM users").fetchone()[0]
     complaints = dict(db.execute("SELECT state, count(*) FROM complaints GROUP BY state").fetchall())
     db.close()
-    # A workbench with something on it: complaints at four points of their lifecycle, once.
-    assert complaints == {"received": 1, "acknowledged": 1, "investigating": 1, "resolved": 1}
+    # A workbench with something on it: complaints in every state of their lifecycle, once.
+    assert complaints == {
+        "received": 1,
+        "acknowledged": 1,
+        "investigating": 2,
+        "resolved": 1,
+        "reopened": 1,
+        "closed": 1,
+    }
     assert set(tiers) == {"vip", "preferred", "regular"}
-    assert sum(tiers.values()) == 11
+    assert sum(tiers.values()) == 51
     assert blacklisted == 1
     assert users == 4
 
