@@ -21,7 +21,6 @@ from handlers import campaigns, surveys
 from handlers.accounts import save_user
 from handlers.complaints import lifecycle, lodging
 from handlers.complaints.policy import ComplaintPolicy
-from handlers.customers import link_identity
 from handlers.defaults import TIMEZONE
 from handlers.demo_calls import Agents, Caller, load_calls, load_surveys
 from handlers.demo_campaigns import Recipient, load_campaigns
@@ -306,7 +305,6 @@ async def load_demo(
     await session.commit()
     users = {login: await _user(session, login) for login, *_ in USERS}
     await _free_agents(session, [u for u in users.values() if u.role == "agent"], now)
-    await _link_telegram(session, users["supervisor"], customers)
 
     await _complaints(session, policy or ComplaintPolicy(), users["agent1"], users["supervisor"])
 
@@ -373,16 +371,15 @@ async def _customers(session: AsyncSession) -> dict[str, int]:
         )
         for code in demo.products:
             await repo.set_holding(session, customer_id, product_ids[code], date(2024, 1, 1), prices[code])
+        # Linked to the bot once (a chat id, as `/start` with a shared phone links it).
+        if (
+            demo.telegram is not None
+            and await repo.find_id_by_identity(session, "telegram", demo.telegram) is None
+        ):
+            await repo.add_identity(session, customer_id, Identity("telegram", demo.telegram))
         ids[demo.phone] = customer_id
     await session.commit()
     return ids
-
-
-async def _link_telegram(session: AsyncSession, supervisor: UserRecord, customers: dict[str, int]) -> None:
-    """The customers who use the bot, linked as a supervisor links them (once)."""
-    for demo in (*CUSTOMERS, *CALLERS):
-        if demo.telegram is not None:
-            await link_identity(session, supervisor, customers[demo.phone], "telegram", demo.telegram)
 
 
 async def _free_agents(session: AsyncSession, agents: list[UserRecord], now: datetime) -> None:

@@ -16,10 +16,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.defaults import TIMEZONE
-from handlers.surveys import queue_survey
-from storage import surveys as surveys_repo
-from storage.demo_rows import PastCall, insert_past_calls, logged_call_ids, survey_refs
+from handlers.defaults import SURVEY_LIFETIME, TIMEZONE
+from storage.demo_rows import (
+    PastCall,
+    PastSurvey,
+    insert_past_calls,
+    insert_past_surveys,
+    logged_call_ids,
+    survey_refs,
+)
 
 CALL_DAYS = 60
 SURVEY_DAYS = 7 * 12
@@ -201,6 +206,7 @@ async def load_surveys(
     """Post-call CSAT and NPS answers, a few a day, most of them answered within the hour."""
     zone = ZoneInfo(TIMEZONE)
     asked = await survey_refs(session, "demo-survey-")
+    surveys: list[PastSurvey] = []
     for day in _days(now, zone, SURVEY_DAYS):
         rng = random.Random(f"demo-surveys-{day.isoformat()}")  # noqa: S311 - demo data
         weeks_ago = (now.astimezone(zone).date() - day).days // 7
@@ -215,16 +221,18 @@ async def load_surveys(
             ref = f"demo-survey-{day:%Y%m%d}-{n}"
             if sent > now or caller.blacklisted or ref in asked:
                 continue
-            survey = await queue_survey(
-                session,
-                customer_id=caller.customer_id,
-                kind=kind,
-                trigger="call",
-                channel="phone",
-                agent_id=agent_id,
-                external_ref=ref,
-                now=sent,
+            done = answers and answered <= now
+            surveys.append(
+                PastSurvey(
+                    external_ref=ref,
+                    customer_id=caller.customer_id,
+                    kind=kind,
+                    agent_id=agent_id,
+                    created_at=sent,
+                    expires_at=sent + SURVEY_LIFETIME,
+                    answered_at=answered if done else None,
+                    score=score if done else None,
+                )
             )
-            if survey.answered_at is None and answers and answered <= now:
-                await surveys_repo.record_answer(session, survey.id, score, None, answered)
+    await insert_past_surveys(session, surveys)
     await session.commit()

@@ -123,3 +123,28 @@ async def survey_refs(session: AsyncSession, prefix: str) -> set[str]:
     """The external references of the surveys under `prefix`."""
     rows = await session.execute(select(Survey.external_ref).where(Survey.external_ref.startswith(prefix)))
     return {ref for ref in rows.scalars() if ref is not None}
+
+
+@dataclass(frozen=True)
+class PastSurvey:
+    """A survey asked after a call, answered or not by now."""
+
+    external_ref: str
+    customer_id: int
+    kind: str
+    agent_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    score: int | None
+
+
+async def insert_past_surveys(session: AsyncSession, surveys: Sequence[PastSurvey]) -> None:
+    """One INSERT for all; a reference there already is left as it is."""
+    if not surveys:
+        return
+    rows = [{**asdict(survey), "trigger": "call", "channel": "phone"} for survey in surveys]
+    statement = dialect_insert(session)(Survey.__table__).on_conflict_do_nothing(
+        index_elements=["external_ref"]
+    )
+    await session.execute(statement, rows)
