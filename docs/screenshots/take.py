@@ -75,6 +75,7 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
     from callcenter.app import create_app
     from callcenter.bootstrap import Bootstrap
     from callcenter.settings import Settings
+    from handlers.complaints import escalate_due
     from handlers.demo import load_demo
     from storage.db import normalise_url
     from storage.migrate import upgrade_sync
@@ -86,6 +87,9 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
         async with boot.command_session() as session:
             passwords = await load_demo(session)
             await compensation_waiting(session)
+            # The deadline worker's first pass, as `make run` makes it on starting (this server
+            # runs no workers): the demo's overdue complaints have their alerts.
+            await escalate_due(session)
         server = TestServer(create_app(boot=boot))
         await server.start_server()
         try:
