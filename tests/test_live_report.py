@@ -238,3 +238,59 @@ async def test_every_figure_matches_the_hand_count(desk: Client, floor: datetime
             "avg_wait_s": None,
         },
     ]
+
+
+async def test_only_supervisors_and_admins_read_the_live_figures(desk: Client, staff: Staff) -> None:
+    assert (await desk.get("/api/v1/reports/live")).status == 401
+    refused = await desk.get("/api/v1/reports/live", headers=staff.agent)
+    assert refused.status == 403
+    report = await live(desk, staff.admin)
+    # a quiet floor: no queue configured, no call, the staff fixture's two agents offline
+    assert report["queues"] == []
+    assert [(a["login"], a["state"], a["handled"]) for a in report["agents"]] == [
+        ("agent1", "offline", 0),
+        ("agent2", "offline", 0),
+    ]
+    assert len(report["intervals"]) == 4  # 00:00, 00:15, 00:30 and 00:45 in Shanghai
+
+
+# Each refused event time, and what the refusal says.
+REFUSED: list[tuple[Any, str]] = [
+    ((NOW + timedelta(seconds=6)).isoformat(), "more than 5 seconds ahead"),
+    ((NOW - timedelta(hours=24, seconds=1)).timestamp(), "more than 24 hours old"),
+    ("2026-11-26T16:49:00", "with its offset"),  # no offset: whose 16:49?
+    ("yesterday", "with its offset"),
+    (True, "with its offset"),
+    (1e300, "with its offset"),
+]
+
+
+async def test_an_event_time_out_of_bounds_or_unreadable_is_refused(
+    desk: Client, floor: datetime, staff: Staff
+) -> None:
+    for stamp, message in REFUSED:
+        body = {"event": "newCall", "call_id": "late", "from": "13900000001", "timestamp": stamp}
+        response = await desk.post("/telephony/cti", json=body, headers=AUTH)
+        assert response.status == 400, stamp
+        answer = await response.json()
+        assert message in answer["message"], stamp
+        assert answer["details"] == {"field": "timestamp"}
+    assert (await live(desk, staff.supervisor))["queues"][2]["offered"] == 0  # nothing was logged
+
+
+async def test_a_late_retry_keeps_its_own_time_and_an_unstamped_event_takes_the_clocks(
+    desk: Client, floor: datetime, staff: Staff
+) -> None:
+    # The PBX retried the answer 50 s late: the wait is still the 8 s it says.
+    await call(desk, "late", NOW - timedelta(seconds=58))
+    await event(desk, "answer", "late", NOW - timedelta(seconds=50), agent="agent1")
+    # A form post from a Zammad script, with no time: it arrived now, and waits 0 s so far.
+    form = {"event": "newCall", "callId": "now", "from": "13900000002", "to": "1", "direction": "in"}
+    assert (await desk.post(f"/telephony/cti?token={TOKEN}", data=form)).status == 200
+    # A time 4 s ahead (a PBX clock a little fast) is taken as it is.
+    await call(desk, "ahead", NOW + timedelta(seconds=4))
+
+    general = (await live(desk, staff.supervisor))["queues"][2]
+    assert general["queue"] == "general"
+    assert (general["offered"], general["answered"], general["avg_wait_s"]) == (3, 1, 8.0)
+    assert (general["waiting"], general["longest_wait_s"]) == (2, 0)

@@ -13,25 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.elapsed import seconds_between, whole_units
 from storage.models import AgentState, Contact, Queue, User
 from storage.models.base import UTCDateTime
+from storage.models.routing import CONTACTS_WAITING
 from storage.routing.contact_log import aware
 
 QUARTER_S = 15 * 60
 
-# The calls a wallboard counts: inbound phone calls routed to a queue. The partial index
-# ix_contacts_waiting repeats `action = 'route'` and the two NULLs: keep them in step.
-ROUTED = and_(
-    Contact.action == "route",
-    Contact.queue.is_not(None),
-    Contact.channel == "phone",
-    Contact.direction == "in",
-)
-WAITING = and_(Contact.action == "route", Contact.answered_at.is_(None), Contact.ended_at.is_(None))
+# The calls a wallboard counts: calls routed to a queue. Only routing an inbound call writes
+# `action = 'route'` (an outbound call is logged as 'outbound', a chat is not routed), so the
+# channel and direction need no test of their own; and one would mislead SQLite, which,
+# without statistics, reads `channel = ?` through the (channel, external_id) unique index,
+# the whole log, instead of today's range of ix_contacts_created_at.
+ROUTED = and_(Contact.action == "route", Contact.queue.is_not(None))
+# Waiting: the partial index ix_contacts_waiting's own condition, as literal SQL: a planner
+# uses a partial index only for a query whose WHERE visibly implies it, and `action = ?`
+# with the value bound implies nothing to SQLite (nor to PostgreSQL's generic plans).
+WAITING = text(CONTACTS_WAITING)
 
 
 @dataclass(frozen=True)
