@@ -18,7 +18,10 @@ times of 30 s plus ~4 min on average, a few outbound calls, callbacks and reject
 not offered, one caller in ten unknown, 50 agents. Today's calls (from 08:00 local, or midnight
 before that, until now, at the year's daily rate) are made again on every run so that "today"
 is today: some answered, some abandoned, some still talking, some still waiting; the agents'
-states follow them.
+states follow them. Two liberties: ~27,000 calls a day are more than 50 agents could take
+(their calls overlap; what the queries read does not depend on it), and each call is written
+once in its final state, where the app inserts it and updates it on answer and hangup (dead
+row versions that VACUUM clears in time).
 
 Targets, each run one at a time, `--warmup` unmeasured first:
   live()                  handlers.live_report.live(session, now, zone, threshold_s=20), the
