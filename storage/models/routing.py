@@ -39,7 +39,7 @@ class AgentState(Base):
 
 
 # The calls waiting now: routed, not answered, not ended. Few rows however long the log grows
-# (storage/routing/live_figures.py WAITING says the same in its queries).
+# (storage/routing/live_figures.py puts this very text in its query: the planner must see it).
 CONTACTS_WAITING = "action = 'route' AND answered_at IS NULL AND ended_at IS NULL"
 
 

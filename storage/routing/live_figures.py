@@ -65,7 +65,6 @@ class Waiting:
     queue: str
     waiting: int
     oldest_at: datetime | None
-    configured: bool
 
 
 @dataclass(frozen=True)
@@ -142,12 +141,11 @@ async def waiting_now(session: AsyncSession) -> list[Waiting]:
             Contact.queue.label("queue"),
             func.count().label("waiting"),
             func.min(Contact.created_at).label("oldest_at"),
-            literal(0).label("configured"),
         )
         .where(WAITING, ROUTED)
         .group_by(Contact.queue)
     )
-    configured = select(Queue.name, literal(0), null(), literal(1))
+    configured = select(Queue.name, literal(0), null())
     found: dict[str, Waiting] = {}
     rows: Any = await session.execute(union_all(waiting, configured))
     for row in rows:
@@ -157,7 +155,6 @@ async def waiting_now(session: AsyncSession) -> list[Waiting]:
             name,
             int(row.waiting) + (before.waiting if before else 0),
             aware(row.oldest_at) or (before.oldest_at if before else None),
-            bool(row.configured) or (before.configured if before else False),
         )
     return sorted(found.values(), key=lambda w: w.queue)
 
