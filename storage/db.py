@@ -67,6 +67,9 @@ def create_engine(
     # connections are recycled instead, and a failed statement surfaces as an error.
     kwargs.setdefault("pool_recycle", 1800)
     connect_args: dict[str, Any] = kwargs.pop("connect_args", {})
+    # No JIT: our statements are short, and a day's worth of calls on the dashboard passed its
+    # cost threshold and spent 57 ms compiling a query that runs in less (bench/dashboard.py).
+    connect_args.setdefault("server_settings", {}).setdefault("jit", "off")
     if connect_timeout is not None:
         connect_args.setdefault("timeout", connect_timeout)
         kwargs.setdefault("pool_timeout", connect_timeout)

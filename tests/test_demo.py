@@ -108,8 +108,8 @@ async def test_loading_twice_duplicates_nothing_and_every_page_has_content(
 
     # The satisfaction trend has CSAT and NPS points in (nearly) all of its twelve weeks.
     satisfaction = await _page(console, "/supervisor/satisfaction")
-    assert satisfaction.count("<circle class=\"csat\"") >= 10
-    assert satisfaction.count("<circle class=\"nps\"") >= 10
+    assert satisfaction.count('<circle class="csat"') >= 10
+    assert satisfaction.count('<circle class="nps"') >= 10
 
     # Two finished campaigns with results: sends and conversions, survey answers.
     listed = (await (await console.get("/api/v1/campaigns")).json())["campaigns"]
