@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.auth import require_user
+from callcenter.console_auth import check_form
 from callcenter.keys import EVENTS, OPENAPI, SESSIONS
 from callcenter.openapi import error_responses, id_in_path, json_ok, obj, returned
 from callcenter.params import path_id
@@ -41,6 +42,9 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 async def acknowledge_alert(request: web.Request) -> web.Response:
     user = await require_user(request, *MANAGERS)
+    # No body to require JSON of: a browser's cookie alone (another site's form) is not
+    # enough, it takes a token or the console's CSRF token.
+    await check_form(request, {"csrf": request.headers.get("X-CSRF-Token", "")})
     return json_response(await acknowledge(request, user))
 
 
@@ -57,7 +61,7 @@ PATHS = {
     "/alerts/{alert_id}/acknowledge": {
         "post": {
             "summary": "Acknowledge an open alert: who and when are kept, and it leaves the open "
-            "list (supervisors and admins; 409 when it was already acknowledged)",
+            "list (supervisors and admins, with a bearer token; 409 when it was already acknowledged)",
             "parameters": [id_in_path("alert_id")],
             "responses": {**json_ok(returned(AlertRecord)), **error_responses(400, 401, 403, 404, 409)},
         }
