@@ -169,7 +169,7 @@ async def test_the_supervisor_sees_queues_and_agent_states_move(
         )[0]
 
     def waiting(parts: dict[str, str]) -> int:
-        return int(re.findall(r'class="n waiting-count">(\d+)<', parts["wb-queues"])[0])
+        return sum(int(n) for n in re.findall(r'class="n waiting-count">(\d+)<', parts["wb-queues"]))
 
     async with console.ws_connect("/supervisor/ws", headers=staff.supervisor) as socket:
         shown = dict((await next_json(socket))["parts"])

@@ -292,7 +292,7 @@ async def test_an_agent_gets_a_403_for_the_wallboard_its_socket_and_its_buttons(
         first = (await session.execute(select(Alert.id))).scalars().first()
     assert (await board.get("/supervisor", headers=staff.agent)).status == 403
     assert (await board.get("/supervisor/ws", headers=staff.agent)).status == 403
-    assert (await sign_in(board, "agent1", "pw-agent1")).status == 302
+    assert (await sign_in(board, "agent1", "pw")).status == 302  # seeded with skills and "pw"
     agent_page = await (await board.get("/agent")).text()
     pressed = await board.post(
         f"/supervisor/alerts/{first}/acknowledge", data={"csrf": csrf_in(agent_page)}, allow_redirects=False
