@@ -217,6 +217,13 @@ async def test_a_supervisor_finds_the_customer_and_approves_the_compensation_wai
 
 
 async def test_a_supervisor_watches_a_call_ring_and_be_answered_on_the_wallboard(console: Console) -> None:
+    # agent1 is at their desk, on no queue the caller's (the call waits for someone).
+    ready = await console.http.post(
+        "/agent/state",
+        data={"state": "available"},
+        headers={**console.staff.agent, "Accept": "application/json"},
+    )
+    assert ready.status == 200
     supervisor = await console.page_of("supervisor", "pw-supervisor")
     await switch_language(supervisor, "en")
     await supervisor.goto(f"{console.base}/supervisor")
@@ -225,7 +232,7 @@ async def test_a_supervisor_watches_a_call_ring_and_be_answered_on_the_wallboard
     assert await general.locator(".waiting-count").inner_text() == "0"
     assert await general.locator(".answered").inner_text() == "0"
     agent = supervisor.locator("#wb-agents tr[data-agent=agent1]")
-    assert await agent.locator(".state").inner_text() != "On a call"
+    assert await agent.locator(".state").inner_text() == "Available"
 
     decision = await call(console.http, "wall-1", "+86 139 0000 0001")  # nobody knows this caller
     assert decision["queue"] == "general", decision
