@@ -13,6 +13,7 @@ from callcenter import (
     api_campaigns,
     api_complaints,
     api_customers,
+    api_live_report,
     api_users,
     calls,
     complaints_setup,
@@ -37,11 +38,12 @@ from callcenter import (
 )
 from callcenter.auth import LOADERS
 from callcenter.bootstrap import Bootstrap, running
-from callcenter.keys import METRICS, OPENAPI
+from callcenter.keys import CLOCK, METRICS, OPENAPI
 from callcenter.metrics import Metrics
 from callcenter.openapi import OpenAPI
 from callcenter.settings import Settings
 from callcenter.web_errors import error_middleware
+from storage.models.base import utcnow
 
 
 def create_app(
@@ -55,6 +57,7 @@ def create_app(
     app = web.Application(middlewares=[metrics.middleware(), error_middleware])
     web_runtime.attach(app, boot)
     app[METRICS] = metrics
+    app[CLOCK] = utcnow
     app[OPENAPI] = OpenAPI()
     app[LOADERS] = []
     app[api_customers.PROFILE_SECTIONS] = {}
@@ -67,6 +70,7 @@ def create_app(
     complaints_setup.setup(app, policies.complaints, policies.targets)
     api_complaints.setup(app)
     api_alerts.setup(app)
+    api_live_report.setup(app)
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
     page_campaigns.setup(app)

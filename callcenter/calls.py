@@ -4,6 +4,7 @@ this application's sessions, event bus and settings, and the routing metrics."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -38,27 +39,38 @@ ROUTING = web.AppKey("call_routing", CallRouting)
 ROUTING_METRICS = web.AppKey("call_routing_metrics", RoutingMetrics)
 
 
-async def decide(app: web.Application, call: InboundCall) -> Decision:
+async def decide(app: web.Application, call: InboundCall, *, now: datetime | None = None) -> Decision:
     decision = await budget.decide(
-        app[SESSIONS], app[EVENTS], app[ROUTING], call, region=app[SETTINGS].default_region
+        app[SESSIONS], app[EVENTS], app[ROUTING], call, region=app[SETTINGS].default_region, now=now
     )
     app[ROUTING_METRICS].count(decision)
     return decision
 
 
-async def answered(app: web.Application, call_id: str, agent: str | None) -> CallUpdate:
+async def answered(
+    app: web.Application, call_id: str, agent: str | None, *, now: datetime | None = None
+) -> CallUpdate:
     async with app[SESSIONS]() as session:
-        return await calls.answered(session, app[EVENTS], call_id, agent)
+        return await calls.answered(session, app[EVENTS], call_id, agent, now=now)
 
 
-async def ended(app: web.Application, call_id: str, *, cause: str | None, duration: int | None) -> CallUpdate:
+async def ended(
+    app: web.Application,
+    call_id: str,
+    *,
+    cause: str | None,
+    duration: int | None,
+    now: datetime | None = None,
+) -> CallUpdate:
     async with app[SESSIONS]() as session:
-        return await calls.ended(session, app[EVENTS], call_id, cause=cause, duration=duration)
+        return await calls.ended(session, app[EVENTS], call_id, cause=cause, duration=duration, now=now)
 
 
-async def log_outbound(app: web.Application, call: InboundCall, agent: str | None) -> None:
+async def log_outbound(
+    app: web.Application, call: InboundCall, agent: str | None, *, now: datetime | None = None
+) -> None:
     async with app[SESSIONS]() as session:
-        await calls.log_outbound(session, call, agent, region=app[SETTINGS].default_region)
+        await calls.log_outbound(session, call, agent, region=app[SETTINGS].default_region, now=now)
 
 
 async def contacts_section(session: AsyncSession, customer_id: int) -> Any:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,3 +19,6 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 METRICS = web.AppKey("metrics", Metrics)
 OPENAPI = web.AppKey("openapi", OpenAPI)
 EVENTS = web.AppKey("events", EventBus)
+# The application's clock: call events without a time of their own happen at its now, and
+# the live report's today is its today (a test sets it; the server runs on utcnow).
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")

@@ -1,6 +1,7 @@
 """`POST /telephony/cti`: call events from Asterisk, FreeSWITCH or any PBX.
 
-Our JSON (`event`, `call_id`, `from`, `to`, `direction`, `agent`) and Zammad's Generic CTI
+Our JSON (`event`, `call_id`, `from`, `to`, `direction`, `agent`, and `timestamp`: when the
+event happened, so that a late retry does not lengthen a wait) and Zammad's Generic CTI
 names (`callId`, `user`, `answeringNumber`, `queue`, `cause`, as JSON or form data) are
 both accepted, so PBX scripts written for Zammad work unchanged."""
 
@@ -11,12 +12,13 @@ from typing import Any
 from aiohttp import web
 
 from callcenter import calls
-from callcenter.keys import OPENAPI, SETTINGS
+from callcenter.keys import CLOCK, OPENAPI, SETTINGS
 from callcenter.openapi import CTI_SECURITY, ROOT, error_responses, id_schema, json_ok, nullable, obj
 from callcenter.serialize import read_form, read_json
 from callcenter.shared_token import token_matches
 from callcenter.web_errors import json_error
 from handlers.inputs import whole_number
+from handlers.routing.event_time import event_time
 from handlers.routing.rules import InboundCall
 
 EVENTS = ("newCall", "answer", "hangup")
@@ -63,6 +65,8 @@ async def cti_event(request: web.Request) -> web.Response:
         return json_error(400, "invalid-input", "direction is in or out", field="direction")
     agent = _text(body.get("agent") or body.get("user"))
     app = request.app
+    stamp = body.get("timestamp")
+    now = event_time(_text(stamp) if isinstance(stamp, list) else stamp, app[CLOCK]())
 
     if event == "newCall":
         call = InboundCall(
@@ -72,9 +76,9 @@ async def cti_event(request: web.Request) -> web.Response:
             direction=direction,
         )
         if direction == "out":
-            await calls.log_outbound(app, call, agent)
+            await calls.log_outbound(app, call, agent, now=now)
             return web.json_response({"action": "logged"})
-        decision = await calls.decide(app, call)
+        decision = await calls.decide(app, call, now=now)
         if decision.action == "reject":
             if zammad:
                 return web.json_response({"action": "reject", "reason": "busy"})
@@ -104,11 +108,13 @@ async def cti_event(request: web.Request) -> web.Response:
         return web.json_response(answer)
 
     if event == "answer":
-        update = await calls.answered(app, call_id, agent or _text(body.get("answeringNumber")))
+        update = await calls.answered(app, call_id, agent or _text(body.get("answeringNumber")), now=now)
     else:
         duration = whole_number(_text(body.get("duration")), high=MAX_DURATION)
         cause = _text(body.get("cause"))
-        update = await calls.ended(app, call_id, cause=cause[:64] if cause else None, duration=duration)
+        update = await calls.ended(
+            app, call_id, cause=cause[:64] if cause else None, duration=duration, now=now
+        )
     if not update.known:
         return json_error(404, "no-such-call", "no newCall was seen for this call id", call_id=call_id)
     return web.json_response({"ok": True})
@@ -130,6 +136,11 @@ _EVENT = {
         "queue": _TEXT,
         "cause": _TEXT,
         "duration": {"type": "integer", "minimum": 0, "description": "seconds, on hangup"},
+        "timestamp": {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}],
+            "description": "when the event happened: ISO 8601 with its offset, or epoch seconds; "
+            "at most 5 s ahead of our clock and 24 h behind it (default: when it arrives)",
+        },
     },
     "required": ["event"],
 }

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -56,22 +57,30 @@ class CallRouting:
 
 
 async def _route(
-    sessions: async_sessionmaker[AsyncSession], routing: CallRouting, call: InboundCall, region: str
+    sessions: async_sessionmaker[AsyncSession],
+    routing: CallRouting,
+    call: InboundCall,
+    region: str,
+    now: datetime | None,
 ) -> Decision:
     async with sessions() as session:
         return await route_call(
-            session, call, routing.rules, region=region, queues=await routing.current_queues(session)
+            session, call, routing.rules, region=region, now=now, queues=await routing.current_queues(session)
         )
 
 
 async def _within_budget(
-    sessions: async_sessionmaker[AsyncSession], routing: CallRouting, call: InboundCall, region: str
+    sessions: async_sessionmaker[AsyncSession],
+    routing: CallRouting,
+    call: InboundCall,
+    region: str,
+    now: datetime | None,
 ) -> Decision:
     """Routing's answer, or TimeoutError once the budget is spent. The budget covers waiting
     for a connection too. It runs as a task of its own, and is left to unwind on its own:
     cancelling a statement on a hung server (rollback, returning the connection) can take
     as long again, and asyncio.timeout would wait for that before answering."""
-    task = asyncio.create_task(_route(sessions, routing, call, region))
+    task = asyncio.create_task(_route(sessions, routing, call, region, now))
     try:
         done, _ = await asyncio.wait({task}, timeout=routing.budget)
     except asyncio.CancelledError:
@@ -92,13 +101,15 @@ async def decide(
     call: InboundCall,
     *,
     region: str,
+    now: datetime | None = None,
 ) -> Decision:
-    """The route for a new call, never later than the budget. A fallback decision says so
+    """The route for a new call (that arrived at `now`, the clock's now if not given), never
+    later than the budget. A fallback decision says so
     (`fallback`, its reason `fallback-timeout` or `fallback-database`); a new decision is
     announced to the offered agent's screen pop and the supervisor view, a repeated one
     (`repeat`) was announced the first time."""
     try:
-        decision = await _within_budget(sessions, routing, call, region)
+        decision = await _within_budget(sessions, routing, call, region, now)
     except (TimeoutError, SQLAlchemyError, OSError) as error:
         reason = "fallback-timeout" if isinstance(error, TimeoutError) else "fallback-database"
         log.warning("routing call %s fell back to the default queue: %s", call.call_id, type(error).__name__)
