@@ -24,16 +24,14 @@ from callcenter.auth import require_user
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.console_pages import page_language, render_page, require_page_user
 from callcenter.console_sockets import open_socket, serve, signed_out
-from callcenter.keys import EVENTS, SESSIONS, SETTINGS
+from callcenter.keys import CLOCK, EVENTS, SESSIONS, SETTINGS
 from callcenter.latest_read import LatestRead
 from callcenter.serialize import json_response, read_form
-from callcenter.settings import Settings
 from callcenter.web_security import check_origin
 from handlers.errors import Conflict
 from handlers.roles import MANAGERS
 from handlers.wallboard import Wallboard, wallboard
 from storage.events import SUPERVISOR
-from storage.models.base import utcnow
 from storage.users import UserRecord
 from templates import render
 
@@ -50,16 +48,17 @@ PARTS = {
 QUIET_REFRESH = 30.0
 
 
-async def _read(session: AsyncSession, settings: Settings) -> Wallboard:
+async def _read(session: AsyncSession, app: web.Application) -> Wallboard:
     # The floor's events say "changed", not what: every read is of the whole board.
+    settings = app[SETTINGS]
     return await wallboard(
-        session, utcnow(), zone=ZoneInfo(settings.timezone), threshold_s=settings.service_level_seconds
+        session, app[CLOCK](), zone=ZoneInfo(settings.timezone), threshold_s=settings.service_level_seconds
     )
 
 
 class SupervisorBoard(LatestRead[Wallboard]):
-    def __init__(self, settings: Settings, interval: float = 1.0) -> None:
-        super().__init__(lambda session: _read(session, settings), interval)
+    def __init__(self, app: web.Application, interval: float = 1.0) -> None:
+        super().__init__(lambda session: _read(session, app), interval)
 
 
 WALLBOARD = web.AppKey("wallboard", SupervisorBoard)
@@ -95,7 +94,7 @@ async def _parts(request: web.Request, user: UserRecord, board: Wallboard) -> di
 async def supervisor_page(request: web.Request) -> web.Response:
     user = await require_page_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
-        board = await _read(session, request.app[SETTINGS])
+        board = await _read(session, request.app)
     return await render_page(request, "console/supervisor.html.j2", user, **_figures(board))
 
 
@@ -166,7 +165,7 @@ async def acknowledge_from_form(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app[WALLBOARD] = SupervisorBoard(app[SETTINGS])
+    app[WALLBOARD] = SupervisorBoard(app)
     app.router.add_get(PAGE, supervisor_page)
     app.router.add_get(PAGE + "/ws", supervisor_socket)
     app.router.add_post(PAGE + r"/alerts/{alert_id:\d+}/acknowledge", acknowledge_from_form)
