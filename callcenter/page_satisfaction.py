@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from aiohttp import web
 
-from callcenter.charts import line_chart, stacked_bars
+from callcenter.charts import bar_chart, line_chart
 from callcenter.complaints_setup import TARGETS
 from callcenter.console_pages import render_page, require_page_user
-from callcenter.keys import SESSIONS
+from callcenter.keys import SESSIONS, SETTINGS
 from handlers import reports
 from handlers.roles import MANAGERS
 from storage.models.base import utcnow
@@ -19,13 +21,15 @@ async def satisfaction_page(request: web.Request) -> web.Response:
     user = await require_page_user(request, *MANAGERS)
     now = utcnow()
     targets = request.app[TARGETS]
+    zone = ZoneInfo(request.app[SETTINGS].timezone)
     async with request.app[SESSIONS]() as session:
         found = await reports.overview(session, now, targets, WEEKS)
-    labels = [w.start.date().strftime("%m-%d") for w in found.weeks]
-    csat = [w.csat for w in found.weeks]
-    nps = [w.nps for w in found.weeks]
+    # Each week by the operator's date it starts on: month-day under the axis, the whole
+    # date on hover.
+    starts = [w.start.astimezone(zone).date() for w in found.weeks]
+    labels = [d.strftime("%m-%d") for d in starts]
+    days = [d.isoformat() for d in starts]
     ages = found.ages
-    age_labels = list(ages)
     return await render_page(
         request,
         "pages/satisfaction.html.j2",
@@ -33,15 +37,17 @@ async def satisfaction_page(request: web.Request) -> web.Response:
         targets=targets,
         breaches=found.breaches,
         alerts=found.alerts,
-        csat_lines=line_chart(labels, {"CSAT": csat}, low=1, high=5),
-        nps_lines=line_chart(labels, {"NPS": nps}, low=-100, high=100),
-        csat_target_y=line_chart(["a", "b"], {"t": [targets.csat_min] * 2}, low=1, high=5)[0].points[0].y,
-        nps_target_y=line_chart(["a", "b"], {"t": [targets.nps_min] * 2}, low=-100, high=100)[0].points[0].y,
-        bars=stacked_bars(
-            age_labels,
-            {"within": [ages[a][0] for a in age_labels], "overdue": [ages[a][1] for a in age_labels]},
+        open_alert_count=found.open_alert_count,
+        csat=line_chart(
+            labels, [w.csat for w in found.weeks], low=1, high=5, target=targets.csat_min, titles=days
         ),
-        ages=ages,
+        nps=line_chart(
+            labels, [w.nps for w in found.weeks], low=-100, high=100, target=targets.nps_min, titles=days
+        ),
+        ages=bar_chart(
+            list(ages), {"within": [c[0] for c in ages.values()], "overdue": [c[1] for c in ages.values()]}
+        ),
+        overdue_count=sum(c[1] for c in ages.values()),
     )
 
 

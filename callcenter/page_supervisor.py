@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter import api_alerts
+from callcenter import api_alerts, charts
 from callcenter.auth import require_user
 from callcenter.console_auth import check_csrf, csrf_token
 from callcenter.console_pages import page_language, render_page, require_page_user
@@ -64,7 +64,11 @@ class SupervisorBoard(LatestRead[Wallboard]):
 WALLBOARD = web.AppKey("wallboard", SupervisorBoard)
 
 
-def _figures(board: Wallboard) -> dict[str, Any]:
+# The chart's size in pixels: the width of its card beside the agents at 1280×720.
+CHART = (690, 190)
+
+
+def _figures(board: Wallboard, zone: ZoneInfo) -> dict[str, Any]:
     """What the part templates read."""
 
     def ago(seconds: float) -> datetime:
@@ -74,7 +78,9 @@ def _figures(board: Wallboard) -> dict[str, Any]:
         "now": board.now,
         "ago": ago,
         "report": board.report,
-        "intervals": board.report.intervals,
+        "interval_chart": charts.interval_chart(
+            board.report.intervals, zone, width=CHART[0], height=CHART[1]
+        ),
         "escalations": board.escalations,
         "open_alerts": board.open_alerts,
         "alerts": board.alerts,
@@ -86,7 +92,7 @@ async def _parts(request: web.Request, user: UserRecord, board: Wallboard) -> di
         "language": await page_language(request, user),
         "timezone": request.app[SETTINGS].timezone,
         "csrf": await csrf_token(request),
-        **_figures(board),
+        **_figures(board, ZoneInfo(request.app[SETTINGS].timezone)),
     }
     return {part: render(template, **shared) for part, template in PARTS.items()}
 
@@ -95,7 +101,8 @@ async def supervisor_page(request: web.Request) -> web.Response:
     user = await require_page_user(request, *MANAGERS)
     async with request.app[SESSIONS]() as session:
         board = await _read(session, request.app)
-    return await render_page(request, "console/supervisor.html.j2", user, **_figures(board))
+    zone = ZoneInfo(request.app[SETTINGS].timezone)
+    return await render_page(request, "console/supervisor.html.j2", user, **_figures(board, zone))
 
 
 class WallboardFeed:

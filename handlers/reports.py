@@ -55,7 +55,8 @@ class Overview:
 
     weeks: list[WeekScores]
     ages: dict[str, tuple[int, int]]  # age bucket → (within deadline, overdue)
-    alerts: list[AlertView]
+    alerts: list[AlertView]  # the latest open alerts
+    open_alert_count: int  # all open alerts (the list may show only the latest)
     breaches: list[TargetBreach]
 
 
@@ -91,5 +92,6 @@ async def overview(session: AsyncSession, now: datetime, targets: Targets, weeks
         weeks=[WeekScores(start, found.csat_average, found.nps) for start, found in by_week],
         ages=await complaint_ages.open_by_age(session, now),
         alerts=await complaints_repo.open_alerts(session),
+        open_alert_count=await complaints_repo.count_open_alerts(session),
         breaches=await target_breaches(session, now, targets),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import live_report
 from handlers.live_report import LiveReport
 from storage import alerts, escalations
+from storage import complaints as complaints_repo
 from storage.alerts import AlertRecord
 from storage.complaints import ComplaintView
 
@@ -54,6 +55,6 @@ async def wallboard(session: AsyncSession, now: datetime, *, zone: ZoneInfo, thr
             [item.complaint for item in approvals],
             [item.complaint for item in breaches],
         ),
-        open_alerts=await alerts.count_open(session),
+        open_alerts=await complaints_repo.count_open_alerts(session),
         alerts=await alerts.newest_open(session, SHOWN),
     )

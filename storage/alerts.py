@@ -1,5 +1,5 @@
 """Supervisor alerts as the wallboard shows them — the newest open ones with the ticket of
-their complaint, and how many are open — and their acknowledgement, which clears an alert
+their complaint (storage/complaints.py counts them) — and their acknowledgement, which clears an alert
 (it leaves every open list) and keeps who did it. (The escalation worker raises alerts with
 its complaint: storage/complaints.py.)"""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Complaint
@@ -43,11 +43,6 @@ def _record(row: Alert, ticket: str | None, login: str | None) -> AlertRecord:
 async def newest_open(session: AsyncSession, limit: int) -> list[AlertRecord]:
     query = _RECORDS.where(Alert.cleared_at.is_(None)).order_by(Alert.id.desc()).limit(limit)
     return [_record(row, ticket, login) for row, ticket, login in (await session.execute(query)).all()]
-
-
-async def count_open(session: AsyncSession) -> int:
-    query = select(func.count()).select_from(Alert).where(Alert.cleared_at.is_(None))
-    return int((await session.execute(query)).scalar_one())
 
 
 async def get(session: AsyncSession, alert_id: int) -> AlertRecord | None:

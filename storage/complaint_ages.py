@@ -1,4 +1,5 @@
-"""Open complaints by age, split into those still within their deadline and those past it."""
+"""Open complaints by age, split into those within their deadlines and the overdue (past a
+deadline they still owe, the same rule the deadline alerts follow: storage.complaints.overdue)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.complaints import OPEN_STATES
+from storage.complaints import OPEN_STATES, overdue
 from storage.models import Complaint
 
 AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
@@ -26,13 +27,11 @@ async def open_by_age(session: AsyncSession, now: datetime) -> dict[str, tuple[i
         *((Complaint.created_at > now - limit, label) for label, limit in AGE_BUCKETS[:-1]),
         else_=AGE_BUCKETS[-1][0],
     ).label("bucket")
-    overdue = case((Complaint.resolve_due_at < now, 1), else_=0).label("overdue")
+    late = case((overdue(now), 1), else_=0).label("overdue")
     rows = await session.execute(
-        select(bucket, overdue, func.count())
-        .where(Complaint.state.in_(OPEN_STATES))
-        .group_by(bucket, overdue)
+        select(bucket, late, func.count()).where(Complaint.state.in_(OPEN_STATES)).group_by(bucket, late)
     )
     counts = {label: [0, 0] for label, _ in AGE_BUCKETS}
-    for label, late, n in rows.all():
-        counts[str(label)][int(late)] += int(n)
+    for label, is_late, n in rows.all():
+        counts[str(label)][int(is_late)] += int(n)
     return {label: (c[0], c[1]) for label, c in counts.items()}

@@ -8,13 +8,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Complaint, ComplaintEvent
 from storage.models.surveys import Alert, ComplaintTimer
 
 OPEN_STATES = ("received", "acknowledged", "investigating", "reopened")
+DEADLINE_ALERT = "deadline_breach"
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """Open and past a deadline it still owes: acknowledging while received, resolving until
+    resolved. The escalation worker raises one alert on each such complaint and clears it when
+    the complaint stops being overdue, so the satisfaction page's overdue bars and its alerts
+    count the same complaints."""
+    return and_(
+        Complaint.state.in_(OPEN_STATES),
+        or_(
+            and_(Complaint.state == "received", Complaint.acknowledge_due_at < now),
+            Complaint.resolve_due_at < now,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -409,6 +424,32 @@ async def add_alert(
 ) -> None:
     session.add(Alert(at=at, kind=kind, message=message, complaint_id=complaint_id))
     await session.flush()
+
+
+async def clear_deadline_alerts(session: AsyncSession, complaint_id: int, at: datetime) -> None:
+    """A newer breach replaces the complaint's open deadline alert: one alert per complaint."""
+    await session.execute(
+        update(Alert)
+        .where(Alert.complaint_id == complaint_id, Alert.kind == DEADLINE_ALERT, Alert.cleared_at.is_(None))
+        .values(cleared_at=at)
+    )
+
+
+async def clear_settled_alerts(session: AsyncSession, now: datetime) -> None:
+    """Clear the deadline alerts of complaints no longer overdue (acknowledged, resolved,
+    closed): an alert stays open exactly as long as its complaint counts as overdue."""
+    still_overdue = exists().where(Complaint.id == Alert.complaint_id, overdue(now))
+    await session.execute(
+        update(Alert)
+        .where(Alert.kind == DEADLINE_ALERT, Alert.cleared_at.is_(None), ~still_overdue)
+        .values(cleared_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def count_open_alerts(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(Alert).where(Alert.cleared_at.is_(None))
+    return int((await session.execute(query)).scalar_one())
 
 
 async def open_alerts(session: AsyncSession, limit: int = 50) -> list[AlertView]:

@@ -23,6 +23,20 @@ WORDS: dict[str, dict[str, str]] = {
         "closed": N_("Closed"),
         "reopened": N_("Reopened"),
     },
+    # storage/complaint_ages.py's buckets, keyed by their labels
+    "age": {
+        "< 1 day": N_("< 1 day"),
+        "1–3 days": N_("1–3 days"),
+        "3–7 days": N_("3–7 days"),
+        "7–15 days": N_("7–15 days"),
+        "> 15 days": N_("> 15 days"),
+    },
+    # how a call offered to a queue fared (the dashboard's chart of calls per quarter hour)
+    "call_outcome": {
+        "answered": N_("answered"),
+        "abandoned": N_("abandoned"),
+        "waiting": N_("still waiting"),
+    },
     "severity": {"standard": N_("Standard"), "urgent": N_("Urgent")},
     # storage/models/surveys.py Alert.kind
     "alert": {

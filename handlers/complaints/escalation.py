@@ -27,10 +27,13 @@ async def escalate_due(
 ) -> list[Escalation]:
     """Escalate breached deadlines to the supervisors, each exactly once.
 
-    Timers are claimed with SKIP LOCKED, so concurrent workers on PostgreSQL split the due
-    rows between them and never both escalate one; the claim and its effects commit together.
+    A complaint has one open alert, its latest breach; alerts of complaints no longer overdue
+    (storage.complaints.overdue) are cleared first. Timers are claimed with SKIP LOCKED, so
+    concurrent workers on PostgreSQL split the due rows between them and never both escalate
+    one; the claim and its effects commit together.
     """
     now = now or utcnow()
+    await repo.clear_settled_alerts(session, now)
     escalated: list[Escalation] = []
     for timer in await repo.claim_due_timers(session, now, limit):
         complaint = await repo.get(session, timer.complaint_id)
@@ -52,8 +55,9 @@ async def escalate_due(
             actor_kind="system",
             note=message,
         )
+        await repo.clear_deadline_alerts(session, complaint.id, now)
         await repo.add_alert(
-            session, at=now, kind="deadline_breach", message=message, complaint_id=complaint.id
+            session, at=now, kind=repo.DEADLINE_ALERT, message=message, complaint_id=complaint.id
         )
         escalated.append(Escalation(complaint.id, complaint.ticket, timer.kind, timer.due_at))
     await session.commit()
