@@ -1,4 +1,5 @@
-"""`/api/v1/complaints`, `/api/v1/surveys`, `/api/v1/reports/satisfaction`, `/api/v1/alerts`."""
+"""`/api/v1/complaints`, `/api/v1/surveys`, `/api/v1/reports/satisfaction` (alerts:
+callcenter/api_alerts.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from handlers.errors import InvalidInput
 from handlers.inputs import MAX_ID
 from handlers.roles import MANAGERS, STAFF
 from storage.audit import Actor
-from storage.complaints import AlertView, ComplaintView, EventView
+from storage.complaints import ComplaintView, EventView
 from storage.models.base import utcnow
 from storage.surveys import SurveyView
 
@@ -223,13 +224,6 @@ async def satisfaction_report(request: web.Request) -> web.Response:
     return json_response({"from": start, "to": end, "group_by": group_by, "rows": rows})
 
 
-async def list_alerts(request: web.Request) -> web.Response:
-    await require_user(request, *MANAGERS)
-    async with request.app[SESSIONS]() as session:
-        alerts = await reports.open_alerts(session)
-    return json_response({"alerts": alerts})
-
-
 async def complaints_section(session: AsyncSession, customer_id: int) -> Any:
     return await complaints.list_for_customer(session, customer_id)
 
@@ -359,12 +353,6 @@ PATHS: dict[str, Any] = {
             },
         },
     },
-    "/alerts": {
-        "get": {
-            "summary": "Open supervisor alerts (supervisors and admins)",
-            "responses": {**_list_of("alerts", returned(AlertView)), **error_responses(401, 403)},
-        }
-    },
 }
 
 
@@ -382,7 +370,6 @@ def setup(app: web.Application) -> None:
     router.add_post("/api/v1/surveys", create_survey)
     router.add_post("/api/v1/surveys/{survey_id}/answer", answer_survey)
     router.add_get("/api/v1/reports/satisfaction", satisfaction_report)
-    router.add_get("/api/v1/alerts", list_alerts)
     app[OPENAPI].add(PATHS)
     app[PROFILE_SECTIONS]["complaints"] = complaints_section
     app[PROFILE_SECTIONS]["surveys"] = surveys_section

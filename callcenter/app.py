@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from callcenter import (
+    api_alerts,
     api_audit,
     api_campaigns,
     api_complaints,
@@ -26,6 +27,7 @@ from callcenter import (
     page_customers,
     page_escalations,
     page_satisfaction,
+    page_supervisor,
     page_users,
     rasa_webhook,
     telegram_webhook,
@@ -67,6 +69,7 @@ def create_app(
     api_customers.setup(app)
     complaints_setup.setup(app, policies.complaints, policies.targets)
     api_complaints.setup(app)
+    api_alerts.setup(app)
     api_live_report.setup(app)
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
@@ -86,6 +89,7 @@ def create_app(
     console_auth.setup(app)
     console_pages.setup(app)
     console.setup(app)
+    page_supervisor.setup(app)
 
     if run_workers:
         # Workers start last so that every feature's resources are open before they run.

@@ -1,8 +1,7 @@
-"""The agent console (`/agent`, `/agent/ws`) and the live supervisor view (`/supervisor`)."""
+"""The agent console (`/agent`, `/agent/ws`); the supervisor's wallboard is
+callcenter/page_supervisor.py."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 
@@ -12,16 +11,13 @@ from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
 from callcenter.console_auth import check_form
 from callcenter.console_pages import render_page, require_page_user
-from callcenter.console_sockets import open_socket, serve, signed_out
 from callcenter.keys import EVENTS, SESSIONS
 from callcenter.queue_board import QUEUE_BOARD, QueueBoard
 from callcenter.serialize import json_response, plain, read_form
-from callcenter.web_security import check_origin
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import Forbidden, InvalidInput
 from handlers.roles import MANAGERS, STAFF
 from handlers.routing import publish
-from storage.events import SUPERVISOR
 from storage.models.base import utcnow
 
 
@@ -105,34 +101,6 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
     return json_response({**plain(complaint), "html": refreshed["html"]}, status=201)
 
 
-async def supervisor_snapshot(request: web.Request) -> dict[str, Any]:
-    async with request.app[SESSIONS]() as session:
-        floor = await agents.floor(session, utcnow())
-    return {"type": "supervisor", "queues": plain(floor.queues), "agents": plain(floor.agents)}
-
-
-async def supervisor_page(request: web.Request) -> web.Response:
-    user = await require_page_user(request, *MANAGERS)
-    return await render_page(request, "console/supervisor.html.j2", user)
-
-
-async def supervisor_socket(request: web.Request) -> web.StreamResponse:
-    check_origin(request)
-    await require_user(request, *MANAGERS)
-    socket = await open_socket(request)
-    async with request.app[EVENTS].subscribe(SUPERVISOR) as events:
-        await socket.send_json(await supervisor_snapshot(request))
-
-        async def fresh_snapshots() -> None:
-            async for _event in events:
-                if await signed_out(request, socket):
-                    return
-                await socket.send_json(await supervisor_snapshot(request))
-
-        await serve(request, socket, fresh_snapshots())
-    return socket
-
-
 def setup(app: web.Application) -> None:
     app[QUEUE_BOARD] = QueueBoard()
     app.router.add_get("/agent", agent_page)
@@ -141,5 +109,3 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/agent/calls/{call_id}/card", open_card)
     app.router.add_post("/agent/calls/{call_id}/disposition", set_disposition)
     app.router.add_post("/agent/calls/{call_id}/complaint", log_complaint)
-    app.router.add_get("/supervisor", supervisor_page)
-    app.router.add_get("/supervisor/ws", supervisor_socket)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,18 +72,6 @@ async def set_disposition(
     if updated is None:
         raise NotFound("no such call", call_id=call_id)
     return updated
-
-
-@dataclass(frozen=True)
-class Floor:
-    """The supervisor's live view: who waits in which queue, and every agent's state."""
-
-    queues: list[dict[str, Any]]
-    agents: list[AgentStateView]
-
-
-async def floor(session: AsyncSession, now: datetime) -> Floor:
-    return Floor(queues=await queues.queue_stats(session, now), agents=await presence.agent_states(session))
 
 
 @dataclass(frozen=True)

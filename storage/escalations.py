@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -49,3 +49,17 @@ async def escalated(session: AsyncSession, limit: int) -> list[QueueItem]:
     """Complaints that breached a deadline since they were last resolved, the first breach
     first; one waiting for approval is listed there instead."""
     return await _oldest(session, Complaint.escalated_at, limit, Complaint.approval_requested_at.is_(None))
+
+
+async def counts(session: AsyncSession) -> tuple[int, int]:
+    """How many wait for approval, and how many others breached a deadline (each counted
+    from its own index)."""
+    waiting = select(func.count()).select_from(Complaint).where(Complaint.approval_requested_at.is_not(None))
+    breached = (
+        select(func.count())
+        .select_from(Complaint)
+        .where(Complaint.escalated_at.is_not(None), Complaint.approval_requested_at.is_(None))
+    )
+    return int((await session.execute(waiting)).scalar_one()), int(
+        (await session.execute(breached)).scalar_one()
+    )

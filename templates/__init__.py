@@ -54,6 +54,8 @@ def environment(language: str = "en") -> Environment:
     }
     env.filters["when"] = _when
     env.filters["day"] = _day
+    env.filters["duration"] = duration
+    env.filters["percent"] = percent
     return env
 
 
@@ -82,6 +84,21 @@ def _day(context: Context, moment: datetime | date | None) -> str:
     if isinstance(moment, datetime):
         moment = _local(context, moment).date()
     return moment.isoformat()
+
+
+def duration(seconds: float | None) -> str:
+    """A span as people read a clock: 0:45, 12:05, 1:02:09 (none: a dash)."""
+    if seconds is None:
+        return "—"
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def percent(share: float | None) -> str:
+    """A share (0..1) as a whole percentage (none: a dash)."""
+    return "—" if share is None else f"{round(share * 100)}%"
 
 
 def render(template_name: str, /, *, language: str = "en", **context: Any) -> str:

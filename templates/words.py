@@ -38,6 +38,12 @@ WORDS: dict[str, dict[str, str]] = {
         "waiting": N_("still waiting"),
     },
     "severity": {"standard": N_("Standard"), "urgent": N_("Urgent")},
+    # storage/models/surveys.py Alert.kind
+    "alert": {
+        "deadline_breach": N_("Deadline missed"),
+        "csat": N_("CSAT below target"),
+        "nps": N_("NPS below target"),
+    },
     "category": {
         "billing": N_("Billing"),
         "network": N_("Network"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,20 +160,28 @@ async def test_from_the_pop_the_agent_sets_the_disposition_and_logs_a_complaint(
 async def test_the_supervisor_sees_queues_and_agent_states_move(
     console: Client, callers: Callers, staff: Staff
 ) -> None:
+    """The wallboard's parts, pushed as the floor moves (tests/test_supervisor_dashboard.py
+    reads every figure)."""
+
+    def state_of(parts: dict[str, str], login: str) -> str:
+        return re.findall(
+            rf'data-agent="{login}".*?class="badge availability-(\w+)"', parts["wb-agents"], re.S
+        )[0]
+
+    def waiting(parts: dict[str, str]) -> int:
+        return sum(int(n) for n in re.findall(r'class="n waiting-count">(\d+)<', parts["wb-queues"]))
+
     async with console.ws_connect("/supervisor/ws", headers=staff.supervisor) as socket:
-        first = await next_json(socket)
-        assert {a["login"]: a["state"] for a in first["agents"]}["agent2"] == "available"
+        shown = dict((await next_json(socket))["parts"])
+        assert state_of(shown, "agent2") == "available"
         await console.post(
             "/agent/state", data={"state": "wrap_up"}, headers={**staff.agent2, "Accept": "application/json"}
         )
-        moved = await next_json(socket)
-        while {a["login"]: a["state"] for a in moved["agents"]}["agent2"] != "wrap_up":
-            moved = await next_json(socket)
+        while state_of(shown, "agent2") != "wrap_up":
+            shown.update((await next_json(socket))["parts"])
         await call(console, "waiting-1", "13800000004")  # no agent free for it
-        queued = await next_json(socket)
-        while not queued["queues"]:
-            queued = await next_json(socket)
-    assert queued["queues"][0]["waiting"] >= 1
+        while not waiting(shown):
+            shown.update((await next_json(socket))["parts"])
     agent_socket = await console.get("/supervisor/ws", headers=staff.agent)
     assert agent_socket.status == 403
 

@@ -214,3 +214,42 @@ async def test_a_supervisor_finds_the_customer_and_approves_the_compensation_wai
         "Are you satisfied with the resolution?"
     ]
     assert supervisor.blocked == []
+
+
+async def test_a_supervisor_watches_a_call_ring_and_be_answered_on_the_wallboard(console: Console) -> None:
+    # agent1 is at their desk, on no queue the caller's (the call waits for someone).
+    ready = await console.http.post(
+        "/agent/state",
+        data={"state": "available"},
+        headers={**console.staff.agent, "Accept": "application/json"},
+    )
+    assert ready.status == 200
+    supervisor = await console.page_of("supervisor", "pw-supervisor")
+    await switch_language(supervisor, "en")
+    await supervisor.goto(f"{console.base}/supervisor")
+    await supervisor.locator("#connection.live").wait_for(timeout=PUSH)
+    general = supervisor.locator("#wb-queues tr[data-queue=general]")
+    assert await general.locator(".waiting-count").inner_text() == "0"
+    assert await general.locator(".answered").inner_text() == "0"
+    agent = supervisor.locator("#wb-agents tr[data-agent=agent1]")
+    assert await agent.locator(".state").inner_text() == "Available"
+
+    decision = await call(console.http, "wall-1", "+86 139 0000 0001")  # nobody knows this caller
+    assert decision["queue"] == "general", decision
+    # No reload: the socket brings the waiting call, and its wait ticks.
+    await general.locator(".waiting-count", has_text="1").wait_for(timeout=PUSH)
+    assert await general.locator(".offered").inner_text() == "1"
+    assert re.fullmatch(r"\d+:\d\d", await general.locator(".timer").inner_text())
+    await screenshot(supervisor, console.shots / "wallboard-ringing.en.png")
+
+    answered = await console.http.post(
+        "/telephony/cti",
+        json={"event": "answer", "call_id": "wall-1", "agent": "agent1"},
+        headers={"Authorization": f"Bearer {CTI_TOKEN}"},
+    )
+    assert answered.status == 200
+    await general.locator(".answered", has_text="1").wait_for(timeout=PUSH)
+    assert await general.locator(".waiting-count").inner_text() == "0"
+    await agent.locator(".state", has_text="On a call").wait_for(timeout=PUSH)
+    await screenshot(supervisor, console.shots / "wallboard-answered.en.png")
+    assert supervisor.blocked == []

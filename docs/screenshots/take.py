@@ -10,8 +10,9 @@ Signs in as each demo user through the sign-in form, switches language with the 
 control, and saves `<page>.<language>.png` beside this file for every page in the
 navigation bar (each taken as the first demo user whose role opens it) and in DETAILS.
 On its own server it first has agent1 offer a compensation above the approval limit on the
-demo's case under investigation (the escalations page then has one to approve) and rings
-agent1 with a call from the demo's VIP through the CTI webhook (the agent page's pop)."""
+demo's case under investigation (the escalations page then has one to approve), places the
+calls of the last hour through the CTI webhook with their times (the supervisor's wallboard
+then has figures) and rings agent1 with a call from the demo's VIP (the agent page's pop)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,16 @@ PUSHED = {"agent": ".screen-pop .caller-name"}
 # The call the demo server offers agent1 (the VIP line is theirs), through the CTI webhook.
 CTI_TOKEN = "screenshots"  # noqa: S105 (a throwaway server's, for this script alone)
 DEMO_CALL = {"event": "newCall", "call_id": "demo-call-1", "from": "+8613800000001"}
+# The last hour on the general line, for the wallboard: (call, seconds ago it was routed,
+# answered (None: the caller hung up first), ended), agent2 answering.
+LAST_HOUR = [
+    ("demo-hour-1", 3300, 3292, 3010),
+    ("demo-hour-2", 2700, 2662, 2350),
+    ("demo-hour-3", 2100, None, 2065),
+    ("demo-hour-4", 1500, 1494, 1220),
+    ("demo-hour-5", 900, 897, 610),
+    ("demo-hour-6", 420, 385, 150),
+]
 
 
 def name_of(path: str) -> str:
@@ -94,6 +105,7 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
         await server.start_server()
         try:
             base = str(server.make_url("")).rstrip("/")
+            await last_hour(base)
             await ring(base)
             yield base, passwords
         finally:
@@ -125,6 +137,29 @@ async def compensation_waiting(session: Any) -> None:
         policy=ComplaintPolicy(),
     )
     await session.commit()
+
+
+async def last_hour(base: str) -> None:
+    """The calls of LAST_HOUR as the telephony platform reports them, each event with its time."""
+    from datetime import UTC, datetime, timedelta
+
+    from aiohttp import ClientSession
+
+    now = datetime.now(UTC)
+    headers = {"Authorization": f"Bearer {CTI_TOKEN}"}
+    async with ClientSession() as http:
+        for n, (call_id, routed, answered, ended) in enumerate(LAST_HOUR):
+            steps = [
+                ({"event": "newCall", "from": f"+86139000000{n:02d}"}, routed),
+                *([({"event": "answer", "agent": "agent2"}, answered)] if answered else []),
+                ({"event": "hangup"}, ended),
+            ]
+            for event, ago in steps:
+                moment = (now - timedelta(seconds=ago)).isoformat()
+                body = {**event, "call_id": call_id, "timestamp": moment}
+                async with http.post(f"{base}/telephony/cti", json=body, headers=headers) as r:
+                    if r.status != 200:
+                        print(f"{call_id} {event['event']}: {r.status} {await r.text()}", file=sys.stderr)
 
 
 async def ring(base: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -59,14 +59,25 @@ class ComplaintTimer(Base):
     escalated: Mapped[bool] = mapped_column(default=False)
 
 
+# An alert is open until it is cleared: acknowledged by a supervisor, or settled.
+OPEN_ALERT = "cleared_at IS NULL"
+
+
 class Alert(Base):
     """Something a supervisor must act on: a breached deadline, a score below target."""
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        # The open few, newest first, and their count, without walking every alert ever raised.
+        Index("ix_alerts_open", "id", sqlite_where=text(OPEN_ALERT), postgresql_where=text(OPEN_ALERT)),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(32))
     complaint_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("complaints.id", ondelete="CASCADE"))
     message: Mapped[str] = mapped_column(Text)
+    # When it left the open list: a supervisor acknowledged it, or what it warned of is settled.
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The supervisor who acknowledged it (on the dashboard or through the API), if one did.
+    acknowledged_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
