@@ -88,3 +88,22 @@ async def best_offer(
     count = peers.get(best.code, 0)
     reason = f"{count} customers with similar products hold it" if count else "recommended in the catalogue"
     return OfferView(best.code, facts.names[best.code], best.pitch, count, reason)
+
+
+async def on_sale(session: AsyncSession) -> dict[str, str]:
+    """The shipped catalogue's offers that a product names, in the catalogue's order: code →
+    the name customers read. A campaign offers only these; the code stays inside."""
+    names = await repo.product_names(session, [offer.code for offer in shipped_catalogue()])
+    return {offer.code: names[offer.code] for offer in shipped_catalogue() if offer.code in names}
+
+
+async def customer_name(session: AsyncSession, code: str | None) -> str:
+    """What a customer reads for an offer: its product's name, never its code ("" for none)."""
+    if not code:
+        return ""
+    return (await repo.product_names(session, [code])).get(code, "")
+
+
+async def products(session: AsyncSession) -> dict[str, str]:
+    """Every product, code → name, by name: what an audience may hold or lack."""
+    return await repo.product_names(session)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Product
 
 # For every product the customer lacks: how many customers who share at least one product
 # with this customer also hold it. One statement over the whole base; the self-join is on
@@ -75,3 +78,12 @@ async def facts(session: AsyncSession, customer_id: int) -> OfferFacts | None:
         held=frozenset(str(c) for (c,) in held.all()),
         names={str(c): str(n) for c, n in names.all()},
     )
+
+
+async def product_names(session: AsyncSession, codes: Collection[str] | None = None) -> dict[str, str]:
+    """Product code → the name customers read, for these codes (every product when None),
+    by name."""
+    query = select(Product.code, Product.name).order_by(Product.name, Product.code)
+    if codes is not None:
+        query = query.where(Product.code.in_(codes))
+    return {str(code): str(name) for code, name in (await session.execute(query)).all()}

@@ -157,6 +157,16 @@ WORDS: dict[str, dict[str, str]] = {
         "best": N_("Best available"),
         "dialer": N_("Dialer list"),
     },
+    # A campaign's allowed days (0 is Monday, as Python's weekday()).
+    "weekday": {
+        "0": N_("Mon"),
+        "1": N_("Tue"),
+        "2": N_("Wed"),
+        "3": N_("Thu"),
+        "4": N_("Fri"),
+        "5": N_("Sat"),
+        "6": N_("Sun"),
+    },
     "delivery": {
         "pending": N_("Pending"),
         "claimed": N_("Claimed"),

@@ -25,6 +25,8 @@ class Person:
     holds: tuple[str, ...] = ()
 
 
+OFFER, OFFER_NAME = "broadband-1000", "Gigabit Home Broadband"
+
 PEOPLE = (
     Person("vip", tier="vip", telegram="9001", phone="+8613800000001", holds=("FIBER",)),
     Person("beijing", region="beijing", telegram="9002", holds=("MOBILE",)),
@@ -53,6 +55,8 @@ async def populate(sessions: async_sessionmaker[AsyncSession], now: datetime) ->
     async with sessions() as session:
         products = {code: Product(code=code, name=code.title()) for code in ("FIBER", "MOBILE", "TV")}
         session.add_all(products.values())
+        # An offer of the shipped catalogue (handlers/offers.toml): what a cross-sell offers.
+        session.add(Product(code=OFFER, name=OFFER_NAME))
         for person in PEOPLE:
             customer = Customer(
                 name=f"Customer {person.key}",

@@ -187,3 +187,37 @@ async def test_an_ended_campaign_keeps_its_tallies_once_nothing_can_move(
         just_now: None,  # a slow send may still be recorded
         still_sending: None,
     }
+
+
+def buttons(html: str, campaign_id: int) -> list[str]:
+    return re.findall(r'<button name="action" value="(\w+)">', row(html, campaign_id))
+
+
+async def test_each_campaign_offers_only_the_moves_its_state_allows(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    customers = list((await populate(sessions, utcnow())).values())
+    async with sessions() as session:
+        ids = {
+            state: await add_campaign(
+                session, state.title(), "follow_up", state, {"sent": 1, "pending": 3}, customers
+            )
+            for state in ("draft", "scheduled", "running", "paused", "finished", "cancelled")
+        }
+        await session.commit()
+    html = await (await client.get("/supervisor/campaigns", headers=staff.supervisor)).text()
+    assert {state: buttons(html, campaign_id) for state, campaign_id in ids.items()} == {
+        "draft": ["schedule", "cancel"],
+        "scheduled": ["pause", "cancel"],
+        "running": ["pause", "cancel"],
+        "paused": ["resume", "cancel"],
+        "finished": [],  # an ended campaign has nothing left to stop
+        "cancelled": [],
+    }
+    assert ">Pause</button>" in row(html, ids["running"])
+    assert ">Resume</button>" in row(html, ids["paused"])
+    # A running campaign shows how far it has got, as a bar and as a figure.
+    running = row(html, ids["running"])
+    assert '<progress max="100" value="25.0"></progress>' in running
+    assert '<span class="percent">25.0%</span>' in running
+    assert '<small class="counts">1 / 4</small>' in running

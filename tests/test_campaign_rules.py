@@ -3,6 +3,7 @@ through the real Telegram channel to a local Bot API stand-in with an injected c
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from handlers import campaigns, surveys
 from handlers.campaigns import CampaignSpec, Policy
 from handlers.errors import Conflict, InvalidInput
 from storage.models import Campaign, CampaignTarget, Complaint, Customer, Survey
-from tests.campaign_fixtures import populate
+from tests.campaign_fixtures import OFFER, OFFER_NAME, populate
 from tests.telegram_standin import BotApiStandIn, bot_api
 
 # A Wednesday, 10:00 in Shanghai (02:00 in London).
@@ -64,7 +65,7 @@ async def start(
         kind=kind,
         messages=fields.pop("messages", {"zh": "{{ name }}，您好", "en": "Hello {{ name }}"}),
         survey_kind="csat" if kind == "satisfaction" else None,
-        offer_code="TV" if kind == "cross_sell" else None,
+        offer_code=OFFER if kind == "cross_sell" else None,
         starts_at=fields.pop("starts_at", NOW - timedelta(minutes=1)),
         **fields,
     )
@@ -428,3 +429,20 @@ async def test_targets_a_worker_holds_when_the_campaign_is_cancelled_end_cancell
         await campaigns.send_one(sessions, running, target, telegram.channel, POLICY, at(NOW))
     assert telegram.chats() == []
     assert {status for status, _ in (await statuses(sessions, campaign.id)).values()} == {"cancelled"}
+
+
+async def test_a_cross_sell_names_the_offer_as_customers_know_it_never_by_its_code(
+    sessions: async_sessionmaker[AsyncSession], people: dict[str, int], telegram: Telegram
+) -> None:
+    await start(
+        sessions,
+        "cross_sell",
+        audience={"regions": ["beijing"]},
+        messages={"zh": "{{ name }}，推荐您{{ offer }}", "en": "{{ name }}, try {{ offer }}"},
+    )
+    await run(sessions, telegram)
+    sent = telegram.api.sent()
+    assert sorted(str(call.params["text"]) for call in sent) == [
+        f"Customer {who}，推荐您{OFFER_NAME}" for who in ("beijing", "recent_contact", "unhappy")
+    ]
+    assert not [call for call in sent if OFFER in json.dumps(call.params, ensure_ascii=False)]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from storage.models.base import utcnow
-from tests.campaign_fixtures import populate
+from tests.campaign_fixtures import OFFER, populate
 from tests.conftest import Staff
 from tests.telegram_standin import BotApiStandIn, bot_api
 from tests.test_telegram_bot import Chat
@@ -219,7 +219,7 @@ async def test_the_supervisor_page_lists_every_kind_of_campaign_with_its_progres
     for name, kind, extra in (
         ("Survey", "satisfaction", {"survey_kind": "csat"}),
         ("Follow-up", "follow_up", {"messages": {"zh": "您好"}}),
-        ("Offer", "cross_sell", {"offer_code": "TV", "messages": {"en": "TV?"}}),
+        ("Offer", "cross_sell", {"offer_code": OFFER, "messages": {"en": "{{ offer }}?"}}),
     ):
         created = await desk.post(
             "/api/v1/campaigns",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -121,9 +122,16 @@ async def test_a_supervisor_schedules_a_campaign_from_the_page_and_watches_it_fi
                 await page.click("button[type=submit]")
                 await page.goto(str(client.make_url("/supervisor/campaigns")))
 
+                # The audience is counted before anything is typed, and again as it narrows
+                # (ten customers; the blacklisted and the opted-out one are never counted).
+                count = "#audience-count output"
+                await page.locator(count, has_text=re.compile(r"^8$")).wait_for()
+                assert not await page.locator("select[name=offer_code]").is_visible()
                 await page.fill("input[name=name]", "Beijing survey")
                 await page.select_option("select[name=kind]", "satisfaction")
+                assert await page.locator("select[name=survey_kind]").is_visible()
                 await page.fill("input[name=regions]", "beijing")
+                await page.locator(count, has_text=re.compile(r"^3$")).wait_for()
                 await page.fill("input[name=hour_from]", "0")
                 await page.fill("input[name=hour_to]", "24")
                 await page.click("#new-campaign button")

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import campaign_templates
+from handlers import campaign_templates, offers
 from handlers.campaign_templates import OverBudget
 from handlers.campaigns.audience import audience_json, parse_audience
 from handlers.customers import TIERS
@@ -69,13 +69,13 @@ def _check_template(text: str, language: str) -> None:
 SAMPLE_NAME = "Sample Customer"
 
 
-def _check_renders(spec: CampaignSpec) -> None:
+def _check_renders(spec: CampaignSpec, offer_name: str) -> None:
     """Render each text as a customer of each tier would get it, so that a text over its
     budget (or naming a variable that does not exist) is refused now, not at send time.
     CPU-bound: runs in a thread."""
     for language, text in spec.messages.items():
         for tier in TIERS:
-            context: dict[str, Any] = {"name": SAMPLE_NAME, "tier": tier, "offer": spec.offer_code or ""}
+            context: dict[str, Any] = {"name": SAMPLE_NAME, "tier": tier, "offer": offer_name}
             if spec.kind == "satisfaction":
                 context["survey_id"] = 1
             try:
@@ -116,6 +116,17 @@ def validate(spec: CampaignSpec) -> Audience:
     return parse_audience(spec.audience)
 
 
+async def _offer_on_sale(session: AsyncSession, code: str | None) -> str:
+    """The name customers will read for the offer; a code outside the catalogue is refused
+    (a typo would otherwise reach customers as an empty or unknown offer)."""
+    if code is None:
+        return ""
+    names = await offers.on_sale(session)
+    if code not in names:
+        raise InvalidInput("unknown offer", error_id="unknown-offer", field="offer_code", allowed=list(names))
+    return names[code]
+
+
 async def count_audience(
     session: AsyncSession, kind: str, raw: dict[str, Any] | None, now: datetime | None = None
 ) -> int:
@@ -135,7 +146,8 @@ async def create(
     """Save a campaign as a draft, or scheduled to start at its start time (now by default)."""
     now = now or utcnow()
     audience = validate(spec)
-    await asyncio.to_thread(_check_renders, spec)
+    offer_name = await _offer_on_sale(session, spec.offer_code)
+    await asyncio.to_thread(_check_renders, spec, offer_name)
     if audience.sample_share is not None and "sample_seed" not in spec.audience:
         audience = Audience(**{**asdict(audience), "sample_seed": secrets.randbelow(2**31)})
     campaign = await repo.insert(

@@ -10,7 +10,7 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.campaigns.dispatch import begin_send, survey_for
-from handlers.campaigns.messages import render_off_loop
+from handlers.campaigns.messages import customer_context, render_off_loop
 from handlers.campaigns.policy import Policy
 from handlers.campaigns.schedule import open_zones
 from handlers.delivery import backoff
@@ -52,7 +52,7 @@ async def next_dial(
                     break
                 if verdict != "go":
                     continue
-                context = {**customer, "offer": campaign.offer_code or ""}
+                context = await customer_context(session, campaign, customer)
                 survey_id = None
                 if campaign.kind == "satisfaction":
                     survey_id = await survey_for(session, campaign, target, now)

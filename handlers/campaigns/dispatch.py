@@ -16,7 +16,7 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.campaigns.channel import Channel, Delivery, Outbound
-from handlers.campaigns.messages import render_off_loop
+from handlers.campaigns.messages import customer_context, render_off_loop
 from handlers.campaigns.policy import Policy
 from handlers.campaigns.schedule import open_zones
 from handlers.defaults import SURVEY_LIFETIME
@@ -77,7 +77,7 @@ async def send_one(
             return "pending"
         if verdict != "go":
             return "skipped"
-        context = {**customer, "offer": campaign.offer_code or ""}
+        context = await customer_context(session, campaign, customer)
         kind, payload = campaign.kind, {"campaign_id": campaign.id, "target_id": target.id}
         if campaign.kind == "satisfaction":
             survey_id = await survey_for(session, campaign, target, now)

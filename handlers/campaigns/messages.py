@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import campaign_templates
+from handlers import campaign_templates, offers
 from handlers.campaign_templates import OverBudget
 from handlers.campaigns.audience import parse_audience
 from handlers.campaigns.definition import get
@@ -32,20 +32,25 @@ def render(campaign: CampaignView, language: str, context: dict[str, Any]) -> st
     return message(f"{campaign.survey_kind or 'csat'}_survey", language, **context)
 
 
+async def customer_context(
+    session: AsyncSession, campaign: CampaignView, customer: dict[str, Any]
+) -> dict[str, Any]:
+    """What a campaign's text may name for one customer: their own fields, and the offer by
+    the name customers read (`{{ offer }}` is never an internal code like broadband-1000)."""
+    return {**customer, "offer": await offers.customer_name(session, campaign.offer_code)}
+
+
 async def render_off_loop(campaign: CampaignView, language: str, context: dict[str, Any]) -> str:
     return await asyncio.to_thread(render, campaign, language, context)
 
 
 def _preview_texts(
-    campaign: CampaignView, samples: list[tuple[int, str, str | None, dict[str, Any]]]
+    campaign: CampaignView, samples: list[tuple[int, str, str | None, dict[str, Any]]], offer: str
 ) -> list[dict[str, Any]]:
     shown = []
     for _customer_id, name, language, context in samples:
         try:
-            texts = {
-                lang: render(campaign, lang, {**context, "offer": campaign.offer_code or ""})
-                for lang in LANGUAGES
-            }
+            texts = {lang: render(campaign, lang, {**context, "offer": offer}) for lang in LANGUAGES}
         except OverBudget as error:
             raise InvalidInput(
                 f"the message is over its budget: {error.reason}",
@@ -67,7 +72,8 @@ async def preview(
     found = await repo.sample_customers(
         session, parse_audience(campaign.audience), kind=campaign.kind, now=utcnow(), limit=samples
     )
-    shown = await asyncio.to_thread(_preview_texts, campaign, found)
+    offer = await offers.customer_name(session, campaign.offer_code)
+    shown = await asyncio.to_thread(_preview_texts, campaign, found, offer)
     await audit_each_customer(
         session,
         actor=reader,
