@@ -40,4 +40,4 @@ clean:
 CATALOGUE_KEYWORDS := -k N_ -k InvalidInput -k Conflict -k NotFound -k Forbidden -k DomainError
 catalogue: install
 	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg $(CATALOGUE_KEYWORDS) -o templates/locale/console.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -D console -i templates/locale/console.pot -d templates/locale -l zh
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width 100 -D console -i templates/locale/console.pot -d templates/locale -l zh
