@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter import agent_views
+from callcenter.agent_dispatch import dispatching
 from callcenter.agent_socket import agent_socket
 from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
@@ -135,6 +136,7 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     app[QUEUE_BOARD] = QueueBoard()
+    app.cleanup_ctx.append(dispatching)
     app.router.add_get("/agent", agent_page)
     app.router.add_post("/agent/state", set_state)
     app.router.add_get("/agent/ws", agent_socket)
