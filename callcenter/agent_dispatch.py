@@ -1,8 +1,8 @@
 """One subscriber per application for what the agent consoles show: it listens on CALLS and
 SUPERVISOR once and hands each event to the sockets it concerns, so a call wakes the sockets
 of its agent only, not every agent's socket of the process (bench/screen_pop.py, 100 agents:
-with every socket subscribed and filtering, 16 calls in flight fell from 53 to 31 pops/s; with this, on a
-shared machine, 13 against 11 pops/s back to back; figures in docs/console.md).
+with every socket subscribed and filtering, 16 calls in flight fell from 53 to 31 pops/s; measured
+again with this on a busy shared machine, see docs/console.md).
 
 - a call event goes to the sockets of its agent (two tabs of one agent each get it);
 - `agent_state` tells that agent's sockets to show their availability again;
