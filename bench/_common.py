@@ -201,7 +201,9 @@ def drive(
     asyncio.run(main())
 
 
-async def wait_for_port(port: int, timeout: float = 30) -> None:
+async def wait_for_port(port: int, timeout: float = 180) -> None:
+    # A forked server imports the whole application first: on a busy two-core machine (load
+    # average near 20) that took 41 s, past the 30 s this waited before.
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter import agent_views
+from callcenter.agent_dispatch import dispatching
 from callcenter.agent_socket import agent_socket
 from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
@@ -103,6 +104,7 @@ async def log_complaint(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     app[QUEUE_BOARD] = QueueBoard()
+    app.cleanup_ctx.append(dispatching)
     app.router.add_get("/agent", agent_page)
     app.router.add_post("/agent/state", set_state)
     app.router.add_get("/agent/ws", agent_socket)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
+
+from callcenter.agent_dispatch import AGENT_DISPATCH
 
 Client = TestClient[web.Request, web.Application]
 
@@ -50,3 +53,15 @@ async def call(client: Client, call_id: str, caller: str, agent: str | None = No
 
 async def hang_up(client: Client, call_id: str) -> None:
     await client.post("/telephony/cti", json={"event": "hangup", "call_id": call_id}, headers=CTI)
+
+
+async def still_registered(app: web.Application) -> dict[str, int]:
+    """The agent sockets per login that the app's event dispatcher still holds, once the
+    server's side of the closed ones has ended (it ends just after the browser's; waited for
+    up to 5 s, a hang guard)."""
+    inboxes = app[AGENT_DISPATCH].inboxes
+    for _ in range(500):
+        if not inboxes:
+            break
+        await asyncio.sleep(0.01)
+    return {login: len(held) for login, held in inboxes.items()}

@@ -15,12 +15,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callcenter.agent_dispatch import AGENT_DISPATCH
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from handlers.customers import NewCustomer, create_customer
 from storage.models import OfferConversion
 from tests.conftest import Staff
-from tests.console_client import CTI, CTI_TOKEN, call, sign_in
+from tests.console_client import CTI, CTI_TOKEN, call, sign_in, still_registered
 from tests.routing_fixtures import Callers, seed
 
 TOKEN = CTI_TOKEN
@@ -105,6 +106,26 @@ async def test_an_agent_never_receives_or_opens_another_agents_pop(
     assert forbidden.status == 403
     allowed = await console.get("/agent/calls/pop-2/card", headers=staff.supervisor)
     assert allowed.status == 200
+
+
+async def test_both_tabs_of_an_agent_get_the_pop_and_closed_tabs_leave_nothing_behind(
+    console: Client, callers: Callers, staff: Staff
+) -> None:
+    dispatch = console.app[AGENT_DISPATCH]
+    async with (
+        console.ws_connect("/agent/ws", headers=staff.agent) as first,
+        console.ws_connect("/agent/ws", headers=staff.agent) as second,
+        console.ws_connect("/agent/ws", headers=staff.agent2) as other,
+    ):
+        # The socket's first message (the availability) follows its registration.
+        assert (await other.receive_json())["type"] == "agent_state"
+        await call(console, "tabs-1", "13800000001")  # VIP → agent1
+        pops = [await next_json(first), await next_json(second)]
+        with pytest.raises(TimeoutError):
+            await next_json(other, wait=0.5)
+        assert {login: len(held) for login, held in dispatch.inboxes.items()} == {"agent1": 2, "agent2": 1}
+    assert [(p["type"], p["call_id"]) for p in pops] == [("screen_pop", "tabs-1")] * 2
+    assert await still_registered(console.app) == {}
 
 
 async def test_a_customer_named_script_is_shown_as_text(

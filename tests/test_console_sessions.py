@@ -15,7 +15,7 @@ from callcenter.app import create_app
 from callcenter.settings import Settings
 from handlers.accounts import disable_user, issue_token, save_user
 from storage.users import SYSTEM, Actor, audit_trail, get_by_login
-from tests.console_client import csrf_in, sign_in
+from tests.console_client import csrf_in, sign_in, still_registered
 from tests.routing_fixtures import seed
 
 
@@ -168,6 +168,8 @@ async def test_signing_out_closes_the_consoles_open_socket(settings: Settings, t
         async with client.ws_connect("/agent/ws") as socket:
             await client.post("/logout", data={"csrf": csrf_in(page)}, allow_redirects=False)
             closed = await past_page_state(socket)
+        # The server closed the socket: nothing is kept for it.
+        assert await still_registered(client.app) == {}
     assert (closed.type, closed.data, closed.extra) == (WSMsgType.CLOSE, 1008, "signed out")
 
 
