@@ -65,6 +65,7 @@ class AgentDispatch:
         self._listening = asyncio.Event()
         self._queues_moved = asyncio.Event()
         self._moved_at = 0.0
+        self._running: asyncio.Task[None] | None = None
 
     @contextlib.contextmanager
     def inbox(self, user: UserRecord) -> Iterator[Inbox]:
@@ -85,6 +86,11 @@ class AgentDispatch:
         after it opened; a 503 if the bus cannot be reached."""
         if self._listening.is_set():
             return
+        if self._running is None:
+            # Subscribed with the first agent's socket, not at startup: an instance nobody
+            # has opened a console on (a worker's, one whose database is down) keeps no
+            # listener and does not keep trying to connect one.
+            self._running = asyncio.create_task(self.run())
         try:
             async with asyncio.timeout(self._app[SETTINGS].database_connect_timeout_seconds):
                 await self._listening.wait()
@@ -110,6 +116,12 @@ class AgentDispatch:
                 delay = next(delays)
                 log.exception("agent consoles: no events, subscribing again in %ss", delay)
                 await asyncio.sleep(delay)
+
+    async def stop(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._running
 
     async def _route_calls(self, calls: AsyncIterator[Event]) -> None:
         async for event in calls:
@@ -151,13 +163,10 @@ AGENT_DISPATCH = web.AppKey("agent_dispatch", AgentDispatch)
 
 
 async def dispatching(app: web.Application) -> AsyncIterator[None]:
-    """The dispatcher from the application's startup to its cleanup (after the bus opened,
-    before it closes)."""
+    """The dispatcher, listening from the first agent socket to the application's cleanup
+    (after the bus opened, before it closes)."""
     dispatch = app[AGENT_DISPATCH] = AgentDispatch(app)
-    task = asyncio.create_task(dispatch.run())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await dispatch.stop()

@@ -106,12 +106,19 @@ class PostgresBus:
         finally:
             async with self._lock:
                 self._channels[channel] -= 1
-                if (
-                    self._channels[channel] == 0
-                    and self._listener is not None
-                    and not self._listener.is_closed()
-                ):
-                    await self._listener.remove_listener(PREFIX + channel, self._deliver)
+                listener = self._listener
+                if self._channels[channel] == 0 and listener is not None and not listener.is_closed():
+                    await self._unlisten(listener, channel)
+
+    async def _unlisten(self, listener: asyncpg.Connection, channel: str) -> None:
+        """UNLISTEN, within the timeout: the last subscriber may be leaving because the
+        application stops on a hung server, and shutdown must not wait for it. A listener that
+        does not answer is dropped; the next subscriber connects again."""
+        try:
+            await asyncio.wait_for(listener.remove_listener(PREFIX + channel, self._deliver), self._timeout)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            log.warning("event bus: the listener did not answer UNLISTEN; dropping it")
+            listener.terminate()
 
     async def close(self) -> None:
         self._channels.clear()  # no reconnecting from here on
