@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, UniqueConstraint, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -217,6 +217,20 @@ async def set_holding(
     await session.flush()
 
 
+def _clashes(table: Table, target_id: int) -> list[Any]:
+    """For each unique key of `table` that holds `customer_id`: "the target already has a row
+    with this row's other values" (both customers in one campaign's targets, say). Such rows
+    stay with the source, which is kept, marked merged, so nothing is lost."""
+    found = []
+    for constraint in table.constraints:
+        if not isinstance(constraint, UniqueConstraint) or "customer_id" not in constraint.columns:
+            continue
+        other = table.alias()
+        same = [other.c[c.name] == c for c in constraint.columns if c.name != "customer_id"]
+        found.append(exists().where(other.c.customer_id == target_id, *same))
+    return found
+
+
 async def merge(session: AsyncSession, source_id: int, target_id: int) -> None:
     """Move everything the source customer owns to the target; the source row remains, marked.
 
@@ -247,7 +261,10 @@ async def merge(session: AsyncSession, source_id: int, target_id: int) -> None:
         column = table.columns.get("customer_id")
         if column is None or not any(fk.column.table.name == "customers" for fk in column.foreign_keys):
             continue
-        await session.execute(update(table).where(column == source_id).values(customer_id=target_id))
+        moved = update(table).where(column == source_id)
+        for clash in _clashes(table, target_id):
+            moved = moved.where(~clash)
+        await session.execute(moved.values(customer_id=target_id))
     await session.execute(
         update(Customer).where(Customer.merged_into_id == source_id).values(merged_into_id=target_id)
     )

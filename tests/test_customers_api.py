@@ -255,3 +255,38 @@ async def test_text_with_a_nul_character_is_a_400_on_every_database(client: Clie
     )
     assert response.status == 400
     assert "NUL" in (await response.json())["message"]
+
+
+async def test_merging_two_customers_of_one_campaign_keeps_both_messages(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Both were sent the same campaign (the fuzzer found this a 500): the survivor keeps its
+    own message, and the merged record keeps the other, so no history is lost."""
+    from storage.models import Campaign, CampaignTarget
+
+    kept = await create(client, staff, name="王芳", phones=["13800000011"])
+    gone = await create(client, staff, name="王芳", phones=["13800000012"])
+    async with sessions() as session:
+        campaign = Campaign(name="Autumn NPS", kind="satisfaction", channel="telegram", state="completed")
+        session.add(campaign)
+        await session.flush()
+        for customer in (kept, gone):
+            session.add(
+                CampaignTarget(
+                    campaign_id=campaign.id,
+                    customer_id=customer["id"],
+                    channel="telegram",
+                    timezone="Asia/Shanghai",
+                    status="sent",
+                )
+            )
+        await session.commit()
+
+    merged = await client.post(
+        f"/api/v1/customers/{kept['id']}/merge", json={"source_id": gone["id"]}, headers=staff.supervisor
+    )
+    assert merged.status == 200, await merged.text()
+    assert {i["value"] for i in (await merged.json())["identities"]} >= {"+8613800000011", "+8613800000012"}
+    async with sessions() as session:
+        owners = (await session.execute(select(CampaignTarget.customer_id))).scalars().all()
+    assert sorted(owners) == sorted([kept["id"], gone["id"]])
