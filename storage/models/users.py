@@ -26,6 +26,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The console's language this user chose (zh | en); none: the operator's default.
     console_language: Mapped[str | None] = mapped_column(String(8))
+    # The agent's phone in E.164, as a PBX reports it when they answer (Zammad's answeringNumber).
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
+    # The Twilio Client identity a call routed to this agent is dialled to.
+    twilio_client: Mapped[str | None] = mapped_column(String(128))
 
 
 class ApiToken(Base):
