@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import ActionExecutionRejection, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
@@ -22,6 +23,8 @@ CATEGORY_WORDS = {
     "product": ("product", "device", "产品", "套餐"),
     "other": ("other", "其他"),
 }
+# What a customer says to leave the form, not to answer it.
+LEAVING_INTENTS = frozenset({"goodbye"})
 
 
 def _ask_again(
@@ -38,6 +41,18 @@ class ValidateComplaintForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """A goodbye in the middle of the form is no answer: refuse to run, as Rasa's forms
+        do, so Rasa lets its rules answer it (the rule that ends the form) and "bye" never
+        becomes a complaint's category or description."""
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent in LEAVING_INTENTS:
+            raise ActionExecutionRejection(self.name(), f"'{intent}' leaves the complaint form")
+        events: list[EventType] = await super().run(dispatcher, tracker, domain)
+        return events
 
     async def required_slots(
         self,
