@@ -6,6 +6,7 @@ gets (nothing) is in test_rasa_security.py."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.actions import ACTIONS, Services, ValidateComplaintForm
+from bot.actions import Services, ValidateComplaintForm
 from callcenter.settings import Settings
 from handlers import surveys
 from handlers.complaints import ComplaintPolicy
@@ -292,33 +293,19 @@ async def test_the_form_maps_words_to_categories_and_asks_for_more_detail() -> N
     ) == {"complaint_description": "billed twice"}
 
 
-def test_the_shipped_assistant_agrees_with_the_registered_actions() -> None:
-    registered = {action(SERVICES).name() for action in ACTIONS}
-    declared = set(DOMAIN["actions"])
-    assert declared == registered
-    for form in DOMAIN["forms"]:
-        assert f"validate_{form}" in registered
+def test_every_slot_the_actions_read_or_set_is_declared() -> None:
+    """The rest of Rasa's format (intents, forms, mappings, which actions are registered) is
+    checked in tests/test_rasa_peers.py; the slots the actions' code names are checked here."""
     source = "\n".join(
         path.read_text(encoding="utf-8") for path in sorted((REPO_ROOT / "bot" / "actions").glob("*.py"))
     )
-    import re
-
     used = set(re.findall(r'(?:get_slot|SlotSet)\("(\w+)"', source)) | {
         m
         for m in re.findall(r'"(complaint_\w+)"', source)
         if m in ("complaint_category", "complaint_description")
     }
+    assert "customer_id" in used
     assert used <= set(DOMAIN["slots"]), used - set(DOMAIN["slots"])
-    for file in ("data/nlu.yml", "data/rules.yml", "data/stories.yml", "config.yml", "endpoints.yml"):
-        assert yaml.safe_load((ASSISTANT / file).read_text(encoding="utf-8"))
-    rules = yaml.safe_load((ASSISTANT / "data/rules.yml").read_text(encoding="utf-8"))
-    for rule in rules["rules"]:
-        for step in rule["steps"]:
-            if "action" in step and step["action"].startswith("action_"):
-                assert step["action"] in registered
-    nlu = yaml.safe_load((ASSISTANT / "data/nlu.yml").read_text(encoding="utf-8"))
-    intents = {item["intent"] for item in nlu["nlu"] if "intent" in item}
-    assert intents == set(DOMAIN["intents"])
 
 
 def test_the_assistant_points_at_this_server_with_the_token() -> None:
