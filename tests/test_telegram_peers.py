@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -287,3 +288,13 @@ async def test_a_wrong_secret_is_401_so_that_telegram_keeps_the_update_until_the
     # The retry once the secrets agree is handled: nothing was lost.
     assert await deliver(bot_client, update) == 200
     assert api.sent()[-1].text.startswith("We found your customer record, Emily Carter.")
+
+
+@pytest.mark.parametrize("secret", ["with space", "sécret", "x" * 257, "a/b"])
+def test_a_secret_telegram_would_not_accept_in_setwebhook_is_refused_at_start(secret: str) -> None:
+    with pytest.raises(ValidationError, match="telegram_webhook_secret"):
+        Settings(telegram_webhook_secret=secret)
+
+
+def test_a_secret_telegram_accepts_is_taken() -> None:
+    assert Settings(telegram_webhook_secret="Az09_-" * 40).telegram_webhook_secret == "Az09_-" * 40
