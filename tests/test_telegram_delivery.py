@@ -104,6 +104,38 @@ async def test_a_chat_that_blocked_the_bot_gets_no_campaign_until_it_sends_start
         assert (str(last.params["chat_id"]), last.text) == ("9005", "Hi Customer london")
 
 
+def lily_membership(update_id: int, old: str, new: str) -> dict[str, Any]:
+    """Telegram's my_chat_member for the bot in the Londoner's private chat (9005)."""
+    lily = {"id": 9005, "is_bot": False, "first_name": "Lily", "language_code": "en"}
+    bot = {"id": 4242, "is_bot": True, "first_name": "Desk", "username": "desk_bot"}
+    kicked = {"until_date": 0}
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": {"id": 9005, "first_name": "Lily", "type": "private"},
+            "from": lily,
+            "date": 1_764_000_000,
+            "old_chat_member": {"user": bot, "status": old, **(kicked if old == "kicked" else {})},
+            "new_chat_member": {"user": bot, "status": new, **(kicked if new == "kicked" else {})},
+        },
+    }
+
+
+async def test_telegram_saying_the_bot_was_blocked_keeps_campaigns_away_until_it_is_let_back_in(
+    settings: Settings, api: BotApiStandIn, sessions: async_sessionmaker[AsyncSession], staff: Staff
+) -> None:
+    await populate(sessions, utcnow())  # the only Londoner writes from Telegram chat 9005
+    async with TestClient(TestServer(create_app(configured(settings, api), run_workers=True))) as desk:
+        lily = Chat(desk, api, 9005, "en", "Lily")
+        assert await lily.post(lily_membership(880_001, "member", "kicked")) == 200
+        assert await run_campaign(desk, staff, "after the block") == {"skipped": 1}
+        assert api.sent() == []  # known, not learnt from a 403
+
+        assert await lily.post(lily_membership(880_002, "kicked", "member")) == 200
+        assert await run_campaign(desk, staff, "let back in") == {"sent": 1}
+        assert str(api.sent()[-1].params["chat_id"]) == "9005"
+
+
 async def test_old_handled_updates_are_forgotten_after_the_retention_and_recent_ones_kept(
     settings: Settings, api: BotApiStandIn, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
