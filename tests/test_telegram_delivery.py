@@ -10,6 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +21,8 @@ from bot.sender import RateLimiter, TelegramChannel
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from callcenter.telegram_webhook import BOT
-from handlers import complaints, outbox
+from handlers import campaigns, complaints, outbox, telegram_updates
+from handlers.campaigns import Policy
 from handlers.complaints import ComplaintPolicy
 from handlers.delivery import MAX_ATTEMPTS
 from storage.models import CustomerIdentity, OutboxMessage
@@ -27,6 +31,9 @@ from storage.models.telegram import TelegramUpdate
 from tests.campaign_fixtures import populate
 from tests.conftest import Staff
 from tests.telegram_standin import BotApiStandIn, bot_api
+from tests.test_campaign_workers import campaign as worker_campaign
+from tests.test_campaign_workers import customers as worker_customers
+from tests.test_campaign_workers import outcome as worker_outcome
 from tests.test_campaigns_api import ALL_DAY, SECRET, Client
 from tests.test_telegram_bot import Chat
 
@@ -205,3 +212,21 @@ async def customer_on_chat(sessions: async_sessionmaker[AsyncSession], chat: str
             )
         )
         return int(found.scalar_one())
+
+
+async def test_a_campaign_message_already_planned_for_a_chat_that_then_blocks_the_bot_is_not_sent(
+    sessions: async_sessionmaker[AsyncSession], api: BotApiStandIn
+) -> None:
+    await worker_customers(sessions, 2)  # chats 100000 and 100001
+    campaign_id = await worker_campaign(sessions)
+    policy = Policy(dispatch_batch=20, concurrency=2, expansion_batch=50)
+    await campaigns.expand_due(sessions, policy)
+    async with sessions() as session:  # what the webhook does with Telegram's my_chat_member
+        await telegram_updates.bot_membership(session, "100001", "kicked")
+    bot = Bot("123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+    try:
+        await campaigns.dispatch_once(sessions, TelegramChannel(bot, RateLimiter(0, 0)), policy)
+    finally:
+        await bot.session.close()
+    assert await worker_outcome(sessions, campaign_id) == {"100000": "sent", "100001": "blocked"}
+    assert [str(c.params["chat_id"]) for c in api.sent()] == ["100000"]
