@@ -16,8 +16,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.fsm_storage import DatabaseStorage
-from bot.middlewares import UpdateContext
-from bot.routers import complaints, start, surveys
+from bot.middlewares import Unhandled, UpdateContext
+from bot.routers import complaints, membership, start, surveys
 from bot.sender import RateLimiter, TelegramChannel
 from bot.settings import Settings
 from handlers.complaints import ComplaintPolicy
@@ -44,11 +44,17 @@ def connect(
 
 
 def build_dispatcher(
-    sessions: Callable[[], AsyncSession], settings: Settings, complaint_policy: ComplaintPolicy
+    sessions: Callable[[], AsyncSession],
+    settings: Settings,
+    complaint_policy: ComplaintPolicy,
+    on_unhandled: Unhandled | None = None,
 ) -> Dispatcher:
+    """`on_unhandled` receives each update no router takes (kept for inspection)."""
     # The complaint rules the composition root built reach handlers as `complaint_policy`.
     dispatcher = Dispatcher(storage=DatabaseStorage(sessions), complaint_policy=complaint_policy)
-    dispatcher.update.outer_middleware(UpdateContext(sessions, settings))
+    dispatcher.update.outer_middleware(UpdateContext(sessions, settings, on_unhandled))
     # Commands and flows first; free text last.
-    dispatcher.include_routers(start.build(), complaints.build(), surveys.build(), start.build_fallback())
+    dispatcher.include_routers(
+        membership.build(), start.build(), complaints.build(), surveys.build(), start.build_fallback()
+    )
     return dispatcher

@@ -3,8 +3,8 @@
 Telegram re-delivers an update until it gets a 200. An update we cannot read (not JSON,
 not an Update, numbers or text the database cannot store, a sender id that is no user's,
 an event type newer than our aiogram) would come back forever, so it is answered 200 and
-handed to `on_rejected` to be kept for inspection. The secret is checked first, and as
-bytes: aiogram compares str, which raises on non-ASCII."""
+handed to `on_rejected` to be kept for inspection (once per update_id, when it has one).
+The secret is checked first, and as bytes: aiogram compares str, which raises on non-ASCII."""
 
 from __future__ import annotations
 
@@ -26,11 +26,13 @@ from handlers.inputs import MAX_ID, storable
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
-Rejected = Callable[[bytes, str], Awaitable[None]]
+Rejected = Callable[[bytes, str, int | None], Awaitable[None]]
 
 
 class UnreadableUpdate(ValueError):
-    pass
+    def __init__(self, reason: str, update_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.update_id = update_id  # when the body names one: its repeats are ignored
 
 
 def _encoded(text: str) -> bytes:
@@ -48,18 +50,20 @@ def read_update(raw: bytes, bot: Bot) -> Update:
         raise UnreadableUpdate(f"not JSON: {error}") from error
     if not isinstance(data, dict):
         raise UnreadableUpdate("not a JSON object")
+    named = data.get("update_id")
+    update_id = named if type(named) is int and 0 <= named <= MAX_ID else None
     if not storable(data):
-        raise UnreadableUpdate("text holds NUL characters or lone surrogates")
+        raise UnreadableUpdate("text holds NUL characters or lone surrogates", update_id)
     if problem := _unstorable_numbers(data):
-        raise UnreadableUpdate(problem)
+        raise UnreadableUpdate(problem, update_id)
     try:
         update = Update.model_validate(data, context={"bot": bot})
     except ValidationError as error:
-        raise UnreadableUpdate(f"not a Telegram update: {error}") from error
+        raise UnreadableUpdate(f"not a Telegram update: {error}", update_id) from error
     try:
         update.event_type  # noqa: B018 - the lookup is the check
     except UpdateTypeLookupError as error:
-        raise UnreadableUpdate("no event this version of aiogram knows") from error
+        raise UnreadableUpdate("no event this version of aiogram knows", update_id) from error
     return update
 
 
@@ -101,8 +105,8 @@ class WebhookHandler(SimpleRequestHandler):
         try:
             update = read_update(raw, self.bot)
         except UnreadableUpdate as error:
-            log.warning("kept an unreadable Telegram update of %s bytes", len(raw))
-            await self._on_rejected(raw, str(error))
+            log.warning("an unreadable Telegram update of %s bytes", len(raw))
+            await self._on_rejected(raw, str(error), error.update_id)
             return web.json_response({})
         result: TelegramMethod[Any] | None
         result = await self.dispatcher.feed_webhook_update(self.bot, update, **self.data)

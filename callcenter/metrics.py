@@ -33,7 +33,8 @@ class Metrics:
         )
         self.telegram_rejected_updates = Counter(
             "contactdesk_telegram_rejected_updates",
-            "Telegram updates that could not be read: answered 200, kept in telegram_rejected_updates",
+            "Telegram updates answered 200 and kept in telegram_rejected_updates: "
+            "unreadable, or taken by no handler",
             registry=self.registry,
         )
 

@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     default_region: str = "CN"
     bot_token: str | None = None
     telegram_api_base: str | None = None
-    telegram_webhook_secret: str | None = None
+    # setWebhook's secret_token: Telegram accepts only these characters, so another could never
+    # match what Telegram sends (empty: the webhook refuses every update).
+    telegram_webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{0,256}$")
     twilio_auth_token: str | None = None
     public_url: str | None = None
     cti_token: str | None = None

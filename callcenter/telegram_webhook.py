@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiogram import Bot, Dispatcher
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,17 +97,21 @@ def setup(app: web.Application, telegram: Telegram | None, complaint_policy: Com
     def sessions() -> AsyncSession:
         return app[SESSIONS]()  # opened at startup, after the dispatcher is built
 
+    async def keep_rejected(raw: bytes, error: str, update_id: int | None) -> None:
+        async with app[SESSIONS]() as session:
+            if await keep_rejected_update(session, raw, error, update_id):
+                app[METRICS].telegram_rejected_updates.inc()
+
+    async def keep_unhandled(update: Update) -> None:
+        # Already claimed by the dispatcher's middleware: the first delivery is kept.
+        raw = update.model_dump_json(exclude_unset=True, by_alias=True).encode()
+        await keep_rejected(raw, f"no handler takes a {update.event_type} update", None)
+
     bot = telegram.bot
-    dispatcher = build_dispatcher(sessions, bot_settings(settings), complaint_policy)
+    dispatcher = build_dispatcher(sessions, bot_settings(settings), complaint_policy, keep_unhandled)
     app[BOT] = bot
     app[DISPATCHER] = dispatcher
     if settings.telegram_webhook_secret:
-
-        async def keep_rejected(raw: bytes, error: str) -> None:
-            async with app[SESSIONS]() as session:
-                await keep_rejected_update(session, raw, error)
-            app[METRICS].telegram_rejected_updates.inc()
-
         WebhookHandler(
             dispatcher, bot, secret_token=settings.telegram_webhook_secret, on_rejected=keep_rejected
         ).register(app, path="/telegram/webhook")

@@ -59,6 +59,14 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
+async def known_blocked(session: AsyncSession, channel: str, address: str | None) -> Delivery | None:
+    """A Telegram chat we know has blocked the bot (a 403 before, or Telegram's own
+    `my_chat_member`): the outcome without asking Telegram again, else None."""
+    if channel == "telegram" and address and await telegram_repo.is_blocked(session, address):
+        return Delivery("blocked", "the chat has blocked the bot")
+    return None
+
+
 async def settle(
     session: AsyncSession, delivery: Delivery, *, address: str | None, attempts: int, now: datetime
 ) -> Settled:

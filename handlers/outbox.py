@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.delivery import Channel, Outbound, settle
+from handlers.delivery import Channel, Outbound, known_blocked, settle
 from storage import outbox as repo
 from storage.models.base import utcnow
 from storage.outbox import OutgoingMessage
@@ -50,7 +50,9 @@ async def deliver(
         await repo.finish(session, item.id, "failed", clock(), f"render: {error}")
         await session.commit()
         return "failed"
-    delivery = await channel.send(Outbound(item.address or "", text, item.language, item.kind, item.payload))
+    delivery = await known_blocked(session, item.channel, item.address) or await channel.send(
+        Outbound(item.address or "", text, item.language, item.kind, item.payload)
+    )
     now = clock()
     settled = await settle(session, delivery, address=item.address, attempts=item.attempts + 1, now=now)
     if settled.retry_at is not None:

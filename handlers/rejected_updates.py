@@ -14,7 +14,12 @@ MAX_RAW_CHARS = 16_384
 MAX_ERROR_CHARS = 2_000
 
 
-async def keep_rejected_update(session: AsyncSession, raw: bytes, error: str) -> None:
+async def keep_rejected_update(
+    session: AsyncSession, raw: bytes, error: str, update_id: int | None = None
+) -> bool:
+    """Keep it; False when `update_id` was already received (a repeat delivery: kept once)."""
+    if update_id is not None and not await repo.claim_update(session, update_id):
+        return False
     text = raw[: MAX_RAW_CHARS * 4].decode("utf-8", "backslashreplace")
     await repo.add_rejected_update(
         session,
@@ -23,3 +28,4 @@ async def keep_rejected_update(session: AsyncSession, raw: bytes, error: str) ->
         at=utcnow(),
     )
     await session.commit()
+    return True

@@ -1,6 +1,7 @@
 """Telegram updates, each handled once: claimed before handling, released when handling
 fails (so Telegram's retry is handled), forgotten after the retention (so the table does not
-grow forever). A chat that writes to the bot has unblocked it: campaigns include it again."""
+grow forever). A chat that writes to the bot has unblocked it: campaigns include it again.
+Telegram also says so itself (`my_chat_member`): blocked, or let back in."""
 
 from __future__ import annotations
 
@@ -29,6 +30,21 @@ async def claim(session: AsyncSession, update_id: int, *, from_chat: str | None)
         await repo.unblock(session, from_chat)
     await session.commit()
     return claimed
+
+
+# A private chat's member statuses for the bot in which it can write to the customer.
+PRESENT = frozenset({"member", "administrator", "creator"})
+
+
+async def bot_membership(session: AsyncSession, chat_id: str, status: str) -> None:
+    """Telegram reports the bot's new status in a private chat: `kicked` is the customer
+    blocking the bot (outbox and campaigns skip the chat from now on, without a send to learn
+    it); `member` is them letting it back in (Restart), as is any message they write."""
+    if status == "kicked":
+        await repo.mark_blocked(session, chat_id, utcnow())
+    elif status in PRESENT:
+        await repo.unblock(session, chat_id)
+    await session.commit()
 
 
 async def release(session: AsyncSession, update_id: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
@@ -74,6 +74,13 @@ async def mark_blocked(session: AsyncSession, chat_id: str, at: datetime) -> Non
         .on_conflict_do_nothing(index_elements=["chat_id"])
     )
     await session.execute(statement)
+
+
+async def is_blocked(session: AsyncSession, chat_id: str) -> bool:
+    found = await session.execute(
+        select(TelegramBlockedChat.chat_id).where(TelegramBlockedChat.chat_id == chat_id)
+    )
+    return found.first() is not None
 
 
 async def unblock(session: AsyncSession, chat_id: str) -> None:

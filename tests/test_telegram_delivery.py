@@ -10,6 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +21,8 @@ from bot.sender import RateLimiter, TelegramChannel
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from callcenter.telegram_webhook import BOT
-from handlers import complaints, outbox
+from handlers import campaigns, complaints, outbox, telegram_updates
+from handlers.campaigns import Policy
 from handlers.complaints import ComplaintPolicy
 from handlers.delivery import MAX_ATTEMPTS
 from storage.models import CustomerIdentity, OutboxMessage
@@ -27,6 +31,9 @@ from storage.models.telegram import TelegramUpdate
 from tests.campaign_fixtures import populate
 from tests.conftest import Staff
 from tests.telegram_standin import BotApiStandIn, bot_api
+from tests.test_campaign_workers import campaign as worker_campaign
+from tests.test_campaign_workers import customers as worker_customers
+from tests.test_campaign_workers import outcome as worker_outcome
 from tests.test_campaigns_api import ALL_DAY, SECRET, Client
 from tests.test_telegram_bot import Chat
 
@@ -104,6 +111,38 @@ async def test_a_chat_that_blocked_the_bot_gets_no_campaign_until_it_sends_start
         assert (str(last.params["chat_id"]), last.text) == ("9005", "Hi Customer london")
 
 
+def lily_membership(update_id: int, old: str, new: str) -> dict[str, Any]:
+    """Telegram's my_chat_member for the bot in the Londoner's private chat (9005)."""
+    lily = {"id": 9005, "is_bot": False, "first_name": "Lily", "language_code": "en"}
+    bot = {"id": 4242, "is_bot": True, "first_name": "Desk", "username": "desk_bot"}
+    kicked = {"until_date": 0}
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": {"id": 9005, "first_name": "Lily", "type": "private"},
+            "from": lily,
+            "date": 1_764_000_000,
+            "old_chat_member": {"user": bot, "status": old, **(kicked if old == "kicked" else {})},
+            "new_chat_member": {"user": bot, "status": new, **(kicked if new == "kicked" else {})},
+        },
+    }
+
+
+async def test_telegram_saying_the_bot_was_blocked_keeps_campaigns_away_until_it_is_let_back_in(
+    settings: Settings, api: BotApiStandIn, sessions: async_sessionmaker[AsyncSession], staff: Staff
+) -> None:
+    await populate(sessions, utcnow())  # the only Londoner writes from Telegram chat 9005
+    async with TestClient(TestServer(create_app(configured(settings, api), run_workers=True))) as desk:
+        lily = Chat(desk, api, 9005, "en", "Lily")
+        assert await lily.post(lily_membership(880_001, "member", "kicked")) == 200
+        assert await run_campaign(desk, staff, "after the block") == {"skipped": 1}
+        assert api.sent() == []  # known, not learnt from a 403
+
+        assert await lily.post(lily_membership(880_002, "kicked", "member")) == 200
+        assert await run_campaign(desk, staff, "let back in") == {"sent": 1}
+        assert str(api.sent()[-1].params["chat_id"]) == "9005"
+
+
 async def test_old_handled_updates_are_forgotten_after_the_retention_and_recent_ones_kept(
     settings: Settings, api: BotApiStandIn, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -173,3 +212,21 @@ async def customer_on_chat(sessions: async_sessionmaker[AsyncSession], chat: str
             )
         )
         return int(found.scalar_one())
+
+
+async def test_a_campaign_message_already_planned_for_a_chat_that_then_blocks_the_bot_is_not_sent(
+    sessions: async_sessionmaker[AsyncSession], api: BotApiStandIn
+) -> None:
+    await worker_customers(sessions, 2)  # chats 100000 and 100001
+    campaign_id = await worker_campaign(sessions)
+    policy = Policy(dispatch_batch=20, concurrency=2, expansion_batch=50)
+    await campaigns.expand_due(sessions, policy)
+    async with sessions() as session:  # what the webhook does with Telegram's my_chat_member
+        await telegram_updates.bot_membership(session, "100001", "kicked")
+    bot = Bot("123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+    try:
+        await campaigns.dispatch_once(sessions, TelegramChannel(bot, RateLimiter(0, 0)), policy)
+    finally:
+        await bot.session.close()
+    assert await worker_outcome(sessions, campaign_id) == {"100000": "sent", "100001": "blocked"}
+    assert [str(c.params["chat_id"]) for c in api.sent()] == ["100000"]

@@ -20,7 +20,7 @@ from handlers.campaigns.messages import customer_context, render_off_loop
 from handlers.campaigns.policy import Policy
 from handlers.campaigns.schedule import open_zones
 from handlers.defaults import SURVEY_LIFETIME
-from handlers.delivery import settle
+from handlers.delivery import known_blocked, settle
 from storage import surveys as surveys_repo
 from storage.campaigns import dispatch as repo
 from storage.campaigns import lifecycle, views
@@ -91,7 +91,9 @@ async def send_one(
             await session.commit()
             return "failed"
         await session.commit()
-        delivery = await channel.send(Outbound(target.address or "", text, target.language, kind, payload))
+        delivery = await known_blocked(session, target.channel, target.address) or await channel.send(
+            Outbound(target.address or "", text, target.language, kind, payload)
+        )
         status = await _record(session, target, delivery, clock())
         await session.commit()
         return status
