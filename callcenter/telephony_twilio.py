@@ -124,6 +124,13 @@ async def status(request: web.Request, params: Form) -> web.StreamResponse:
     call_status = params.get("CallStatus", "")
     if call_id is None or not call_status:
         return json_error(400, "invalid-input", "CallSid and CallStatus are required")
+    parent = params.get("ParentCallSid", "")
+    if parent:
+        # The leg <Dial> placed to the agent: their picking up answers the caller's call; the
+        # leg's end is not the caller's (that call's own callback reports it).
+        if call_status == "in-progress" and 0 < len(parent) <= MAX_CALL_SID:
+            await calls.answered(request.app, parent, None)
+        return twiml("empty")
     if call_status in ENDED:
         duration = whole_number(params.get("CallDuration"), high=MAX_DURATION)
         await calls.ended(request.app, call_id, cause=call_status, duration=duration)
@@ -219,6 +226,7 @@ _PARAMETERS_READ = (
     "CallDuration",
     "QueueResult",
     "DialCallStatus",
+    "ParentCallSid",
 )
 _FORM = {
     "type": "object",

@@ -30,6 +30,7 @@ LOWEST_BAND = "low"
 SURVEY_URL = "/telephony/twilio/survey"
 DIAL_URL = "/telephony/twilio/dial"
 MENU_URL = "/telephony/twilio/voice"
+STATUS_URL = "/telephony/twilio/status"
 
 
 def twiml(template: str, **context: Any) -> web.Response:
@@ -83,6 +84,8 @@ class Dial:
     number: str | None
     timeout: int
     action: str = DIAL_URL
+    # The agent's leg reports here when they pick up (with ParentCallSid: the caller's call).
+    answered_url: str = STATUS_URL
 
 
 def dial_for(settings: Settings, endpoint: AgentEndpoint) -> Dial:

@@ -408,6 +408,11 @@ def dialled(text: str) -> tuple[dict[str, str], list[tuple[str, str | None]]]:
     assert verbs(root) == ["Say", "Dial"]
     dial = root.find("Dial")
     assert dial is not None
+    for target in dial:  # the agent's leg reports when they pick up
+        assert (target.attrib["statusCallbackEvent"], target.attrib["statusCallback"]) == (
+            "answered",
+            "/telephony/twilio/status",
+        )
     return dial.attrib, [(child.tag, child.text) for child in dial]
 
 
@@ -460,6 +465,11 @@ async def test_an_agent_with_only_a_phone_is_dialled_there_and_after_talking_the
     attributes, targets = dialled(preferred)
     assert attributes["timeout"] == "20"
     assert targets == [("Number", "+8613911112222")]
+    agent_leg = {"CallSid": "CA83-agent", "ParentCallSid": "CA83"}
+    await post(twilio, "/telephony/twilio/status", {**agent_leg, "CallStatus": "in-progress"})
+    await post(
+        twilio, "/telephony/twilio/status", {**agent_leg, "CallStatus": "completed", "CallDuration": "9"}
+    )
     status, question = await post(
         twilio, "/telephony/twilio/dial", {"CallSid": "CA83", "DialCallStatus": "completed"}
     )
@@ -469,6 +479,8 @@ async def test_an_agent_with_only_a_phone_is_dialled_there_and_after_talking_the
         survey = (await session.execute(select(Survey))).scalar_one()
         contact = (await session.execute(select(Contact).where(Contact.external_id == "CA83"))).scalar_one()
     assert (survey.contact_id, survey.agent_id) == (contact.id, contact.agent_id)
+    assert contact.answered_at is not None  # when agent2 picked up
+    assert contact.ended_at is None  # the agent's leg ending is not the caller's call ending
 
 
 @pytest.mark.parametrize("outcome", ["busy", "failed"])
