@@ -492,3 +492,23 @@ async def test_a_busy_or_unreachable_agent_sends_the_caller_to_the_queue(
     _, queued = await post(twilio, "/telephony/twilio/dial", {"CallSid": "CA84", "DialCallStatus": outcome})
     assert enqueue(parse(queued)).text == "complaints-urgent"
     assert await agent_load(sessions, "agent1") == ("available", 0)
+
+
+async def test_a_late_missed_ring_report_after_the_caller_hung_up_frees_nobody(
+    twilio: Client, callers: Callers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await set_endpoints(sessions, "agent1", client="agent1-browser")
+    await post(twilio, "/telephony/twilio/voice", voice("CA90", "+8613800000001"))
+    await post(
+        twilio,
+        "/telephony/twilio/status",
+        {"CallSid": "CA90", "CallStatus": "completed", "CallDuration": "4"},
+    )
+    assert await agent_load(sessions, "agent1") == ("available", 0)
+    _, next_call = await post(twilio, "/telephony/twilio/voice", voice("CA91", "+8613800000001"))
+    assert dialled(next_call)[1] == [("Client", "agent1-browser")]
+    status, answer = await post(
+        twilio, "/telephony/twilio/dial", {"CallSid": "CA90", "DialCallStatus": "no-answer"}
+    )
+    assert (status, verbs(parse(answer))) == (200, [])  # the call is over: nothing to do
+    assert await agent_load(sessions, "agent1") == ("busy", 1)  # still ringing for CA91

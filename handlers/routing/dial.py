@@ -34,10 +34,11 @@ async def not_answered(
 ) -> Decision | None:
     """The agent did not pick up (no answer, busy, unreachable): free them and give the call's
     decision without an agent, for the queue. A repeated report finds the offer withdrawn
-    already and frees nobody a second time. None for a call never routed."""
+    already and frees nobody a second time. None for a call never routed or already over
+    (its end freed the agent)."""
     now = now or utcnow()
     contact = await contact_log.get_contact(session, channel, call_id)
-    if contact is None:
+    if contact is None or contact.ended_at is not None:
         return None
     if contact.agent_id is not None and await contact_log.withdraw_offer(
         session, channel, call_id, contact.agent_id

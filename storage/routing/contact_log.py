@@ -159,15 +159,14 @@ async def set_route(session: AsyncSession, channel: str, external_id: str, route
 
 async def withdraw_offer(session: AsyncSession, channel: str, external_id: str, agent_id: int) -> bool:
     """The agent offered this call did not take it: the contact has no agent again. False
-    when it was withdrawn already or the call was answered or ended meanwhile (a repeated
-    report), so that the agent is released once."""
+    when it was withdrawn already (a repeated report) or the call ended meanwhile (its end
+    released the agent), so that the agent is released once."""
     result = await session.execute(
         update(Contact)
         .where(
             Contact.channel == channel,
             Contact.external_id == external_id,
             Contact.agent_id == agent_id,
-            Contact.answered_at.is_(None),
             Contact.ended_at.is_(None),
         )
         .values(agent_id=None)
