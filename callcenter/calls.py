@@ -18,7 +18,6 @@ from handlers.routing.budget import CallRouting
 from handlers.routing.calls import CallUpdate
 from handlers.routing.route import Decision
 from handlers.routing.rules import InboundCall, Rules
-from storage.routing.presence import AgentEndpoint
 
 
 @dataclass(frozen=True)
@@ -46,11 +45,6 @@ async def decide(app: web.Application, call: InboundCall, *, now: datetime | Non
     )
     app[ROUTING_METRICS].count(decision)
     return decision
-
-
-async def agent_endpoint(app: web.Application, login: str) -> AgentEndpoint | None:
-    async with app[SESSIONS]() as session:
-        return await dial.agent_endpoint(session, login)
 
 
 async def agent_missed(app: web.Application, call_id: str, *, now: datetime | None = None) -> Decision | None:

@@ -113,9 +113,8 @@ async def voice(request: web.Request, params: Form) -> web.StreamResponse:
     if decision.ivr:
         return twiml("menu", voice=say, menu=message("ivr_menu", language), menu_url=MENU_URL, queue=queue)
     welcome = message("ivr_welcome", language, name=decision.customer_name or "")
-    endpoint = await calls.agent_endpoint(request.app, decision.agent) if decision.agent else None
-    if endpoint is not None:
-        return twiml("dial", voice=say, welcome=welcome, dial=dial_for(settings, endpoint))
+    if decision.endpoint is not None:
+        return twiml("dial", voice=say, welcome=welcome, dial=dial_for(settings, decision.endpoint))
     return twiml("enqueue", voice=say, welcome=welcome, queue=queue)
 
 

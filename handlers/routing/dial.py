@@ -14,12 +14,6 @@ from handlers.routing.rules import Rules
 from storage.events import EventBus
 from storage.models.base import utcnow
 from storage.routing import contact_log, presence
-from storage.routing.presence import AgentEndpoint
-
-
-async def agent_endpoint(session: AsyncSession, login: str) -> AgentEndpoint | None:
-    """Where to dial the agent routing chose; None: they have no endpoint, queue the call."""
-    return await presence.agent_endpoint(session, login)
 
 
 async def not_answered(

@@ -21,6 +21,7 @@ from storage.routing import callers, contact_log, presence
 from storage.routing import queues as queues_repo
 from storage.routing.callers import CallerFacts
 from storage.routing.contact_log import ContactView, NewContact, Route
+from storage.routing.presence import AgentEndpoint
 from storage.routing.queues import QueueView
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Decision:
     customer_name: str | None = None
     language: str = "zh"
     tier: str | None = None
+    # Where the chosen agent is put through (Twilio Client identity or phone), if anywhere.
+    endpoint: AgentEndpoint | None = None
     ivr: bool = False
     message: str | None = None
     fallback: bool = False
@@ -74,6 +77,7 @@ async def decision_of(session: AsyncSession, contact: ContactView, rules: Rules,
         reason=contact.reason,
         skills=contact.skills,
         agent=contact.agent_login,
+        endpoint=await presence.agent_endpoint(session, contact.agent_login) if contact.agent_login else None,
         customer_id=contact.customer_id,
         customer_name=customer.name if customer else None,
         language=caller_language(
@@ -131,6 +135,8 @@ async def route_call(
             session, rule.skills, language if rule.agent_language else None, now
         )
 
+    # Read within routing's budget, not after it: the platform is waiting for this answer.
+    endpoint = await presence.agent_endpoint(session, agent[1]) if agent else None
     route = Route(
         action=action,
         reason=rule.name,
@@ -171,6 +177,7 @@ async def route_call(
         reason=rule.name,
         skills=rule.skills,
         agent=agent[1] if agent else None,
+        endpoint=endpoint,
         customer_id=facts.customer_id if facts else None,
         customer_name=facts.name if facts else None,
         language=language,
