@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.keys import EVENTS, METRICS, SESSIONS, SETTINGS
 from handlers import agents
-from handlers.routing import budget, calls
+from handlers.routing import budget, calls, dial
 from handlers.routing.budget import CallRouting
 from handlers.routing.calls import CallUpdate
 from handlers.routing.route import Decision
@@ -45,6 +45,13 @@ async def decide(app: web.Application, call: InboundCall, *, now: datetime | Non
     )
     app[ROUTING_METRICS].count(decision)
     return decision
+
+
+async def agent_missed(app: web.Application, call_id: str, *, now: datetime | None = None) -> Decision | None:
+    async with app[SESSIONS]() as session:
+        return await dial.not_answered(
+            session, app[EVENTS], call_id, app[ROUTING].rules, region=app[SETTINGS].default_region, now=now
+        )
 
 
 async def answered(

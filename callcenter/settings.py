@@ -6,13 +6,20 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, IPvAnyNetwork
+from pydantic import BaseModel, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.defaults import COMPLAINT_CATEGORIES, TIMEZONE
 
 if TYPE_CHECKING:
     from handlers.customers import TierLimits
+
+
+class SayVoice(BaseModel):
+    """A Twilio <Say> voice and the language it is told to speak (they must agree)."""
+
+    voice: str = Field(min_length=1)
+    language: str = Field(min_length=2)
 
 
 class Settings(BaseSettings):
@@ -28,6 +35,13 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     public_url: str | None = None
     cti_token: str | None = None
+    # Twilio: the <Say> voice per caller language, JSON {"zh": "Polly.Zhiyu", "en": "Polly.Joanna"}
+    # or {"en": {"voice": "Polly.Amy", "language": "en-GB"}}; languages not named keep the
+    # defaults (callcenter/twilio_twiml.py). With a TaskRouter workflow sid, calls are queued
+    # as tasks carrying their priority; an agent routing chose is dialled this long first.
+    twilio_voices: dict[str, str | SayVoice] = Field(default_factory=dict)
+    twilio_workflow_sid: str | None = None
+    twilio_dial_timeout_seconds: int = Field(default=20, ge=5, le=600)
     rasa_url: str | None = None
     # Cookie encryption for the console; a random key per process when unset
     # means sessions do not survive a restart, which is acceptable for a demo.

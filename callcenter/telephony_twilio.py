@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiMapping
 from twilio.request_validator import RequestValidator
 
 from callcenter import calls
@@ -15,29 +16,31 @@ from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import ROOT, TWILIO_SECURITY, error_responses, id_schema, query
 from callcenter.params import query_int
 from callcenter.serialize import read_form
+from callcenter.twilio_twiml import (
+    MENU_URL,
+    dial_for,
+    enqueue_for,
+    twiml,
+    voice_for,
+)
 from callcenter.web_errors import json_error
 from handlers import surveys
-from handlers.errors import DomainError
+from handlers.errors import DomainError, InvalidInput
 from handlers.inputs import whole_number
 from handlers.routing import post_call_survey
 from handlers.routing.rules import InboundCall
-from templates import message, render
+from templates import LANGUAGES, message
 
 log = logging.getLogger(__name__)
 
-SAY_LANGUAGE = {"zh": "zh-CN", "en": "en-US"}
 ENDED = {"completed", "busy", "no-answer", "failed", "canceled"}
+# <Dial>'s outcomes: the agent talked with the caller, or never picked up (then the queue).
+DIAL_ANSWERED = {"completed", "answered"}
+DIAL_MISSED = {"no-answer", "busy", "failed"}
 MAX_CALL_SID = 64
 MAX_DURATION = 2**31 - 1  # seconds; the column is a 32-bit integer
-Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
-
-
-def twiml(template: str, **context: Any) -> web.Response:
-    return web.Response(text=render(f"twiml/{template}.xml.j2", **context), content_type="application/xml")
-
-
-def _say(language: str) -> str:
-    return SAY_LANGUAGE.get(language, "zh-CN")
+Form = MultiMapping[str]
+Handler = Callable[[web.Request, Form], Awaitable[web.StreamResponse]]
 
 
 def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -52,71 +55,81 @@ def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResp
                 403, "twilio-disabled", "set CONTACTDESK_TWILIO_AUTH_TOKEN to accept Twilio webhooks"
             )
         form = await read_form(request)
-        params = {key: form[key] for key in form}
-        if not _valid_signature(request, token, params):
+        if not _valid_signature(request, token, form):
             log.warning("rejected a Twilio webhook with a bad signature on %s", request.path)
             return json_error(403, "bad-signature", "X-Twilio-Signature does not match")
-        return await handler(request, params)
+        return await handler(request, form)
 
     return check
 
 
-def _valid_signature(request: web.Request, token: str, params: dict[str, str]) -> bool:
+def _valid_signature(request: web.Request, token: str, form: Form) -> bool:
+    """Twilio signs every value of a repeated key (Digits=5678&Digits=1234): the validator
+    reads them all from the multi-valued form (its get_values uses getall)."""
     public_url = request.app[SETTINGS].public_url
     base = (public_url or f"{request.scheme}://{request.host}").rstrip("/")
     try:
         return bool(
             # The URL as Twilio requested it, percent-encoding included: that is what it signed.
             RequestValidator(token).validate(
-                base + request.raw_path, params, request.headers.get("X-Twilio-Signature", "")
+                base + request.raw_path, form, request.headers.get("X-Twilio-Signature", "")
             )
         )
     except ValueError:  # a Host header with a port that is not a number, text it cannot encode
         return False
 
 
-def _call_sid(params: dict[str, str]) -> str | None:
+def _call_sid(params: Form) -> str | None:
     """Twilio's CallSid is 34 characters; anything far longer is not Twilio."""
     call_id = params.get("CallSid", "")
     return call_id if 0 < len(call_id) <= MAX_CALL_SID else None
 
 
-async def voice(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+def _no_call_sid() -> web.Response:
+    return json_error(
+        400, "invalid-input", f"CallSid is required, at most {MAX_CALL_SID} characters", field="CallSid"
+    )
+
+
+async def voice(request: web.Request, params: Form) -> web.StreamResponse:
     call_id = _call_sid(params)
     if call_id is None:
-        return json_error(
-            400, "invalid-input", f"CallSid is required, at most {MAX_CALL_SID} characters", field="CallSid"
-        )
+        return _no_call_sid()
     call = InboundCall(
         call_id=call_id,
         caller=params.get("From"),
         dialled=params.get("To"),
         ivr_digits=params.get("Digits") or None,
     )
+    settings = request.app[SETTINGS]
     decision = await calls.decide(request.app, call)
     language = decision.language
-    context = {
-        "say_language": _say(language),
-        "queue": decision.queue or "general",
-        "survey_url": "/telephony/twilio/survey",
-        "menu_url": "/telephony/twilio/voice",
-    }
+    say = voice_for(settings, language)
     if decision.action == "reject":
         return twiml("reject")
     if decision.action == "callback":
-        return twiml("callback", closed=message("ivr_closed", language), **context)
+        return twiml("callback", voice=say, closed=message("ivr_closed", language))
+    queue = enqueue_for(settings, decision)
     if decision.ivr:
-        return twiml("menu", menu=message("ivr_menu", language), **context)
-    return twiml(
-        "enqueue", welcome=message("ivr_welcome", language, name=decision.customer_name or ""), **context
-    )
+        return twiml("menu", voice=say, menu=message("ivr_menu", language), menu_url=MENU_URL, queue=queue)
+    welcome = message("ivr_welcome", language, name=decision.customer_name or "")
+    if decision.endpoint is not None:
+        return twiml("dial", voice=say, welcome=welcome, dial=dial_for(settings, decision.endpoint))
+    return twiml("enqueue", voice=say, welcome=welcome, queue=queue)
 
 
-async def status(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+async def status(request: web.Request, params: Form) -> web.StreamResponse:
     call_id = _call_sid(params)
     call_status = params.get("CallStatus", "")
     if call_id is None or not call_status:
         return json_error(400, "invalid-input", "CallSid and CallStatus are required")
+    parent = params.get("ParentCallSid", "")
+    if parent:
+        # The leg <Dial> placed to the agent: their picking up answers the caller's call; the
+        # leg's end is not the caller's (that call's own callback reports it).
+        if call_status == "in-progress" and 0 < len(parent) <= MAX_CALL_SID:
+            await calls.answered(request.app, parent, None)
+        return twiml("empty")
     if call_status in ENDED:
         duration = whole_number(params.get("CallDuration"), high=MAX_DURATION)
         await calls.ended(request.app, call_id, cause=call_status, duration=duration)
@@ -125,42 +138,95 @@ async def status(request: web.Request, params: dict[str, str]) -> web.StreamResp
     return twiml("empty")
 
 
-async def after_queue(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-    """The caller left the queue: ask for a CSAT score when the use case says so."""
-    call_id = _call_sid(params)
-    if call_id is None:
-        return json_error(400, "invalid-input", "CallSid is required", field="CallSid")
+def _survey_url(survey_id: int, language: str, attempt: int) -> str:
+    return f"/telephony/twilio/survey/answer?survey={survey_id}&lang={language}&attempt={attempt}"
+
+
+async def _ask_survey(request: web.Request, call_id: str, *, bridged: bool) -> web.StreamResponse:
+    """After the caller talked with an agent, ask for a CSAT score when the use case says so."""
     async with request.app[SESSIONS]() as session:
-        survey = await post_call_survey.after_queue(
-            session, call_id, bridged=params.get("QueueResult") == "bridged"
-        )
+        survey = await post_call_survey.after_queue(session, call_id, bridged=bridged)
     if survey is None:
         return twiml("empty")
-    language = survey.language
+    return _survey_question(request, survey.survey_id, survey.language, attempt=1)
+
+
+def _survey_question(request: web.Request, survey_id: int, language: str, *, attempt: int) -> web.Response:
     return twiml(
         "survey",
-        say_language=_say(language),
+        voice=voice_for(request.app[SETTINGS], language),
         question=message("ivr_survey", language),
         goodbye=message("ivr_goodbye", language),
-        answer_url=f"/telephony/twilio/survey/answer?survey={survey.survey_id}&lang={language}",
+        answer_url=_survey_url(survey_id, language, attempt),
     )
 
 
-async def survey_answer(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+async def after_queue(request: web.Request, params: Form) -> web.StreamResponse:
+    """The caller left the queue (<Enqueue action>): survey them if they reached an agent."""
+    call_id = _call_sid(params)
+    if call_id is None:
+        return _no_call_sid()
+    return await _ask_survey(request, call_id, bridged=params.get("QueueResult") == "bridged")
+
+
+async def after_dial(request: web.Request, params: Form) -> web.StreamResponse:
+    """<Dial action>: the agent routing chose talked with the caller (then the survey), or did
+    not pick up (then the agent is free again and the caller waits in the queue)."""
+    call_id = _call_sid(params)
+    if call_id is None:
+        return _no_call_sid()
+    dial_status = params.get("DialCallStatus", "")
+    if dial_status in DIAL_ANSWERED:
+        return await _ask_survey(request, call_id, bridged=True)
+    if dial_status not in DIAL_MISSED:
+        return twiml("empty")  # canceled: the caller hung up while the agent's phone rang
+    decision = await calls.agent_missed(request.app, call_id)
+    if decision is None or decision.action != "route":
+        return twiml("empty")
+    settings = request.app[SETTINGS]
+    return twiml(
+        "enqueue",
+        voice=voice_for(settings, decision.language),
+        welcome=None,
+        queue=enqueue_for(settings, decision),
+    )
+
+
+async def survey_answer(request: web.Request, params: Form) -> web.StreamResponse:
+    """The CSAT digit: recorded, then thanks. A key that is not a score is asked again once;
+    a second one ends the call with thanks."""
     language = request.query.get("lang", "zh")
     survey_id = query_int(request, "survey", low=1)
+    attempt = query_int(request, "attempt", low=1) or 1
     digit = whole_number(params.get("Digits"), high=9)
+    valid = digit is not None
     if survey_id is not None and digit is not None:
         async with request.app[SESSIONS]() as session:
             try:
                 await surveys.answer(session, survey_id, digit)
+            except InvalidInput:
+                valid = False
             except DomainError as error:
-                # An out-of-range key or a repeated webhook: thank the caller all the same.
+                # A repeated webhook, an expired survey: thank the caller all the same.
                 log.info("IVR survey %s answer not recorded: %s", survey_id, error.error_id)
-    return twiml("goodbye", say_language=_say(language), goodbye=message("ivr_goodbye", language))
+    if not valid and survey_id is not None and attempt < 2:
+        return _survey_question(request, survey_id, language, attempt=attempt + 1)
+    return twiml(
+        "goodbye", voice=voice_for(request.app[SETTINGS], language), goodbye=message("ivr_goodbye", language)
+    )
 
 
-_PARAMETERS_READ = ("CallSid", "From", "To", "Digits", "CallStatus", "CallDuration", "QueueResult")
+_PARAMETERS_READ = (
+    "CallSid",
+    "From",
+    "To",
+    "Digits",
+    "CallStatus",
+    "CallDuration",
+    "QueueResult",
+    "DialCallStatus",
+    "ParentCallSid",
+)
 _FORM = {
     "type": "object",
     "description": "Twilio's webhook parameters (those read here; Twilio sends more)",
@@ -194,8 +260,10 @@ PATHS = {
     "/telephony/twilio/survey/answer": _webhook(
         "Twilio <Gather> action: the CSAT digit",
         query("survey", id_schema()),
-        query("lang", {"type": "string", "enum": list(SAY_LANGUAGE)}),
+        query("lang", {"type": "string", "enum": list(LANGUAGES)}),
+        query("attempt", {"type": "integer", "minimum": 1}),
     ),
+    "/telephony/twilio/dial": _webhook("Twilio <Dial> action: the agent answered (survey) or not (queue)"),
 }
 
 
@@ -206,4 +274,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/telephony/twilio/status", signed(status))
     app.router.add_post("/telephony/twilio/survey", signed(after_queue))
     app.router.add_post("/telephony/twilio/survey/answer", signed(survey_answer))
+    app.router.add_post("/telephony/twilio/dial", signed(after_dial))
     app[OPENAPI].add(PATHS)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import InvalidInput
@@ -20,6 +21,7 @@ from storage.routing import callers, contact_log, presence
 from storage.routing import queues as queues_repo
 from storage.routing.callers import CallerFacts
 from storage.routing.contact_log import ContactView, NewContact, Route
+from storage.routing.presence import AgentEndpoint
 from storage.routing.queues import QueueView
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,9 @@ class Decision:
     customer_id: int | None = None
     customer_name: str | None = None
     language: str = "zh"
+    tier: str | None = None
+    # Where the chosen agent is put through (Twilio Client identity or phone), if anywhere.
+    endpoint: AgentEndpoint | None = None
     ivr: bool = False
     message: str | None = None
     fallback: bool = False
@@ -43,8 +48,25 @@ class Decision:
     contact_id: int | None = field(default=None, compare=False)
 
 
-async def _from_contact(session: AsyncSession, contact: ContactView) -> Decision:
-    """The decision already given for this call, told the same way (name, language)."""
+def caller_language(known: bool, language: str | None, caller: str | None, region: str) -> str:
+    """The language a caller is greeted in: their record's; for an unknown caller, English when
+    their number is from another country than ours (`region`), else Chinese."""
+    if language or known:
+        return language or "zh"
+    if caller and caller.startswith("+"):
+        try:
+            country = phonenumbers.region_code_for_number(phonenumbers.parse(caller))
+        except phonenumbers.NumberParseException:
+            return "zh"
+        if country and country != region.upper():
+            return "en"
+    return "zh"
+
+
+async def decision_of(session: AsyncSession, contact: ContactView, rules: Rules, *, region: str) -> Decision:
+    """The decision already given for this call, told the same way (name, language, the menu
+    while the caller has not answered it)."""
+    rule = next((r for r in rules.rules if r.name == contact.reason), None)
     customer = (
         await customers_repo.get(session, contact.customer_id, details=False) if contact.customer_id else None
     )
@@ -53,10 +75,17 @@ async def _from_contact(session: AsyncSession, contact: ContactView) -> Decision
         queue=contact.queue,
         priority=contact.priority,
         reason=contact.reason,
+        skills=contact.skills,
         agent=contact.agent_login,
+        endpoint=await presence.agent_endpoint(session, contact.agent_login) if contact.agent_login else None,
         customer_id=contact.customer_id,
         customer_name=customer.name if customer else None,
-        language=(customer.language if customer else None) or "zh",
+        language=caller_language(
+            customer is not None, customer.language if customer else None, contact.from_number, region
+        ),
+        tier=customer.tier if customer else None,
+        ivr=rule is not None and rule.ivr and contact.ivr_digits is None and contact.action == "route",
+        message=rule.message if rule else None,
         fallback=contact.fallback,
         repeat=True,
         contact_id=contact.id,
@@ -83,7 +112,7 @@ async def route_call(
         raise InvalidInput("call_id is required", field="call_id")
     existing = await contact_log.get_contact(session, call.channel, call.call_id)
     if existing is not None and not (call.ivr_digits and existing.ivr_digits is None):
-        return await _from_contact(session, existing)
+        return await decision_of(session, existing, rules, region=region)
 
     caller: str | None = None
     facts: CallerFacts | None = None
@@ -97,7 +126,7 @@ async def route_call(
     if queues is None:
         queues = await queues_repo.queues(session)
     rule, queue = choose(rules, facts, call, queues, now)
-    language = (facts.language if facts else None) or "zh"
+    language = caller_language(facts is not None, facts.language if facts else None, caller, region)
     action = rule.action if rule.action == "reject" else ("route" if queue else "callback")
 
     agent: tuple[int, str] | None = None
@@ -106,6 +135,8 @@ async def route_call(
             session, rule.skills, language if rule.agent_language else None, now
         )
 
+    # Read within routing's budget, not after it: the platform is waiting for this answer.
+    endpoint = await presence.agent_endpoint(session, agent[1]) if agent else None
     route = Route(
         action=action,
         reason=rule.name,
@@ -134,7 +165,7 @@ async def route_call(
         stored = await contact_log.get_contact(session, call.channel, call.call_id)
         if stored is None:
             raise InvalidInput("call could not be logged", field="call_id")
-        return await _from_contact(session, stored)
+        return await decision_of(session, stored, rules, region=region)
     await session.commit()
     log.info(
         "call %s from %s: %s %s (rule %s)", call.call_id, mask(caller or "unknown"), action, queue, rule.name
@@ -146,9 +177,11 @@ async def route_call(
         reason=rule.name,
         skills=rule.skills,
         agent=agent[1] if agent else None,
+        endpoint=endpoint,
         customer_id=facts.customer_id if facts else None,
         customer_name=facts.name if facts else None,
         language=language,
+        tier=facts.tier if facts else None,
         ivr=rule.ivr and call.ivr_digits is None,
         message=rule.message,
     )

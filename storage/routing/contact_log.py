@@ -35,6 +35,7 @@ class ContactView:
     disposition: str | None
     fallback: bool
     ivr_digits: str | None = None
+    skills: tuple[str, ...] = ()
 
 
 def aware(value: datetime | str | None) -> datetime | None:
@@ -67,6 +68,7 @@ def _contact(row: Contact, login: str | None) -> ContactView:
         disposition=row.disposition,
         fallback=row.fallback,
         ivr_digits=row.ivr_digits,
+        skills=tuple(row.skills or ()),
     )
 
 
@@ -153,6 +155,24 @@ async def _update(session: AsyncSession, channel: str, external_id: str, values:
 async def set_route(session: AsyncSession, channel: str, external_id: str, route: Route) -> None:
     """A new route for a logged contact: the caller answered the IVR menu."""
     await _update(session, channel, external_id, _route_values(route))
+
+
+async def withdraw_offer(session: AsyncSession, channel: str, external_id: str, agent_id: int) -> bool:
+    """The agent offered this call did not take it: the contact has no agent again. False
+    when it was withdrawn already (a repeated report) or the call ended meanwhile (its end
+    released the agent), so that the agent is released once."""
+    result = await session.execute(
+        update(Contact)
+        .where(
+            Contact.channel == channel,
+            Contact.external_id == external_id,
+            Contact.agent_id == agent_id,
+            Contact.ended_at.is_(None),
+        )
+        .values(agent_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_answered(

@@ -191,3 +191,19 @@ async def agent_state(session: AsyncSession, user_id: int) -> AgentStateView | N
         )
     ).first()
     return None if row is None else _state_view(row[0], row[1])
+
+
+@dataclass(frozen=True)
+class AgentEndpoint:
+    """Where a call offered to an agent is put through: a Twilio Client identity or a phone."""
+
+    twilio_client: str | None
+    phone: str | None
+
+
+async def agent_endpoint(session: AsyncSession, login: str) -> AgentEndpoint | None:
+    """The agent's configured endpoints; None when they have neither."""
+    row = (await session.execute(select(User.twilio_client, User.phone).where(User.login == login))).first()
+    if row is None or not (row.twilio_client or row.phone):
+        return None
+    return AgentEndpoint(twilio_client=row.twilio_client or None, phone=row.phone or None)
