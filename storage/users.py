@@ -28,6 +28,8 @@ class UserRecord:
     languages: tuple[str, ...]
     active: bool
     console_language: str | None = None
+    phone: str | None = None  # E.164, as a PBX reports it when this agent answers
+    twilio_client: str | None = None
 
 
 def to_user(row: User) -> UserRecord:
@@ -40,11 +42,22 @@ def to_user(row: User) -> UserRecord:
         languages=tuple(row.languages or ()),
         active=row.active,
         console_language=row.console_language,
+        phone=row.phone,
+        twilio_client=row.twilio_client,
     )
 
 
 async def get_by_login(session: AsyncSession, login: str) -> UserRecord | None:
     row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
+    return None if row is None else to_user(row)
+
+
+async def get_active_by(
+    session: AsyncSession, *, phone: str | None = None, user_id: int | None = None
+) -> UserRecord | None:
+    """An active user by their phone (E.164) or id."""
+    where = User.phone == phone if phone is not None else User.id == user_id
+    row = (await session.execute(select(User).where(where, User.active.is_(True)))).scalar_one_or_none()
     return None if row is None else to_user(row)
 
 
