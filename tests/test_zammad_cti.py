@@ -244,3 +244,16 @@ async def test_an_outbound_call_without_a_matching_rule_keeps_the_pbxs_caller_id
 @pytest.fixture
 async def callers(sessions: async_sessionmaker[AsyncSession], staff: Staff) -> Callers:
     return await seed(sessions)
+
+
+async def test_the_older_door_tells_zammad_style_requests_zammads_reject(
+    zammad: Client, callers: Callers
+) -> None:
+    blocked = {"event": "newCall", "direction": "in", "from": "13800000666"}
+    in_url = await zammad.post(f"/telephony/cti?token={TOKEN}", data={**blocked, "call_id": "u1"})
+    assert await in_url.json() == {"action": "reject", "reason": "busy"}
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    zammad_names = await zammad.post("/telephony/cti", json={**blocked, "callId": "u2"}, headers=bearer)
+    assert await zammad_names.json() == {"action": "reject", "reason": "busy"}
+    ours = await zammad.post("/telephony/cti", json={**blocked, "call_id": "u3"}, headers=bearer)
+    assert (await ours.json())["reason"] == "blacklisted"

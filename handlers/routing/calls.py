@@ -45,22 +45,27 @@ class Answerer:
         return not self.number and self.names == (VOICEMAIL,)
 
 
+async def _active_login(session: AsyncSession, login: str) -> UserRecord | None:
+    user = await get_by_login(session, login) or await get_by_login(session, login.lower())
+    return user if user is not None and user.active else None
+
+
 async def find_agent(session: AsyncSession, answerer: Answerer, region: str) -> UserRecord | None:
     """As Zammad finds who answered: by the answering number (the agent's phone, then their
-    login, then their id), then by the names sent, each as a login."""
+    login, then their id), then by the names sent, each as a login. Only active users."""
     if answerer.number:
         try:
             user = await get_active_by(session, phone=normalise_phone(answerer.number, region))
         except InvalidInput:
             user = None
-        user = user or await get_by_login(session, answerer.number)
+        user = user or await _active_login(session, answerer.number)
         user_id = whole_number(answerer.number, low=1)
         if user is None and user_id is not None:
             user = await get_active_by(session, user_id=user_id)
         if user is not None:
             return user
     for name in answerer.names:
-        user = await get_by_login(session, name) or await get_by_login(session, name.lower())
+        user = await _active_login(session, name)
         if user is not None:
             return user
     return None
