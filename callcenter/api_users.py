@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from callcenter.auth import require_user
-from callcenter.keys import OPENAPI, SESSIONS
+from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import error_responses, json_body, json_ok, obj, returned
 from callcenter.serialize import json_response, parse, read_json
 from handlers import accounts, users
@@ -31,6 +31,8 @@ class UserIn(BaseModel):
     skills: _Names = Field(default_factory=list, max_length=50)
     languages: _Names = Field(default_factory=list, max_length=10)
     queues: _Names = Field(default_factory=list, max_length=50)
+    phone: str | None = Field(default=None, max_length=64, description="any spelling; stored as E.164")
+    twilio_client: str | None = Field(default=None, max_length=128)
 
 
 class UserPatch(BaseModel):
@@ -39,6 +41,8 @@ class UserPatch(BaseModel):
     skills: _Names | None = Field(default=None, max_length=50)
     languages: _Names | None = Field(default=None, max_length=10)
     queues: _Names | None = Field(default=None, max_length=50)
+    phone: str | None = Field(default=None, max_length=64, description='any spelling; "" removes it')
+    twilio_client: str | None = Field(default=None, max_length=128, description='"" removes it')
     # Only true: a disabled account's sessions and tokens are gone for good.
     disabled: Literal[True] | None = None
 
@@ -54,6 +58,8 @@ def _profile(body: UserIn | UserPatch) -> users.Profile:
         skills=_optional(body.skills),
         languages=_optional(body.languages),
         queues=_optional(body.queues),
+        phone=body.phone,
+        twilio_client=body.twilio_client,
     )
 
 
@@ -78,6 +84,7 @@ async def create_user(request: web.Request) -> web.Response:
             body.login,
             profile,
             known_skills=known_skills(request),
+            region=request.app[SETTINGS].default_region,
         )
     return json_response({"user": created.user, "password": created.password}, status=201)
 
@@ -88,11 +95,20 @@ async def patch_user(request: web.Request) -> web.Response:
     login = request.match_info["login"]
     profile = _profile(body)
     if profile == users.Profile() and body.disabled is None:
-        raise InvalidInput("nothing to change: give role, name, skills, languages, queues or disabled")
+        raise InvalidInput(
+            "nothing to change: give role, name, skills, languages, queues, phone, twilio_client or disabled"
+        )
     actor = Actor.of(admin, "api")
     async with request.app[SESSIONS]() as session:
         if profile != users.Profile():
-            await users.update_user(session, actor, login, profile, known_skills=known_skills(request))
+            await users.update_user(
+                session,
+                actor,
+                login,
+                profile,
+                known_skills=known_skills(request),
+                region=request.app[SETTINGS].default_region,
+            )
         if body.disabled:
             await accounts.disable_user(session, login, actor)
         view = await users.get_user(session, login)
@@ -127,7 +143,8 @@ PATHS: dict[str, Any] = {
     },
     "/users/{login}": {
         "patch": {
-            "summary": "Change role, name, skills, languages, queues; `disabled: true` ends the "
+            "summary": "Change role, name, skills, languages, queues, phone, Twilio Client identity; "
+            "`disabled: true` ends the "
             "user's sessions and API tokens at once (admins)",
             "parameters": [_LOGIN],
             "requestBody": json_body(UserPatch),

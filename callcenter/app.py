@@ -32,6 +32,7 @@ from callcenter import (
     rasa_webhook,
     telegram_webhook,
     telephony_cti,
+    telephony_cti_zammad,
     telephony_twilio,
     web_runtime,
     web_security,
@@ -83,6 +84,7 @@ def create_app(
     page_users.setup(app)
     calls.setup(app, policies.routing)
     telephony_cti.setup(app)
+    telephony_cti_zammad.setup(app)
     telephony_twilio.setup(app)
     telegram_webhook.setup(app, boot.telegram, policies.complaints)
     rasa_webhook.setup(app)

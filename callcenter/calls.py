@@ -15,7 +15,7 @@ from callcenter.keys import EVENTS, METRICS, SESSIONS, SETTINGS
 from handlers import agents
 from handlers.routing import budget, calls, dial
 from handlers.routing.budget import CallRouting
-from handlers.routing.calls import CallUpdate
+from handlers.routing.calls import Answerer, CallUpdate
 from handlers.routing.route import Decision
 from handlers.routing.rules import InboundCall, Rules
 
@@ -55,10 +55,14 @@ async def agent_missed(app: web.Application, call_id: str, *, now: datetime | No
 
 
 async def answered(
-    app: web.Application, call_id: str, agent: str | None, *, now: datetime | None = None
+    app: web.Application, call_id: str, who: Answerer | str | None, *, now: datetime | None = None
 ) -> CallUpdate:
+    """`who`: what the PBX said about who answered, or just an agent's login."""
+    answerer = who if isinstance(who, Answerer) else Answerer(names=(who,) if who else ())
     async with app[SESSIONS]() as session:
-        return await calls.answered(session, app[EVENTS], call_id, agent, now=now)
+        return await calls.answered(
+            session, app[EVENTS], call_id, answerer, region=app[SETTINGS].default_region, now=now
+        )
 
 
 async def ended(

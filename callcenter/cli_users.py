@@ -39,6 +39,13 @@ def _profile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skills", type=_listed, help="comma-separated, e.g. general,billing")
     parser.add_argument("--languages", type=_listed, help="comma-separated, e.g. zh,en")
     parser.add_argument("--queues", type=_listed, help="comma-separated queue names, e.g. vip,complaints")
+    parser.add_argument(
+        "--phone",
+        help="the agent's phone, as a PBX reports it when they answer (any spelling; '' removes it)",
+    )
+    parser.add_argument(
+        "--twilio-client", help="the Twilio Client identity their calls are dialled to ('' removes it)"
+    )
 
 
 def _listed(text: str) -> tuple[str, ...]:
@@ -63,15 +70,27 @@ async def run(boot: Bootstrap, args: argparse.Namespace) -> None:
             print(await users.reset_password(session, _actor(), args.login))
             return
         profile = users.Profile(
-            role=args.role, name=args.name, skills=args.skills, languages=args.languages, queues=args.queues
+            role=args.role,
+            name=args.name,
+            skills=args.skills,
+            languages=args.languages,
+            queues=args.queues,
+            phone=args.phone,
+            twilio_client=args.twilio_client,
         )
+        region = boot.settings.default_region
         known = users.routing_skills(load_rules(boot.settings.routing_rules, boot.settings.timezone))
         if args.user_command == "add":
-            created = await users.add_user(session, _actor(), args.login, profile, known_skills=known)
+            created = await users.add_user(
+                session, _actor(), args.login, profile, known_skills=known, region=region
+            )
             print(created.password)
         else:
-            changed = await users.update_user(session, _actor(), args.login, profile, known_skills=known)
+            changed = await users.update_user(
+                session, _actor(), args.login, profile, known_skills=known, region=region
+            )
             print(
                 f"{changed.login}: {changed.role}, skills {','.join(changed.skills) or '-'}, "
-                f"languages {','.join(changed.languages) or '-'}, queues {','.join(changed.queues) or '-'}"
+                f"languages {','.join(changed.languages) or '-'}, queues {','.join(changed.queues) or '-'}, "
+                f"phone {changed.phone or '-'}, twilio client {changed.twilio_client or '-'}"
             )

@@ -82,6 +82,7 @@ _MEANING = {
     403: "your role may not do this",
     404: "no such thing",
     409: "the thing is not in a state that allows this",
+    422: "well-formed but not acceptable: the error says why",
     503: "the database is unavailable; try again",
 }
 

@@ -14,7 +14,7 @@ from multidict import MultiDict
 from callcenter.api_users import known_skills
 from callcenter.console_auth import check_csrf
 from callcenter.console_pages import render_page, require_page_user
-from callcenter.keys import SESSIONS
+from callcenter.keys import SESSIONS, SETTINGS
 from callcenter.serialize import read_form
 from handlers import accounts, users
 from handlers.errors import DomainError, NotFound
@@ -36,7 +36,9 @@ async def _posted(request: web.Request) -> MultiDict[str]:
 
 def _values(form: MultiDict[str]) -> dict[str, object]:
     """What the form held, to show it again: text fields as given, lists as the boxes ticked."""
-    values: dict[str, object] = {key: str(form.get(key, "")).strip() for key in ("login", "role", "name")}
+    values: dict[str, object] = {
+        key: str(form.get(key, "")).strip() for key in ("login", "role", "name", "phone", "twilio_client")
+    }
     for key in LISTED:
         values[key] = form.getall(key, [])
     return values
@@ -54,6 +56,8 @@ def _of(view: users.UserView) -> dict[str, object]:
         "skills": list(view.skills),
         "languages": list(view.languages),
         "queues": list(view.queues),
+        "phone": view.phone or "",
+        "twilio_client": view.twilio_client or "",
     }
 
 
@@ -68,6 +72,8 @@ def _profile(values: Mapping[str, object]) -> users.Profile:
         skills=listed("skills"),
         languages=listed("languages"),
         queues=listed("queues"),
+        phone=str(values.get("phone", "")),
+        twilio_client=str(values.get("twilio_client", "")),
     )
 
 
@@ -125,9 +131,10 @@ async def add_from_form(request: web.Request) -> web.Response:
                 str(values["login"]),
                 _profile(values),
                 known_skills=known_skills(request),
+                region=request.app[SETTINGS].default_region,
             )
     except DomainError as error:
-        status = 409 if error.error_id == "duplicate-login" else 400
+        status = 409 if error.error_id in ("duplicate-login", "duplicate-phone") else 400
         return await users_page(request, status=status, values=values, problem=_problem(error))
     return await users_page(request, created=created)
 
@@ -175,9 +182,10 @@ async def change_from_form(request: web.Request) -> web.StreamResponse:
                 login,
                 _profile(values),
                 known_skills=known_skills(request),
+                region=request.app[SETTINGS].default_region,
             )
     except DomainError as error:
-        status = 404 if isinstance(error, NotFound) else 400
+        status = 404 if isinstance(error, NotFound) else 409 if error.error_id == "duplicate-phone" else 400
         return await user_page(request, status=status, values=values, problem=_problem(error))
     raise web.HTTPSeeOther(f"/admin/users/{login}?saved=1")
 

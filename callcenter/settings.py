@@ -13,6 +13,28 @@ from handlers.defaults import COMPLAINT_CATEGORIES, TIMEZONE
 
 if TYPE_CHECKING:
     from handlers.customers import TierLimits
+    from handlers.routing.caller_id import OutboundCallerIds
+
+
+class CallerIdRow(BaseModel):
+    dest: str = Field(min_length=1, max_length=64)
+    caller_id: str = Field(min_length=1, max_length=32)
+    note: str = ""
+
+
+class CtiOutbound(BaseModel):
+    """Zammad's `cti_config.outbound`, the same shape: which caller id an outbound call shows."""
+
+    routing_table: list[CallerIdRow] = Field(default_factory=list)
+    default_caller_id: str | None = None
+
+    def caller_ids(self) -> OutboundCallerIds:
+        from handlers.routing.caller_id import CallerIdRule, OutboundCallerIds
+
+        return OutboundCallerIds(
+            tuple(CallerIdRule(row.dest, row.caller_id, row.note) for row in self.routing_table),
+            self.default_caller_id or None,
+        )
 
 
 class SayVoice(BaseModel):
@@ -42,6 +64,11 @@ class Settings(BaseSettings):
     twilio_voices: dict[str, str | SayVoice] = Field(default_factory=dict)
     twilio_workflow_sid: str | None = None
     twilio_dial_timeout_seconds: int = Field(default=20, ge=5, le=600)
+    # Zammad's outbound caller-id rules, as JSON: {"routing_table": [{"dest": "41*",
+    # "caller_id": "41715880339000", "note": "…"}], "default_caller_id": "4930777000000"}.
+    # An outbound newCall on /telephony/cti/{token} is answered {"action": "dial", …} when
+    # a row matches or a default is set (docs/telephony.md).
+    cti_outbound_caller_ids: CtiOutbound = Field(default_factory=CtiOutbound)
     rasa_url: str | None = None
     # Cookie encryption for the console; a random key per process when unset
     # means sessions do not survive a restart, which is acceptable for a demo.

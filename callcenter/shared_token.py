@@ -20,11 +20,16 @@ def presented_token(request: web.Request) -> str:
     return token.strip()
 
 
-def token_matches(request: web.Request, expected: str | None) -> bool:
+def same_secret(presented: str, expected: str | None) -> bool:
+    """Whether a presented secret (a header's, a query's, a path's) is the configured one."""
     if not expected:
         return False
     # Constant time, so the answer's timing does not tell how much of a guess was right.
-    return hmac.compare_digest(presented_token(request).encode(), expected.encode())
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def token_matches(request: web.Request, expected: str | None) -> bool:
+    return same_secret(presented_token(request), expected)
 
 
 def refused(setting: str) -> web.Response:

@@ -16,10 +16,9 @@ from collections.abc import Callable
 
 import phonenumbers
 
-from handlers.identities import normalise_phone
+from handlers.identities import SEPARATORS, normalise_phone
 
-_SEPARATORS = re.compile(r"[\s\-().]+")
-_DIGITS = re.compile(r"\+?\d+")
+_DIGITS = re.compile(r"\+?[0-9]+")
 
 
 def _matcher(desc: object) -> Callable[[str], bool]:
@@ -47,17 +46,22 @@ class PhoneReader:
         self._general = _matcher(metadata.general_desc)
         self._mobile = _matcher(metadata.mobile)
         general_pattern = re.compile(f"(?:{metadata.general_desc.national_number_pattern})")
-        # phonenumbers strips a bare leading country code only when the whole number is not
-        # itself a plausible national number; we take the fast path only when it is not.
+        # Bare digits are a national number when they are a valid one, else international
+        # (normalise_phone); we take the bare country code only when the whole number does
+        # not even match the region's general pattern, so it cannot be a valid national one.
         self._bare_country_ok: Callable[[str], bool] = lambda text: general_pattern.fullmatch(text) is None
-        candidates = {"+" + self._country, self._country, metadata.national_prefix or "", ""}
-        if metadata.international_prefix and re.fullmatch(metadata.international_prefix, "00"):
-            candidates.add("00" + self._country)
+        # 00 is read as the international prefix whatever the region's own. A national prefix
+        # other than 0 (Russia's 8) is first read as the start of an international number,
+        # so only 0, or one that is also the country code (1 in the US), is safe to strip here.
+        national_prefix = metadata.national_prefix or ""
+        if national_prefix not in ("0", self._country):
+            national_prefix = ""
+        candidates = {"+" + self._country, "00" + self._country, self._country, national_prefix, ""}
         # Longest first, so "+86" is tried before "86".
         self._prefixes = tuple(sorted(candidates, key=len, reverse=True))
 
     def _fast(self, raw: str) -> str | None:
-        text = _SEPARATORS.sub("", raw)
+        text = SEPARATORS.sub("", raw)
         if not _DIGITS.fullmatch(text):
             return None
         for prefix in self._prefixes:

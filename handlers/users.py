@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import Conflict, InvalidInput, NotFound
+from handlers.identities import normalise_phone
 from handlers.passwords import hash_password
 from handlers.roles import ROLES
 from handlers.routing.rules import Rules
@@ -41,6 +42,8 @@ class UserView:
     languages: tuple[str, ...]
     queues: tuple[str, ...]
     active: bool
+    phone: str | None = None  # E.164: what a PBX reports when they answer (answeringNumber)
+    twilio_client: str | None = None  # the Twilio Client identity their calls are dialled to
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Profile:
     skills: tuple[str, ...] | None = None
     languages: tuple[str, ...] | None = None
     queues: tuple[str, ...] | None = None
+    phone: str | None = None  # any spelling; "" removes it
+    twilio_client: str | None = None  # "" removes it
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ def _view(user: UserRecord, queue_names: Collection[str]) -> UserView:
         languages=user.languages,
         queues=tuple(s for s in user.skills if s in queue_names),
         active=user.active,
+        phone=user.phone,
+        twilio_client=user.twilio_client,
     )
 
 
@@ -101,9 +108,31 @@ class _Checked:
     skills: tuple[str, ...] | None
     languages: tuple[str, ...] | Keep
     queues: tuple[str, ...] | None
+    phone: str | Keep | None = KEEP
+    twilio_client: str | Keep | None = KEEP
 
 
-def _check(profile: Profile, known_skills: Collection[str], queue_names: Collection[str]) -> _Checked:
+TWILIO_CLIENT = re.compile(r"[A-Za-z0-9_.@:+-]{1,128}")
+
+
+def _endpoints(profile: Profile, region: str) -> tuple[str | Keep | None, str | Keep | None]:
+    """The phone in E.164 and the Twilio Client identity, checked; "" clears either."""
+    phone: str | Keep | None = KEEP
+    if profile.phone is not None:
+        phone = normalise_phone(profile.phone, region) if profile.phone.strip() else None
+    client: str | Keep | None = KEEP
+    if profile.twilio_client is not None:
+        client = profile.twilio_client.strip() or None
+        if client is not None and not TWILIO_CLIENT.fullmatch(client):
+            raise InvalidInput(
+                "a Twilio Client identity is 1 to 128 letters, digits or _ . @ : + -", field="twilio_client"
+            )
+    return phone, client
+
+
+def _check(
+    profile: Profile, known_skills: Collection[str], queue_names: Collection[str], region: str
+) -> _Checked:
     if profile.role is not None and profile.role not in ROLES:
         raise InvalidInput(f"unknown role {profile.role!r}", field="role", allowed=list(ROLES))
     if profile.name is not None and len(profile.name) > NAME_LENGTH:
@@ -117,13 +146,25 @@ def _check(profile: Profile, known_skills: Collection[str], queue_names: Collect
     queues = None if profile.queues is None else _unique(profile.queues)
     if queues is not None:
         _only_known("queues", queues, queue_names)
+    phone, twilio_client = _endpoints(profile, region)
     return _Checked(
         role=KEEP if profile.role is None else profile.role,
         name=KEEP if profile.name is None else profile.name.strip(),
         skills=skills,
         languages=KEEP if languages is None else languages,
         queues=queues,
+        phone=phone,
+        twilio_client=twilio_client,
     )
+
+
+async def _phone_is_free(session: AsyncSession, phone: str | Keep | None, login: str) -> None:
+    if isinstance(phone, str):
+        holder = await repo.get_by_phone(session, phone)
+        if holder is not None and holder.login != login:
+            raise Conflict(
+                f"{holder.login!r} already has this phone", error_id="duplicate-phone", field="phone"
+            )
 
 
 def _held(checked: _Checked, current: UserRecord | None, queue_names: Collection[str]) -> tuple[str, ...]:
@@ -172,7 +213,13 @@ async def get_user(session: AsyncSession, login: str) -> UserView:
 
 
 async def add_user(
-    session: AsyncSession, actor: Actor, login: str, profile: Profile, *, known_skills: Collection[str]
+    session: AsyncSession,
+    actor: Actor,
+    login: str,
+    profile: Profile,
+    *,
+    known_skills: Collection[str],
+    region: str,
 ) -> NewAccount:
     if not LOGIN.fullmatch(login):
         raise InvalidInput(
@@ -182,9 +229,10 @@ async def add_user(
     if profile.role is None:
         raise InvalidInput("a new user needs a role", field="role", allowed=list(ROLES))
     queue_names = await _queue_names(session)
-    checked = _check(profile, known_skills, queue_names)
+    checked = _check(profile, known_skills, queue_names, region)
     if await repo.get_by_login(session, login) is not None:
         raise Conflict(f"there is already a user {login!r}", error_id="duplicate-login", login=login)
+    await _phone_is_free(session, checked.phone, login)
     password = new_password()
     # Off the event loop: hashing takes a slice of a second of CPU by design.
     password_hash = await asyncio.to_thread(hash_password, password)
@@ -196,6 +244,8 @@ async def add_user(
         name=checked.name if isinstance(checked.name, str) else "",
         skills=_held(checked, None, queue_names),
         languages=checked.languages if isinstance(checked.languages, tuple) else (),
+        phone=checked.phone if isinstance(checked.phone, str) else None,
+        twilio_client=checked.twilio_client if isinstance(checked.twilio_client, str) else None,
     )
     view = _view(user, queue_names)
     await _audit(session, actor, "user.add", user, _changes(view))
@@ -204,13 +254,20 @@ async def add_user(
 
 
 async def update_user(
-    session: AsyncSession, actor: Actor, login: str, profile: Profile, *, known_skills: Collection[str]
+    session: AsyncSession,
+    actor: Actor,
+    login: str,
+    profile: Profile,
+    *,
+    known_skills: Collection[str],
+    region: str,
 ) -> UserView:
     queue_names = await _queue_names(session)
-    checked = _check(profile, known_skills, queue_names)
+    checked = _check(profile, known_skills, queue_names, region)
     current = await repo.get_by_login(session, login)
     if current is None:
         raise NotFound(f"no user {login!r}", login=login)
+    await _phone_is_free(session, checked.phone, login)
     skills_given = checked.skills is not None or checked.queues is not None
     user = await repo.update(
         session,
@@ -219,6 +276,8 @@ async def update_user(
         name=checked.name,
         skills=_held(checked, current, queue_names) if skills_given else KEEP,
         languages=checked.languages,
+        phone=checked.phone,
+        twilio_client=checked.twilio_client,
     )
     if user is None:
         raise NotFound(f"no user {login!r}", login=login)
@@ -249,6 +308,8 @@ def _changes(view: UserView) -> dict[str, object]:
         "skills": list(view.skills),
         "languages": list(view.languages),
         "queues": list(view.queues),
+        "phone": view.phone,
+        "twilio_client": view.twilio_client,
     }
 
 

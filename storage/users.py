@@ -28,6 +28,8 @@ class UserRecord:
     languages: tuple[str, ...]
     active: bool
     console_language: str | None = None
+    phone: str | None = None  # E.164, as a PBX reports it when this agent answers
+    twilio_client: str | None = None
 
 
 def to_user(row: User) -> UserRecord:
@@ -40,11 +42,28 @@ def to_user(row: User) -> UserRecord:
         languages=tuple(row.languages or ()),
         active=row.active,
         console_language=row.console_language,
+        phone=row.phone,
+        twilio_client=row.twilio_client,
     )
 
 
 async def get_by_login(session: AsyncSession, login: str) -> UserRecord | None:
     row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
+    return None if row is None else to_user(row)
+
+
+async def get_active_by(
+    session: AsyncSession, *, phone: str | None = None, user_id: int | None = None
+) -> UserRecord | None:
+    """An active user by their phone (E.164) or id."""
+    where = User.phone == phone if phone is not None else User.id == user_id
+    row = (await session.execute(select(User).where(where, User.active.is_(True)))).scalar_one_or_none()
+    return None if row is None else to_user(row)
+
+
+async def get_by_phone(session: AsyncSession, phone: str) -> UserRecord | None:
+    """Whoever holds this phone, active or not (the unique index counts both)."""
+    row = (await session.execute(select(User).where(User.phone == phone))).scalar_one_or_none()
     return None if row is None else to_user(row)
 
 
@@ -88,8 +107,11 @@ async def insert(
     name: str,
     skills: Sequence[str],
     languages: Sequence[str],
+    phone: str | None = None,
+    twilio_client: str | None = None,
 ) -> UserRecord:
-    """A new user; the caller has checked that the login is free (the unique index holds too)."""
+    """A new user; the caller has checked that the login and phone are free (unique indexes
+    hold too)."""
     row = User(
         login=login,
         password_hash=password_hash,
@@ -98,6 +120,8 @@ async def insert(
         skills=list(skills),
         languages=list(languages),
         active=True,
+        phone=phone,
+        twilio_client=twilio_client,
     )
     session.add(row)
     await session.flush()
@@ -113,6 +137,8 @@ async def update(
     skills: Sequence[str] | Keep = KEEP,
     languages: Sequence[str] | Keep = KEEP,
     password_hash: str | Keep = KEEP,
+    phone: str | Keep | None = KEEP,
+    twilio_client: str | Keep | None = KEEP,
 ) -> UserRecord | None:
     """Change what was given (KEEP leaves a column as stored); None when there is no such user."""
     row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
@@ -124,6 +150,8 @@ async def update(
         skills=skills if isinstance(skills, Keep) else list(skills),
         languages=languages if isinstance(languages, Keep) else list(languages),
         password_hash=password_hash,
+        phone=phone,
+        twilio_client=twilio_client,
     )
     for key, value in changes.items():
         setattr(row, key, value)

@@ -2,8 +2,9 @@
 
 Each door gets what its security scheme in the OpenAPI document names, read from the same
 environment the server got: the API a supervisor's token, the CTI webhook and the dialer the
-telephony token, Telegram its webhook secret, Rasa its token. Twilio signs each webhook (an
-HMAC of the URL and the form, keyed by the auth token), so no fixed value can be right: that
+telephony token (Zammad's CTI URL in its path), Telegram its webhook secret, Rasa its
+token. Twilio signs each webhook (an HMAC of the URL and the form, keyed by the auth
+token), so no fixed value can be right: that
 provider signs the very request about to be sent, as Twilio would. The `ignored_auth` check
 then drops or spoils each credential and expects a refusal.
 """
@@ -39,7 +40,7 @@ def header(name: str, value: Any) -> type:
 
 
 schemathesis.auth().skip_for(path_regex=WEBHOOKS)(header("Authorization", lambda: bearer("FUZZ_API_TOKEN")))
-schemathesis.auth().apply_to(path_regex=r"^/(telephony/cti|dialer/)")(
+schemathesis.auth().apply_to(path_regex=r"^/(telephony/cti$|dialer/)")(
     header("Authorization", lambda: bearer("CONTACTDESK_CTI_TOKEN"))
 )
 schemathesis.auth().apply_to(path_regex=r"^/rasa/")(
@@ -48,6 +49,14 @@ schemathesis.auth().apply_to(path_regex=r"^/rasa/")(
 schemathesis.auth().apply_to(path_regex=r"^/telegram/")(
     header("X-Telegram-Bot-Api-Secret-Token", lambda: os.environ["CONTACTDESK_TELEGRAM_WEBHOOK_SECRET"])
 )
+
+
+@schemathesis.hook("map_path_parameters").apply_to(path_regex=r"^/telephony/cti/")
+def cti_token_in_path(context: Any, path_parameters: dict[str, Any]) -> dict[str, Any]:
+    """Zammad's CTI URL carries the telephony token in its path (/telephony/cti/{token}): no
+    security scheme can say so, so the token is given as the path parameter it is. Wrong
+    tokens have their own test (tests/test_zammad_cti.py)."""
+    return {**path_parameters, "token": os.environ["CONTACTDESK_CTI_TOKEN"]}
 
 
 @schemathesis.auth().apply_to(path_regex=r"^/telephony/twilio/")

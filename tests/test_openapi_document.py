@@ -54,9 +54,10 @@ def test_every_id_is_a_positive_64_bit_integer(document: dict[str, Any]) -> None
     ids = []
     for name, operation in operations(document):
         for parameter in operation.get("parameters", []):
-            # A user's login names them in /users/{login}: a name, not a row id.
-            is_login = parameter["name"] == "login"
-            if (parameter["in"] == "path" and not is_login) or parameter["name"].endswith("_id"):
+            # A user's login names them in /users/{login}: a name, not a row id; Zammad's
+            # CTI URL carries the telephony token in /telephony/cti/{token}: a secret.
+            is_name = parameter["name"] in ("login", "token")
+            if (parameter["in"] == "path" and not is_name) or parameter["name"].endswith("_id"):
                 ids.append((f"{name} {parameter['name']}", parameter["schema"]))
     for where, key, value in walk(document["components"]["schemas"]):
         # Request bodies; a Telegram user id is Telegram's, not one of our rows.

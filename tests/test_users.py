@@ -51,7 +51,8 @@ async def test_a_user_added_on_the_command_line_signs_in_with_the_printed_passwo
 ) -> None:
     code, password, err = cli(
         "add", "mei", "--role", "supervisor", "--name", "Mei Lin", "--skills", "billing",
-        "--languages", "zh,en", "--queues", "vip,general", database_url=database_url, tmp_path=tmp_path,
+        "--languages", "zh,en", "--queues", "vip,general", "--phone", "139 0000 0009",
+        "--twilio-client", "mei_desk", database_url=database_url, tmp_path=tmp_path,
     )  # fmt: skip
     assert code == 0, err
     signed_in = await sign_in(app_client, "mei", password)
@@ -67,6 +68,8 @@ async def test_a_user_added_on_the_command_line_signs_in_with_the_printed_passwo
         "languages": ["zh", "en"],
         "queues": ["vip", "general"],
         "active": True,
+        "phone": "+8613900000009",
+        "twilio_client": "mei_desk",
     }
     assert all("password" not in str(u) and "hash" not in str(u) for u in listed["users"])
 
@@ -157,6 +160,31 @@ async def test_an_admin_creates_changes_and_disables_a_user_through_the_api(
     assert taken.status == 409
 
 
+async def test_an_agents_phone_is_stored_as_e164_once_and_answers_for_them_on_a_zammad_pbx(
+    client: Client, staff: Staff
+) -> None:
+    set_phone = await client.patch(
+        "/api/v1/users/agent1",
+        json={"phone": "0086 139-0000-0001", "twilio_client": "agent1"},
+        headers=staff.admin,
+    )
+    assert set_phone.status == 200, await set_phone.text()
+    assert ((await set_phone.json())["phone"], (await set_phone.json())["twilio_client"]) == (
+        "+8613900000001",
+        "agent1",
+    )
+    taken = await client.patch("/api/v1/users/agent2", json={"phone": "13900000001"}, headers=staff.admin)
+    assert (taken.status, (await taken.json())["error"]) == (409, "duplicate-phone")
+    cleared = await client.patch(
+        "/api/v1/users/agent1", json={"phone": "", "twilio_client": ""}, headers=staff.admin
+    )
+    assert ((await cleared.json())["phone"], (await cleared.json())["twilio_client"]) == (None, None)
+    moved = await client.patch(
+        "/api/v1/users/agent2", json={"phone": "+86 139 0000 0001"}, headers=staff.admin
+    )
+    assert (await moved.json())["phone"] == "+8613900000001"
+
+
 async def test_only_admins_manage_users(client: Client, staff: Staff) -> None:
     for headers in (staff.agent, staff.supervisor):
         assert (await client.get("/api/v1/users", headers=headers)).status == 403
@@ -176,6 +204,8 @@ async def test_only_admins_manage_users(client: Client, staff: Staff) -> None:
         ({"login": "x", "role": "agent", "skills": ["juggling"]}, "skills"),
         ({"login": "x", "role": "agent", "queues": ["mars"]}, "queues"),
         ({"login": "x", "role": "agent", "languages": ["fr"]}, "languages"),
+        ({"login": "x", "role": "agent", "phone": "12345"}, "phone"),
+        ({"login": "x", "role": "agent", "twilio_client": "has space"}, "twilio_client"),
     ],
 )
 async def test_a_bad_role_skill_queue_or_language_is_a_400_naming_the_field(

@@ -107,6 +107,8 @@ async def test_a_taken_login_is_refused_with_the_form_kept(admin: Client) -> Non
         ({"login": "x", "role": "boss"}, "Choose a role: agent, supervisor or administrator."),
         ({"login": "x", "role": "agent", "queues": "mars"}, "Unknown queues: mars. Choose from the list."),
         ({"login": "Not A Login", "role": "agent"}, "A login is 1 to 64 lower-case letters"),
+        ({"login": "x", "role": "agent", "phone": "12345"}, "This is not a phone number we can read."),
+        ({"login": "x", "role": "agent", "twilio_client": "a b"}, "A Twilio Client identity is 1 to 128"),
     ],
 )
 async def test_bad_input_says_what_to_fix(admin: Client, fields: dict[str, object], message: str) -> None:
@@ -114,6 +116,21 @@ async def test_bad_input_says_what_to_fix(admin: Client, fields: dict[str, objec
     assert status == 400
     assert message in page
     assert f'value="{fields["login"]}"' in page
+
+
+async def test_an_agents_phone_is_shown_as_e164_and_given_to_one_agent_only(admin: Client) -> None:
+    status, page = await post_form(
+        admin, "/admin/users/agent1", {"role": "agent", "phone": "139 0000 0001", "twilio_client": "desk_1"}
+    )
+    assert status == 200
+    assert 'value="+8613900000001"' in page
+    assert 'value="desk_1"' in page
+    assert "+8613900000001" in row_of(await (await admin.get("/admin/users")).text(), "agent1")
+    status, page = await post_form(
+        admin, "/admin/users/agent2", {"role": "agent", "phone": "+86 139 0000 0001"}
+    )
+    assert status == 409
+    assert "Another user already has this phone." in page
 
 
 async def test_an_admin_changes_a_user_and_gives_a_new_password(admin: Client, settings: Settings) -> None:

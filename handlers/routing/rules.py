@@ -63,6 +63,7 @@ class InboundCall:
     channel: str = "phone"
     direction: str = "in"
     ivr_digits: str | None = None
+    queue: str | None = None  # the PBX's own queue (Zammad's `queue`): a hint, used when known
 
 
 def load_rules(path: str | None = None, timezone: str = TIMEZONE) -> Rules:
@@ -147,13 +148,15 @@ def is_open(queue: QueueView | None, now: datetime) -> bool:
 def choose(
     rules: Rules, facts: CallerFacts | None, call: InboundCall, queues: Mapping[str, QueueView], now: datetime
 ) -> tuple[Rule, str | None]:
-    """The matching rule and the queue after business hours (None: leave a callback)."""
+    """The matching rule and the queue after business hours (None: leave a callback). A
+    queue the PBX named and we know replaces the rule's; the rule still sets the priority
+    and the skills."""
     rule = next((r for r in rules.rules if matches(r, facts, call, now, rules.timezone)), None)
     if rule is None:
         rule = Rule(name="no-rule-matched", when={}, queue=rules.default_queue)
     if rule.action == "reject":
         return rule, None
-    queue: str | None = rule.queue
+    queue: str | None = call.queue if call.queue in queues else rule.queue
     seen: set[str] = set()
     while queue is not None and not is_open(queues.get(queue), now) and queue not in seen:
         seen.add(queue)

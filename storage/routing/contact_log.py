@@ -176,9 +176,19 @@ async def withdraw_offer(session: AsyncSession, channel: str, external_id: str, 
 
 
 async def mark_answered(
-    session: AsyncSession, channel: str, external_id: str, *, answered_at: datetime, agent_id: int | None
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    *,
+    answered_at: datetime,
+    agent_id: int | None,
+    disposition: str | None = None,
 ) -> None:
-    await _update(session, channel, external_id, {"answered_at": answered_at, "agent_id": agent_id})
+    """Answered by an agent, or (agent None, disposition `voicemail`) by the voicemail."""
+    values: dict[str, Any] = {"answered_at": answered_at, "agent_id": agent_id}
+    if disposition is not None:
+        values["disposition"] = disposition
+    await _update(session, channel, external_id, values)
 
 
 async def mark_ended(
