@@ -195,7 +195,7 @@ TEST_CALL_AGENT = "agent1"
 
 USERS = (
     ("agent1", "agent", "Agent One", ("general", "complaints", "vip"), ("zh", "en")),
-    ("agent2", "agent", "Agent Two", ("general", "billing"), ("zh",)),
+    ("agent2", "agent", "Agent Two", ("general", "billing", "network"), ("zh",)),
     ("supervisor", "supervisor", "Supervisor", ("general", "complaints", "vip"), ("zh", "en")),
     # Manages people (`/api/v1/users`, `contactdesk user`); answers no calls.
     ("admin", "admin", "Administrator", (), ("zh", "en")),
