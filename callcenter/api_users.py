@@ -31,6 +31,7 @@ class UserIn(BaseModel):
     skills: _Names = Field(default_factory=list, max_length=50)
     languages: _Names = Field(default_factory=list, max_length=10)
     queues: _Names = Field(default_factory=list, max_length=50)
+    max_chats: int = Field(default=users.DEFAULT_MAX_CHATS, ge=0, le=users.MAX_CHATS)
 
 
 class UserPatch(BaseModel):
@@ -39,6 +40,7 @@ class UserPatch(BaseModel):
     skills: _Names | None = Field(default=None, max_length=50)
     languages: _Names | None = Field(default=None, max_length=10)
     queues: _Names | None = Field(default=None, max_length=50)
+    max_chats: int | None = Field(default=None, ge=0, le=users.MAX_CHATS)
     # Only true: a disabled account's sessions and tokens are gone for good.
     disabled: Literal[True] | None = None
 
@@ -54,6 +56,7 @@ def _profile(body: UserIn | UserPatch) -> users.Profile:
         skills=_optional(body.skills),
         languages=_optional(body.languages),
         queues=_optional(body.queues),
+        max_chats=body.max_chats,
     )
 
 
@@ -88,7 +91,9 @@ async def patch_user(request: web.Request) -> web.Response:
     login = request.match_info["login"]
     profile = _profile(body)
     if profile == users.Profile() and body.disabled is None:
-        raise InvalidInput("nothing to change: give role, name, skills, languages, queues or disabled")
+        raise InvalidInput(
+            "nothing to change: give role, name, skills, languages, queues, max_chats or disabled"
+        )
     actor = Actor.of(admin, "api")
     async with request.app[SESSIONS]() as session:
         if profile != users.Profile():
@@ -127,7 +132,8 @@ PATHS: dict[str, Any] = {
     },
     "/users/{login}": {
         "patch": {
-            "summary": "Change role, name, skills, languages, queues; `disabled: true` ends the "
+            "summary": "Change role, name, skills, languages, queues, max_chats (concurrent chats); "
+            "`disabled: true` ends the "
             "user's sessions and API tokens at once (admins)",
             "parameters": [_LOGIN],
             "requestBody": json_body(UserPatch),

@@ -28,6 +28,9 @@ from templates import LANGUAGES
 
 LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 NAME_LENGTH = 200
+# Concurrent chats: 3 unless an administrator sets another number, at most MAX_CHATS.
+DEFAULT_MAX_CHATS = 3
+MAX_CHATS = 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class UserView:
     languages: tuple[str, ...]
     queues: tuple[str, ...]
     active: bool
+    max_chats: int  # chats the agent holds at once
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Profile:
     skills: tuple[str, ...] | None = None
     languages: tuple[str, ...] | None = None
     queues: tuple[str, ...] | None = None
+    max_chats: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ def _view(user: UserRecord, queue_names: Collection[str]) -> UserView:
         languages=user.languages,
         queues=tuple(s for s in user.skills if s in queue_names),
         active=user.active,
+        max_chats=user.max_chats,
     )
 
 
@@ -101,11 +107,14 @@ class _Checked:
     skills: tuple[str, ...] | None
     languages: tuple[str, ...] | Keep
     queues: tuple[str, ...] | None
+    max_chats: int | Keep
 
 
 def _check(profile: Profile, known_skills: Collection[str], queue_names: Collection[str]) -> _Checked:
     if profile.role is not None and profile.role not in ROLES:
         raise InvalidInput(f"unknown role {profile.role!r}", field="role", allowed=list(ROLES))
+    if profile.max_chats is not None and not 0 <= profile.max_chats <= MAX_CHATS:
+        raise InvalidInput(f"max_chats is 0 to {MAX_CHATS}", field="max_chats")
     if profile.name is not None and len(profile.name) > NAME_LENGTH:
         raise InvalidInput(f"a name is at most {NAME_LENGTH} characters", field="name")
     skills = None if profile.skills is None else _unique(profile.skills)
@@ -123,6 +132,7 @@ def _check(profile: Profile, known_skills: Collection[str], queue_names: Collect
         skills=skills,
         languages=KEEP if languages is None else languages,
         queues=queues,
+        max_chats=KEEP if profile.max_chats is None else profile.max_chats,
     )
 
 
@@ -196,6 +206,7 @@ async def add_user(
         name=checked.name if isinstance(checked.name, str) else "",
         skills=_held(checked, None, queue_names),
         languages=checked.languages if isinstance(checked.languages, tuple) else (),
+        max_chats=checked.max_chats if isinstance(checked.max_chats, int) else DEFAULT_MAX_CHATS,
     )
     view = _view(user, queue_names)
     await _audit(session, actor, "user.add", user, _changes(view))
@@ -219,6 +230,7 @@ async def update_user(
         name=checked.name,
         skills=_held(checked, current, queue_names) if skills_given else KEEP,
         languages=checked.languages,
+        max_chats=checked.max_chats,
     )
     if user is None:
         raise NotFound(f"no user {login!r}", login=login)
@@ -249,6 +261,7 @@ def _changes(view: UserView) -> dict[str, object]:
         "skills": list(view.skills),
         "languages": list(view.languages),
         "queues": list(view.queues),
+        "max_chats": view.max_chats,
     }
 
 

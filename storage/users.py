@@ -28,6 +28,7 @@ class UserRecord:
     languages: tuple[str, ...]
     active: bool
     console_language: str | None = None
+    max_chats: int = 3  # chats held at once (the inbox); calls have their own capacity
 
 
 def to_user(row: User) -> UserRecord:
@@ -40,6 +41,7 @@ def to_user(row: User) -> UserRecord:
         languages=tuple(row.languages or ()),
         active=row.active,
         console_language=row.console_language,
+        max_chats=row.max_chats,
     )
 
 
@@ -88,6 +90,7 @@ async def insert(
     name: str,
     skills: Sequence[str],
     languages: Sequence[str],
+    max_chats: int,
 ) -> UserRecord:
     """A new user; the caller has checked that the login is free (the unique index holds too)."""
     row = User(
@@ -98,6 +101,7 @@ async def insert(
         skills=list(skills),
         languages=list(languages),
         active=True,
+        max_chats=max_chats,
     )
     session.add(row)
     await session.flush()
@@ -113,6 +117,7 @@ async def update(
     skills: Sequence[str] | Keep = KEEP,
     languages: Sequence[str] | Keep = KEEP,
     password_hash: str | Keep = KEEP,
+    max_chats: int | Keep = KEEP,
 ) -> UserRecord | None:
     """Change what was given (KEEP leaves a column as stored); None when there is no such user."""
     row = (await session.execute(select(User).where(User.login == login))).scalar_one_or_none()
@@ -124,6 +129,7 @@ async def update(
         skills=skills if isinstance(skills, Keep) else list(skills),
         languages=languages if isinstance(languages, Keep) else list(languages),
         password_hash=password_hash,
+        max_chats=max_chats,
     )
     for key, value in changes.items():
         setattr(row, key, value)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import RateLimiter, TelegramChannel
 from callcenter.app import create_app
+from callcenter.keys import EVENTS
 from callcenter.settings import Settings
 from callcenter.telegram_webhook import BOT
 from handlers import complaints, outbox
@@ -152,7 +153,9 @@ async def test_a_notification_telegram_does_not_take_is_retried_with_backoff_the
         for _ in range(MAX_ATTEMPTS):
             api.fail_next("sendMessage", 502, "Bad Gateway")
             async with sessions() as session:
-                outcome = await outbox.drain_once(session, channel, clock=lambda: now[0])
+                outcome = await outbox.drain_once(
+                    session, channel, desk.server.app[EVENTS], clock=lambda: now[0]
+                )
                 row = (await session.execute(select(OutboxMessage))).scalar_one()
             if row.status == "pending":
                 assert outcome == {"pending": 1}

@@ -67,6 +67,7 @@ async def test_a_user_added_on_the_command_line_signs_in_with_the_printed_passwo
         "languages": ["zh", "en"],
         "queues": ["vip", "general"],
         "active": True,
+        "max_chats": 3,
     }
     assert all("password" not in str(u) and "hash" not in str(u) for u in listed["users"])
 
