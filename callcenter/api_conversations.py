@@ -180,6 +180,9 @@ PATHS: dict[str, Any] = {
 
 
 def setup(app: web.Application) -> None:
+    from callcenter.api_customers import PROFILE_SECTIONS
+
+    app[PROFILE_SECTIONS]["conversations"] = lifecycle.of_customer
     router = app.router
     router.add_get("/api/v1/conversations", list_conversations)
     router.add_get("/api/v1/conversations/{conversation_id}", read_conversation)

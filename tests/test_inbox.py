@@ -328,6 +328,9 @@ async def test_reading_a_transcript_is_audited_and_agents_read_only_their_own(
     assert (
         await client.get("/api/v1/conversations", params={"state": "lost"}, headers=staff.agent)
     ).status == 400
+    profile = await client.get(f"/api/v1/customers/{callers.english}", headers=staff.supervisor)
+    [held] = (await profile.json())["conversations"]
+    assert (held["id"], held["state"], held["agent"]) == (conversation.id, "open", "agent1")
     trail = await client.get(
         "/api/v1/audit", params={"customer_id": callers.english}, headers=staff.supervisor
     )

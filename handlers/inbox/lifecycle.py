@@ -244,3 +244,9 @@ async def leave_queue(
 async def held_by(session: AsyncSession, user: UserRecord) -> list[ConversationView]:
     """The agent's open conversations (a reconnecting console gets them again)."""
     return await repo.search(session, states=("open",), agent_id=user.id)
+
+
+async def of_customer(session: AsyncSession, customer_id: int) -> list[ConversationView]:
+    """The customer's recent conversations, for their profile (read and audited with it);
+    each transcript is read through `read`."""
+    return await repo.of_customer(session, customer_id)
