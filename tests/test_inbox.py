@@ -5,13 +5,20 @@ closes, and the customer is asked the CSAT question once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callcenter.keys import EVENTS
 from callcenter.settings import Settings
+from handlers.calendar import WorkCalendar
+from handlers.inbox.routing import InboxPolicy, run_sweeper
+from handlers.routing.rules import load_rules
 from storage.models import Contact, InboxConversation, Survey, User
 from tests.conftest import Staff
 from tests.inbox_fixtures import Client, bot_app, drain, emily, next_chat, set_state, wang
@@ -336,3 +343,38 @@ async def test_reading_a_transcript_is_audited_and_agents_read_only_their_own(
     )
     actions = {(e["actor"], e["action"]) for e in (await trail.json())["entries"]}
     assert {("agent1", "conversation.read"), ("supervisor", "conversation.list")} <= actions
+
+
+async def test_on_a_holiday_the_customer_is_told_the_desk_is_closed_and_the_chat_waits_for_the_sweep(
+    settings: Settings,
+    api: BotApiStandIn,
+    staff: Staff,
+    callers: Callers,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    async with bot_app(settings.model_copy(update={"holidays": [today]}), api) as closed_today:
+        customer = emily(closed_today, api)
+        await customer.share("13800000003")
+        [told] = await customer.say("/agent")
+        assert told.startswith("Our agents are not working right now. Your request stays in the queue")
+        assert "about 3 min" in told
+    conversation = await conversation_of(sessions, callers.english)
+    assert (conversation.state, conversation.agent_id) == ("waiting", None)
+
+    # The next working day the sweep offers it to a free agent, and the customer is told.
+    passes: list[float] = []
+
+    async def one_pass(seconds: float) -> None:
+        passes.append(seconds)
+        raise asyncio.CancelledError
+
+    policy = InboxPolicy(load_rules(), WorkCalendar(timezone=settings.timezone))
+    async with bot_app(settings, api) as client:
+        with pytest.raises(asyncio.CancelledError):
+            await run_sweeper(sessions, client.server.app[EVENTS], policy, 7.0, sleep=one_pass)
+        assert passes == [7.0]
+        assert await drain(client) == {"sent": 1}
+    assert api.sent()[-1].text.startswith("agent1, one of our agents, has joined the conversation")
+    taken = await conversation_of(sessions, callers.english)
+    assert taken.state == "open"
