@@ -93,6 +93,7 @@ async def transfer(request: web.Request) -> web.Response:
             path_id(request, "conversation_id"),
             agent=body.agent,
             queue=body.queue,
+            via="api",
             now=request.app[CLOCK](),
         )
     return json_response(moved)

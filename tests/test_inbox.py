@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callcenter.keys import EVENTS
 from callcenter.settings import Settings
 from handlers.calendar import WorkCalendar
-from handlers.inbox.routing import InboxPolicy, run_sweeper
+from handlers.chat import link_by_phone
+from handlers.inbox.routing import InboxPolicy, ask_for_agent, run_sweeper
 from handlers.routing.rules import load_rules
-from storage.models import Contact, InboxConversation, Survey, User
+from storage.events import InProcessBus
+from storage.models import Contact, InboxConversation, InboxMessage, Survey, User
+from storage.models.base import utcnow
 from tests.conftest import Staff
 from tests.inbox_fixtures import Client, bot_app, drain, emily, next_chat, set_state, wang
 from tests.routing_fixtures import Callers, seed
@@ -246,6 +249,24 @@ async def test_a_waiting_customer_may_ask_for_a_callback_instead(
     assert (await customer.say("hello?"))[0].startswith("Choose:")  # the bot answers again
 
 
+async def test_a_waiting_customer_may_leave_a_complaint_instead(
+    client: Client, api: BotApiStandIn, callers: Callers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await set_state(sessions, "agent1", "offline")
+    customer = wang(client, api)
+    await customer.share("13800000001")
+    await customer.say("/agent")
+    assert await customer.press("handoff:complaint") == ["请选择投诉类别："]
+    conversation = await conversation_of(sessions, callers.vip)
+    assert (conversation.state, conversation.disposition) == ("resolved", "complaint-instead")
+    await customer.press("cat:network")
+    # The description goes to the complaint flow, not to an agent.
+    assert await customer.say("家里没有信号") == ["如有照片或截图，请现在发送；没有请点击“跳过”。"]
+    async with sessions() as session:
+        stored = (await session.execute(select(InboxMessage))).scalars().all()
+    assert stored == []
+
+
 async def test_text_the_bot_cannot_handle_offers_a_person_or_the_menu(
     client: Client, api: BotApiStandIn, staff: Staff
 ) -> None:
@@ -378,3 +399,35 @@ async def test_on_a_holiday_the_customer_is_told_the_desk_is_closed_and_the_chat
     assert api.sent()[-1].text.startswith("agent1, one of our agents, has joined the conversation")
     taken = await conversation_of(sessions, callers.english)
     assert taken.state == "open"
+
+
+async def test_the_expected_wait_comes_from_the_queues_recent_history(
+    callers: Callers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await set_state(sessions, "agent1", "offline")
+    now = utcnow()
+    async with sessions() as session:
+        session.add(
+            InboxConversation(
+                customer_id=callers.regular,
+                address="9001",
+                state="resolved",
+                queue="english",
+                created_at=now - timedelta(minutes=30),
+                assigned_at=now - timedelta(minutes=21, seconds=30),  # waited 8.5 minutes
+                closed_at=now - timedelta(minutes=5),
+            )
+        )
+        await session.commit()
+        await link_by_phone(session, "telegram", "7001", "13800000003")
+        policy = InboxPolicy(load_rules(), WorkCalendar())
+        handoff = await ask_for_agent(
+            session,
+            InProcessBus(),
+            policy,
+            customer_id=callers.english,
+            channel="telegram",
+            address="7001",
+            now=now,
+        )
+    assert (handoff.outcome, handoff.queue, handoff.wait_minutes) == ("waiting", "english", 9)

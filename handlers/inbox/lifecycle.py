@@ -111,6 +111,7 @@ async def transfer(
     *,
     agent: str | None,
     queue: str | None,
+    via: str,
     now: datetime | None = None,
 ) -> ConversationView:
     """To another agent (who must have a free chat place) or back to a queue's waiting line."""
@@ -139,7 +140,7 @@ async def transfer(
         await repo.requeue(session, conversation_id, queue, (queue,))
     await audit(
         session,
-        actor=Actor.of(user, "api"),
+        actor=Actor.of(user, via),
         action="conversation.transfer",
         customer_id=conversation.customer_id,
         subject_type="conversation",
