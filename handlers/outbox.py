@@ -21,6 +21,9 @@ from templates import message
 log = logging.getLogger(__name__)
 
 BATCH = 30
+# Kinds never sent twice: an agent's reply sent again after a crash would read as the agent
+# repeating themselves; the agent is told it is uncertain instead and may write again.
+AT_MOST_ONCE = (inbox_messages.REPLY,)
 
 
 async def drain_once(
@@ -31,8 +34,13 @@ async def drain_once(
     batch: int = BATCH,
     clock: Callable[[], datetime] = utcnow,
 ) -> dict[str, int]:
-    """Claim a batch of due Telegram messages and send them; returns counts by new status."""
-    claimed = await repo.claim_due(session, "telegram", clock(), limit=batch)
+    """Claim a batch of due Telegram messages and send them; returns counts by new status.
+    An agent's chat reply is sent at most once: one a dead sender held is `uncertain`."""
+    unsure = await repo.give_up_unsure(session, "telegram", clock(), kinds=AT_MOST_ONCE)
+    await session.commit()
+    for item in unsure:
+        await inbox_messages.delivered(session, events, int(item.payload["message_id"]), "uncertain")
+    claimed = await repo.claim_due(session, "telegram", clock(), once_only=AT_MOST_ONCE, limit=batch)
     # The claim is committed before anything goes out: other senders skip these rows, and
     # one that dies mid-batch leaves them to the lease (at least once, see docs/telegram.md).
     await session.commit()

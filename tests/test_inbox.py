@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.keys import EVENTS
@@ -21,7 +21,7 @@ from handlers.chat import link_by_phone
 from handlers.inbox.routing import InboxPolicy, ask_for_agent, run_sweeper
 from handlers.routing.rules import load_rules
 from storage.events import InProcessBus
-from storage.models import Contact, InboxConversation, InboxMessage, Survey, User
+from storage.models import Contact, InboxConversation, InboxMessage, OutboxMessage, Survey, User
 from storage.models.base import utcnow
 from tests.conftest import Staff
 from tests.inbox_fixtures import Client, bot_app, drain, emily, next_chat, set_state, wang
@@ -431,3 +431,34 @@ async def test_the_expected_wait_comes_from_the_queues_recent_history(
             now=now,
         )
     assert (handoff.outcome, handoff.queue, handoff.wait_minutes) == ("waiting", "english", 9)
+
+
+async def test_a_reply_a_dead_sender_held_is_shown_uncertain_and_never_sent_twice(
+    client: Client,
+    api: BotApiStandIn,
+    staff: Staff,
+    callers: Callers,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    _customer, conversation = await handed_over(client, api, sessions, callers)
+    path = f"/api/v1/conversations/{conversation.id}"
+    async with client.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        await next_chat(socket, "chat_offered")
+        reply = await (
+            await client.post(f"{path}/messages", json={"text": "One moment."}, headers=staff.agent)
+        ).json()
+        # A sender took it, then died before it could say whether Telegram had it.
+        async with sessions() as session:
+            await session.execute(
+                update(OutboxMessage).values(status="sending", claimed_at=utcnow() - timedelta(minutes=6))
+            )
+            await session.commit()
+        sent_before = len(api.sent())
+        assert await drain(client) == {}
+        assert len(api.sent()) == sent_before
+        delivery = await next_chat(socket, "chat_delivery")
+        assert (delivery["message_id"], delivery["state"]) == (reply["id"], "uncertain")
+    assert await drain(client) == {}  # and not later either
+    assert len(api.sent()) == sent_before
+    [message] = (await transcript(client, staff, conversation.id))["messages"]  # type: ignore[misc]
+    assert message["delivery"] == "uncertain"

@@ -24,7 +24,13 @@ MAX_TEXT = 4096
 # The outbox message kind of a reply; its payload names the inbox message.
 REPLY = "chat_reply"
 # What an outbox outcome means for the reply (pending rows are still being tried).
-DELIVERY = {"sent": "sent", "blocked": "blocked", "failed": "failed", "unreachable": "failed"}
+DELIVERY = {
+    "sent": "sent",
+    "blocked": "blocked",
+    "failed": "failed",
+    "unreachable": "failed",
+    "uncertain": "uncertain",  # a sender died holding it: maybe sent, never sent again
+}
 
 
 def owned_by(conversation: ConversationView, user: UserRecord) -> None:
@@ -118,7 +124,7 @@ async def reply(
 
 
 async def delivered(session: AsyncSession, events: EventBus, message_id: int, outcome: str) -> None:
-    """The outbox settled a reply (sent, failed, blocked): store it and tell the agent.
+    """The outbox settled a reply (sent, failed, blocked, uncertain): store it and tell the agent.
     The outbox has committed its own outcome; this is a second, small transaction."""
     delivery = DELIVERY.get(outcome)
     if delivery is None:  # still pending: a retry is due

@@ -74,5 +74,5 @@ class InboxMessage(Base):
     photo: Mapped[str | None] = mapped_column(String(256))
     external_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # An outgoing message's delivery: pending | sent | failed | blocked (its outbox row's fate).
+    # An outgoing message's delivery: pending | sent | failed | blocked | uncertain (its outbox row's fate).
     delivery: Mapped[str | None] = mapped_column(String(16))
