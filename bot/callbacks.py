@@ -59,3 +59,13 @@ class OfferInterest(CallbackData, prefix="offer"):
 
     target_id: int = Field(ge=1, le=MAX_ID)
     answer: Literal["yes"] = "yes"
+
+
+Choice = Literal["person", "menu", "callback", "complaint"]
+
+
+class Handoff(CallbackData, prefix="handoff"):
+    """Talk to a person, see the menu, or, while waiting for an agent, a callback or a
+    complaint instead (bot/routers/inbox.py)."""
+
+    choice: Choice

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.fsm_storage import DatabaseStorage
 from bot.middlewares import Unhandled, UpdateContext
-from bot.routers import complaints, membership, start, surveys
+from bot.routers import complaints, inbox, membership, start, surveys
+from bot.routers.inbox import InboxWiring
 from bot.sender import RateLimiter, TelegramChannel
 from bot.settings import Settings
 from handlers.complaints import ComplaintPolicy
@@ -47,14 +48,23 @@ def build_dispatcher(
     sessions: Callable[[], AsyncSession],
     settings: Settings,
     complaint_policy: ComplaintPolicy,
+    inbox_wiring: InboxWiring,
     on_unhandled: Unhandled | None = None,
 ) -> Dispatcher:
     """`on_unhandled` receives each update no router takes (kept for inspection)."""
-    # The complaint rules the composition root built reach handlers as `complaint_policy`.
-    dispatcher = Dispatcher(storage=DatabaseStorage(sessions), complaint_policy=complaint_policy)
+    # The complaint rules the composition root built reach handlers as `complaint_policy`,
+    # the chat inbox's routing policy and event bus as `inbox`.
+    dispatcher = Dispatcher(
+        storage=DatabaseStorage(sessions), complaint_policy=complaint_policy, inbox=inbox_wiring
+    )
     dispatcher.update.outer_middleware(UpdateContext(sessions, settings, on_unhandled))
-    # Commands and flows first; free text last.
+    # Commands and flows first; then a live conversation's messages (to the agent); free text last.
     dispatcher.include_routers(
-        membership.build(), start.build(), complaints.build(), surveys.build(), start.build_fallback()
+        membership.build(),
+        start.build(),
+        complaints.build(),
+        surveys.build(),
+        inbox.build(),
+        start.build_fallback(),
     )
     return dispatcher

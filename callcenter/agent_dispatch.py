@@ -4,7 +4,8 @@ of its agent only, not every agent's socket of the process (bench/screen_pop.py,
 with every socket subscribed and filtering, 16 calls in flight fell from 53 to 31 pops/s; measured
 again with this on a busy shared machine, see docs/console.md).
 
-- a call event goes to the sockets of its agent (two tabs of one agent each get it);
+- a call event goes to the sockets of its agent (two tabs of one agent each get it), and so
+  does a chat event (INBOX: a chat offered, a message, a reply's delivery, a chat closed);
 - `agent_state` tells that agent's sockets to show their availability again;
 - `queues_changed` makes one read of the queues (callcenter/queue_board.py) for the whole
   process, and only the sockets whose panel (the queues their agent serves) changed push it.
@@ -25,7 +26,7 @@ from callcenter.keys import EVENTS, SESSIONS, SETTINGS
 from callcenter.queue_board import QUEUE_BOARD
 from handlers import agents
 from handlers.agents import QueueWait
-from storage.events import CALLS, SUPERVISOR, Event
+from storage.events import CALLS, INBOX, SUPERVISOR, Event
 from storage.users import UserRecord
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class Inbox:
     def __init__(self, user: UserRecord, queue_size: int = 1000) -> None:
         self.user = user
         self.calls: asyncio.Queue[Event] = asyncio.Queue(queue_size)
+        # The agent's chats: offered, messages both ways, delivery states, closed.
+        self.chats: asyncio.Queue[Event] = asyncio.Queue(queue_size)
         # Availability and the panel are read afresh when pushed: several changes while a push
         # is under way make one more push, not one each.
         self.state_moved = asyncio.Event()
@@ -51,6 +54,10 @@ class Inbox:
         # Like the bus: a socket that stopped reading loses events rather than stalling others.
         with contextlib.suppress(asyncio.QueueFull):
             self.calls.put_nowait(event)
+
+    def chat(self, event: Event) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.chats.put_nowait(event)
 
     def offer_panel(self, served: tuple[QueueWait, ...]) -> None:
         if served != self.panel:
@@ -105,10 +112,15 @@ class AgentDispatch:
         while True:
             try:
                 events = self._app[EVENTS]
-                async with events.subscribe(CALLS) as calls, events.subscribe(SUPERVISOR) as changes:
+                async with (
+                    events.subscribe(CALLS) as calls,
+                    events.subscribe(SUPERVISOR) as changes,
+                    events.subscribe(INBOX) as chats,
+                ):
                     self._listening.set()
                     async with asyncio.TaskGroup() as group:
                         group.create_task(self._route_calls(calls))
+                        group.create_task(self._route_chats(chats))
                         group.create_task(self._route_changes(changes))
                         group.create_task(self._panels())
             except Exception:
@@ -128,6 +140,11 @@ class AgentDispatch:
             if event.get("type") in CALL_EVENTS:
                 for inbox in self.inboxes.get(str(event.get("agent")), ()):
                     inbox.call(event)
+
+    async def _route_chats(self, chats: AsyncIterator[Event]) -> None:
+        async for event in chats:
+            for inbox in self.inboxes.get(str(event.get("agent")), ()):
+                inbox.chat(event)
 
     async def _route_changes(self, changes: AsyncIterator[Event]) -> None:
         async for event in changes:

@@ -1,5 +1,6 @@
 """`/agent/ws`: the agent console's socket. It pushes the agent's own screen pops and call
-ends, their availability whenever the server changes it (a call offered or ended, another
+ends, their chats (`chat_offered` with the card, `chat_message`, `chat_delivery`,
+`chat_closed`), their availability whenever the server changes it (a call offered or ended, another
 tab, a supervisor), and the calls waiting in the queues they serve. The events come through
 the application's one dispatcher (callcenter/agent_dispatch.py), which wakes this socket only
 for what concerns it.
@@ -18,6 +19,7 @@ from callcenter.console_sockets import Sender, open_socket, serve
 from callcenter.keys import SESSIONS
 from callcenter.web_security import check_origin
 from handlers import screen_pop
+from handlers.inbox import lifecycle, messages
 from handlers.roles import STAFF
 from storage.users import UserRecord
 
@@ -51,6 +53,40 @@ class AgentFeed:
                 await self.sender.send({"type": "call_ended", "call_id": call_id})
             else:
                 await self.sender.send(await agent_views.card(self.request, self.user, call_id, via="ws"))
+
+    async def chats(self) -> None:
+        """The agent's chats: an offer with the card, messages both ways, the delivery of
+        each reply, and a chat leaving them (closed or transferred)."""
+        while True:
+            event = await self.inbox.chats.get()
+            kind = event.get("type")
+            conversation_id = int(event["conversation_id"])
+            if kind == "chat_offered":
+                if await self.sender.signed_out():
+                    return
+                await self.sender.send(
+                    await agent_views.chat_offered(self.request, self.user, conversation_id, via="ws")
+                )
+            elif kind == "chat_message":
+                if await self.sender.signed_out():
+                    return
+                async with self.request.app[SESSIONS]() as session:
+                    message = await messages.message(session, int(event["message_id"]))
+                if message is not None:
+                    await self.sender.send(agent_views.chat_message(message))
+            elif kind == "chat_delivery":
+                await self.sender.send(
+                    {
+                        "type": "chat_delivery",
+                        "conversation_id": conversation_id,
+                        "message_id": event["message_id"],
+                        "state": event["state"],
+                    }
+                )
+            elif kind == "chat_closed":
+                await self.sender.send(
+                    {"type": "chat_closed", "conversation_id": conversation_id, "reason": event.get("reason")}
+                )
 
     async def availability(self) -> None:
         while True:
@@ -89,6 +125,13 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
         feed = AgentFeed(request, user, sender, inbox, set(in_progress))
         for call_id in in_progress:
             await sender.send(await agent_views.card(request, user, call_id, via="ws", replay=True))
+        # And the chats they hold, each with its card.
+        async with request.app[SESSIONS]() as session:
+            held = await lifecycle.held_by(session, user)
+        for conversation in held:
+            await sender.send(
+                await agent_views.chat_offered(request, user, conversation.id, via="ws", replay=True)
+            )
         await sender.send(await agent_views.availability(request, user))
-        await serve(request, socket, feed.pops(), feed.availability(), feed.queue_panel())
+        await serve(request, socket, feed.pops(), feed.chats(), feed.availability(), feed.queue_panel())
     return socket

@@ -14,6 +14,7 @@ from callcenter.console_pages import page_language
 from callcenter.keys import SESSIONS, SETTINGS
 from handlers import agents, screen_pop
 from handlers.agents import QueueWait
+from storage.inbox import MessageView
 from storage.models.base import utcnow
 from storage.users import UserRecord
 from templates import render
@@ -42,7 +43,14 @@ async def card(
     `logged`: the ticket the agent just logged from the card, for them to read out."""
     async with request.app[SESSIONS]() as session:
         pop = await screen_pop.for_call(session, user, call_id, via=via, replay=replay)
-    html = await _render(
+    html = await _card_html(request, user, pop, logged)
+    return {"type": "screen_pop", "call_id": call_id, "customer": _customer(pop), "html": html}
+
+
+async def _card_html(
+    request: web.Request, user: UserRecord, pop: screen_pop.ScreenPop, logged: str | None
+) -> str:
+    return await _render(
         request,
         user,
         "console/card.html.j2",
@@ -51,15 +59,46 @@ async def card(
         logged=logged,
         categories=request.app[SETTINGS].complaint_categories,
     )
-    customer = None
-    if pop.customer is not None:
-        customer = {
-            "id": pop.customer.id,
-            "name": pop.customer.name,
-            "tier": pop.customer.tier,
-            "blacklisted": pop.customer.blacklisted,
-        }
-    return {"type": "screen_pop", "call_id": call_id, "customer": customer, "html": html}
+
+
+def _customer(pop: screen_pop.ScreenPop) -> dict[str, Any] | None:
+    if pop.customer is None:
+        return None
+    return {
+        "id": pop.customer.id,
+        "name": pop.customer.name,
+        "tier": pop.customer.tier,
+        "blacklisted": pop.customer.blacklisted,
+    }
+
+
+async def chat_offered(
+    request: web.Request, user: UserRecord, conversation_id: int, *, via: str, replay: bool = False
+) -> dict[str, Any]:
+    """The `chat_offered` message: the same card as a call's screen pop (an audited read)."""
+    async with request.app[SESSIONS]() as session:
+        pop = await screen_pop.for_conversation(session, user, conversation_id, via=via, replay=replay)
+    html = await _card_html(request, user, pop, None)
+    return {
+        "type": "chat_offered",
+        "conversation_id": conversation_id,
+        "customer": _customer(pop),
+        "html": html,
+    }
+
+
+def chat_message(message: MessageView) -> dict[str, Any]:
+    """The `chat_message` message: `from` is `customer` or the replying agent's login."""
+    return {
+        "type": "chat_message",
+        "conversation_id": message.conversation_id,
+        "message_id": message.id,
+        "from": "customer" if message.direction == "in" else message.author,
+        "text": message.text,
+        "photo": message.photo is not None,
+        "at": message.created_at.isoformat(),
+        "delivery": message.delivery,
+    }
 
 
 async def availability(request: web.Request, user: UserRecord) -> dict[str, Any]:

@@ -33,6 +33,7 @@ class UserIn(BaseModel):
     queues: _Names = Field(default_factory=list, max_length=50)
     phone: str | None = Field(default=None, max_length=64, description="any spelling; stored as E.164")
     twilio_client: str | None = Field(default=None, max_length=128)
+    max_chats: int = Field(default=users.DEFAULT_MAX_CHATS, ge=0, le=users.MAX_CHATS)
 
 
 class UserPatch(BaseModel):
@@ -43,6 +44,7 @@ class UserPatch(BaseModel):
     queues: _Names | None = Field(default=None, max_length=50)
     phone: str | None = Field(default=None, max_length=64, description='any spelling; "" removes it')
     twilio_client: str | None = Field(default=None, max_length=128, description='"" removes it')
+    max_chats: int | None = Field(default=None, ge=0, le=users.MAX_CHATS)
     # Only true: a disabled account's sessions and tokens are gone for good.
     disabled: Literal[True] | None = None
 
@@ -60,6 +62,7 @@ def _profile(body: UserIn | UserPatch) -> users.Profile:
         queues=_optional(body.queues),
         phone=body.phone,
         twilio_client=body.twilio_client,
+        max_chats=body.max_chats,
     )
 
 
@@ -96,7 +99,8 @@ async def patch_user(request: web.Request) -> web.Response:
     profile = _profile(body)
     if profile == users.Profile() and body.disabled is None:
         raise InvalidInput(
-            "nothing to change: give role, name, skills, languages, queues, phone, twilio_client or disabled"
+            "nothing to change: give role, name, skills, languages, queues, phone, twilio_client, "
+            "max_chats or disabled"
         )
     actor = Actor.of(admin, "api")
     async with request.app[SESSIONS]() as session:
@@ -143,7 +147,8 @@ PATHS: dict[str, Any] = {
     },
     "/users/{login}": {
         "patch": {
-            "summary": "Change role, name, skills, languages, queues, phone, Twilio Client identity; "
+            "summary": "Change role, name, skills, languages, queues, phone, Twilio Client identity, "
+            "max_chats (concurrent chats); "
             "`disabled: true` ends the "
             "user's sessions and API tokens at once (admins)",
             "parameters": [_LOGIN],

@@ -12,6 +12,7 @@ from callcenter import (
     api_audit,
     api_campaigns,
     api_complaints,
+    api_conversations,
     api_customers,
     api_live_report,
     api_users,
@@ -39,7 +40,7 @@ from callcenter import (
 )
 from callcenter.auth import LOADERS
 from callcenter.bootstrap import Bootstrap, running
-from callcenter.keys import CLOCK, METRICS, OPENAPI
+from callcenter.keys import CLOCK, INBOX_POLICY, METRICS, OPENAPI
 from callcenter.metrics import Metrics
 from callcenter.openapi import OpenAPI
 from callcenter.settings import Settings
@@ -59,6 +60,7 @@ def create_app(
     web_runtime.attach(app, boot)
     app[METRICS] = metrics
     app[CLOCK] = utcnow
+    app[INBOX_POLICY] = policies.inbox
     app[OPENAPI] = OpenAPI()
     app[LOADERS] = []
     app[api_customers.PROFILE_SECTIONS] = {}
@@ -70,6 +72,7 @@ def create_app(
     api_customers.setup(app)
     complaints_setup.setup(app, policies.complaints, policies.targets)
     api_complaints.setup(app)
+    api_conversations.setup(app)
     api_alerts.setup(app)
     api_live_report.setup(app)
     api_campaigns.setup(app, policies.campaigns)
@@ -86,7 +89,7 @@ def create_app(
     telephony_cti.setup(app)
     telephony_cti_zammad.setup(app)
     telephony_twilio.setup(app)
-    telegram_webhook.setup(app, boot.telegram, policies.complaints)
+    telegram_webhook.setup(app, boot.telegram, policies.complaints, policies.inbox)
     rasa_webhook.setup(app)
     console_auth.setup(app)
     console_pages.setup(app)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from callcenter.metrics import Metrics
     from handlers.campaigns import Policy as CampaignPolicy
     from handlers.complaints import ComplaintPolicy
+    from handlers.inbox.routing import InboxPolicy
     from handlers.reports import Targets
     from handlers.routing.rules import Rules
 
@@ -55,6 +56,7 @@ class Policies:
     targets: Targets
     campaigns: CampaignPolicy
     routing: Rules
+    inbox: InboxPolicy  # chats: the routing rules and the holidays
 
 
 def policies_from(settings: Settings) -> Policies:
@@ -62,9 +64,11 @@ def policies_from(settings: Settings) -> Policies:
     from handlers.calendar import WorkCalendar
     from handlers.campaigns import Policy as CampaignPolicy
     from handlers.complaints import ComplaintPolicy
+    from handlers.inbox.routing import InboxPolicy
     from handlers.reports import Targets
     from handlers.routing.rules import load_rules
 
+    routing = load_rules(settings.routing_rules, settings.timezone)
     calendar = WorkCalendar.from_settings(settings.timezone, settings.holidays, settings.extra_workdays)
     return Policies(
         complaints=ComplaintPolicy(
@@ -85,7 +89,8 @@ def policies_from(settings: Settings) -> Policies:
             concurrency=settings.campaign_concurrency,
             lease=timedelta(seconds=settings.campaign_lease_seconds),
         ),
-        routing=load_rules(settings.routing_rules, settings.timezone),
+        routing=routing,
+        inbox=InboxPolicy(rules=routing, calendar=calendar),
     )
 
 
@@ -193,6 +198,7 @@ class Bootstrap:
         outbox drain and campaigns only expand and serve the dialer."""
         from callcenter.complaints_setup import deadline_worker
         from handlers.campaigns import run_worker as campaign_worker
+        from handlers.inbox.routing import run_sweeper
 
         settings, policies = self.settings, self.policies
         telegram = self.telegram
@@ -213,6 +219,10 @@ class Bootstrap:
                     settings.campaign_idle_seconds,
                 ),
             ),
+            Worker(
+                "inbox_sweep",
+                lambda: run_sweeper(db.sessions, db.events, policies.inbox, settings.inbox_sweep_seconds),
+            ),
         ]
         if telegram is not None:
             from handlers import outbox, telegram_updates
@@ -222,7 +232,7 @@ class Bootstrap:
                 Worker(
                     "outbox_drain",
                     lambda: outbox.run_sender(
-                        db.sessions, telegram.channel, settings.telegram_sender_idle_seconds
+                        db.sessions, telegram.channel, db.events, settings.telegram_sender_idle_seconds
                     ),
                 ),
                 Worker(

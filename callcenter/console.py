@@ -12,11 +12,12 @@ from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
 from callcenter.console_auth import check_form
 from callcenter.console_pages import render_page, require_page_user
-from callcenter.keys import EVENTS, SESSIONS
+from callcenter.keys import EVENTS, INBOX_POLICY, SESSIONS
 from callcenter.queue_board import QUEUE_BOARD, QueueBoard
 from callcenter.serialize import json_response, plain, read_form
 from handlers import agents, campaigns, complaints, screen_pop
 from handlers.errors import Forbidden, InvalidInput
+from handlers.inbox import routing as inbox_routing
 from handlers.roles import MANAGERS, STAFF
 from handlers.routing import publish
 from storage.models.base import utcnow
@@ -43,6 +44,8 @@ async def set_state(request: web.Request) -> web.StreamResponse:
         raise Forbidden("only a supervisor sets another agent's availability")
     async with request.app[SESSIONS]() as session:
         state = await agents.set_state(session, login, str(form.get("state", "")))
+        if state.state in inbox_routing.CHATTING_STATES:  # chats waiting for someone like them are offered
+            await inbox_routing.offer_waiting(session, request.app[EVENTS], request.app[INBOX_POLICY])
     await publish.agent_state(request.app[EVENTS], login, state.state)
     if request.headers.get("Accept", "").startswith("application/json"):
         return json_response(state)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callcenter.metrics import Metrics
 from callcenter.openapi import OpenAPI
 from callcenter.settings import Settings
+from handlers.inbox.routing import InboxPolicy
 from storage.events import EventBus
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -22,3 +23,5 @@ EVENTS = web.AppKey("events", EventBus)
 # The application's clock: call events without a time of their own happen at its now, and
 # the live report's today is its today (a test sets it; the server runs on utcnow).
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
+# The chat inbox's routing policy (the call routing rules and the operator's holidays).
+INBOX_POLICY = web.AppKey("inbox_policy", InboxPolicy)

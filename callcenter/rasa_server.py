@@ -10,7 +10,7 @@ from aiohttp import web
 
 from callcenter import complaints_setup, health, rasa_webhook, web_runtime
 from callcenter.bootstrap import Bootstrap
-from callcenter.keys import OPENAPI
+from callcenter.keys import INBOX_POLICY, OPENAPI
 from callcenter.openapi import OpenAPI
 from callcenter.web_errors import error_middleware
 
@@ -20,6 +20,7 @@ def create_actions_app(boot: Bootstrap) -> web.Application:
     web_runtime.attach(app, boot)
     app[OPENAPI] = OpenAPI()  # the webhook describes itself there; this server does not publish it
     complaints_setup.setup(app, boot.policies.complaints, boot.policies.targets)
+    app[INBOX_POLICY] = boot.policies.inbox  # the handoff action routes chats
     health.setup(app)
     rasa_webhook.setup(app)
     return app

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import ACTIONS, Services
 from callcenter.complaints_setup import POLICY as COMPLAINT_POLICY
-from callcenter.keys import OPENAPI, SESSIONS, SETTINGS
+from callcenter.keys import EVENTS, INBOX_POLICY, OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import RASA_SECURITY, ROOT, error_responses, json_ok, nullable, obj
 from callcenter.serialize import read_json
 from callcenter.shared_token import refused, token_matches
@@ -43,6 +43,8 @@ def build_executor(app: web.Application) -> ActionExecutor:
         region=settings.default_region,
         policy=app[COMPLAINT_POLICY],
         trusted_channels=frozenset(settings.rasa_trusted_channels),
+        inbox=app[INBOX_POLICY],
+        events=lambda: app[EVENTS],
     )
     executor = ActionExecutor()
     for action in ACTIONS:

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     telegram_sender_idle_seconds: float = 1.0
     # Handled update ids are kept this long to ignore Telegram's re-deliveries, then forgotten.
     telegram_update_retention_days: float = Field(default=2.0, gt=0)
+    # How often waiting chats are offered again to agents who may take them (they are also
+    # offered at once when a chat closes or moves and when an agent becomes available).
+    inbox_sweep_seconds: float = Field(default=15.0, gt=0)
 
     # Campaigns: at most one campaign message per customer per this many days (all campaigns),
     # how many targets one INSERT … SELECT writes, and how workers share the sending.

@@ -17,14 +17,16 @@ from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.routers.inbox import InboxWiring
 from bot.settings import Settings as BotSettings
 from bot.setup import Telegram, build_dispatcher
 from bot.webhook import WebhookHandler
-from callcenter.keys import METRICS, OPENAPI, SESSIONS, SETTINGS
+from callcenter.keys import EVENTS, METRICS, OPENAPI, SESSIONS, SETTINGS
 from callcenter.openapi import ROOT, TELEGRAM_SECURITY, error_responses, obj
 from callcenter.settings import Settings
 from callcenter.web_errors import json_error
 from handlers.complaints import ComplaintPolicy
+from handlers.inbox.routing import InboxPolicy
 from handlers.rejected_updates import keep_rejected_update
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,12 @@ async def _polling(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def setup(app: web.Application, telegram: Telegram | None, complaint_policy: ComplaintPolicy) -> None:
+def setup(
+    app: web.Application,
+    telegram: Telegram | None,
+    complaint_policy: ComplaintPolicy,
+    inbox_policy: InboxPolicy,
+) -> None:
     settings = app[SETTINGS]
     app[OPENAPI].add(PATHS)
     if telegram is None:
@@ -108,7 +115,13 @@ def setup(app: web.Application, telegram: Telegram | None, complaint_policy: Com
         await keep_rejected(raw, f"no handler takes a {update.event_type} update", None)
 
     bot = telegram.bot
-    dispatcher = build_dispatcher(sessions, bot_settings(settings), complaint_policy, keep_unhandled)
+    dispatcher = build_dispatcher(
+        sessions,
+        bot_settings(settings),
+        complaint_policy,
+        InboxWiring(inbox_policy, lambda: app[EVENTS]),
+        keep_unhandled,
+    )
     app[BOT] = bot
     app[DISPATCHER] = dispatcher
     if settings.telegram_webhook_secret:

@@ -13,6 +13,7 @@ from handlers.errors import Forbidden, NotFound
 from handlers.roles import AGENT
 from storage import complaints as complaints_repo
 from storage import customers as customers_repo
+from storage import inbox as inbox_repo
 from storage import surveys as surveys_repo
 from storage.audit import Actor, audit
 from storage.complaints import OPEN_STATES, ComplaintView
@@ -80,49 +81,103 @@ async def for_call(
     that shows a customer is a read of their record, audited (`replay`: resent to a
     reconnecting socket)."""
     contact = await _offered(session, agent, call_id, channel)
-    customer = None
-    open_complaints: tuple[ComplaintView, ...] = ()
-    recent: tuple[ContactView, ...] = ()
-    satisfaction: tuple[SurveyView, ...] = ()
-    offer = None
-    if contact.customer_id is not None:
-        customer = await customers_repo.get(session, contact.customer_id)
-        found = await complaints_repo.search(session, customer_id=contact.customer_id, states=OPEN_STATES)
-        open_complaints = tuple(found)
-        recent = tuple(
-            c
-            for c in await contact_log.recent_contacts(session, contact.customer_id, limit=6)
-            if c.id != contact.id
-        )[:5]
-        satisfaction = tuple(
-            await surveys_repo.search(session, customer_id=contact.customer_id, answered=True, limit=5)
-        )
-        offer = await offers.best_offer(session, contact.customer_id)
-        details: dict[str, object] = {"call_id": call_id}
-        if replay:
-            details["replay"] = True
-        await audit(
-            session,
-            actor=Actor.of(agent, via),
-            action="customer.card",
-            customer_id=contact.customer_id,
-            subject_type="call",
-            subject_id=call_id,
-            details=details,
-        )
-        await session.commit()
-    return ScreenPop(
-        call_id,
-        contact.queue,
-        contact.reason,
-        customer,
-        contact.from_number,
-        open_complaints,
-        recent,
-        satisfaction,
-        offer,
-        contact.created_at,
+    found = await _context(
+        session,
+        agent,
+        contact.customer_id,
+        via=via,
+        subject=("call", call_id),
+        replay=replay,
+        skip=contact.id,
     )
+    return found.pop(call_id, contact.queue, contact.reason, contact.from_number, contact.created_at)
+
+
+@dataclass(frozen=True)
+class _Context:
+    customer: CustomerRecord | None
+    open_complaints: tuple[ComplaintView, ...]
+    recent: tuple[ContactView, ...]
+    satisfaction: tuple[SurveyView, ...]
+    offer: offers.OfferView | None
+
+    def pop(
+        self, call_id: str, queue: str | None, reason: str, caller: str | None, at: datetime
+    ) -> ScreenPop:
+        return ScreenPop(
+            call_id,
+            queue,
+            reason,
+            self.customer,
+            caller,
+            self.open_complaints,
+            self.recent,
+            self.satisfaction,
+            self.offer,
+            at,
+        )
+
+
+async def _context(
+    session: AsyncSession,
+    agent: UserRecord,
+    customer_id: int | None,
+    *,
+    via: str,
+    subject: tuple[str, str],
+    replay: bool,
+    skip: int | None,
+) -> _Context:
+    """The customer's side of a card, and its read audited (`subject`: what it was shown
+    for, a call or a conversation)."""
+    if customer_id is None:
+        return _Context(None, (), (), (), None)
+    customer = await customers_repo.get(session, customer_id)
+    open_complaints = tuple(
+        await complaints_repo.search(session, customer_id=customer_id, states=OPEN_STATES)
+    )
+    recent = tuple(
+        c for c in await contact_log.recent_contacts(session, customer_id, limit=6) if c.id != skip
+    )[:5]
+    satisfaction = tuple(await surveys_repo.search(session, customer_id=customer_id, answered=True, limit=5))
+    offer = await offers.best_offer(session, customer_id)
+    kind, subject_id = subject
+    details: dict[str, object] = {f"{kind}_id": subject_id}
+    if replay:
+        details["replay"] = True
+    await audit(
+        session,
+        actor=Actor.of(agent, via),
+        action="customer.card",
+        customer_id=customer_id,
+        subject_type=kind,
+        subject_id=subject_id,
+        details=details,
+    )
+    await session.commit()
+    return _Context(customer, open_complaints, recent, satisfaction, offer)
+
+
+async def for_conversation(
+    session: AsyncSession, agent: UserRecord, conversation_id: int, *, via: str, replay: bool = False
+) -> ScreenPop:
+    """The same card for a chat offered to the agent (its id reads `chat-<id>`)."""
+    conversation = await inbox_repo.get(session, conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation", conversation_id=conversation_id)
+    if agent.role == AGENT and conversation.agent_id != agent.id:
+        raise Forbidden("this conversation is not yours")
+    found = await _context(
+        session,
+        agent,
+        conversation.customer_id,
+        via=via,
+        subject=("conversation", str(conversation_id)),
+        replay=replay,
+        skip=None,
+    )
+    at = conversation.assigned_at or conversation.created_at
+    return found.pop(f"chat-{conversation_id}", conversation.queue, conversation.reason, None, at)
 
 
 async def calls_in_progress(session: AsyncSession, agent: UserRecord) -> list[str]:

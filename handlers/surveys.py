@@ -17,7 +17,7 @@ from storage.surveys import NewSurvey, SurveyView
 from storage.users import UserRecord
 
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
-TRIGGERS = ("complaint", "call", "campaign", "periodic")
+TRIGGERS = ("complaint", "call", "chat", "campaign", "periodic")
 EXTERNAL_REF_LENGTH = 80
 
 

@@ -29,6 +29,9 @@ from templates import LANGUAGES
 
 LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 NAME_LENGTH = 200
+# Concurrent chats: 3 unless an administrator sets another number, at most MAX_CHATS.
+DEFAULT_MAX_CHATS = 3
+MAX_CHATS = 20
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class UserView:
     languages: tuple[str, ...]
     queues: tuple[str, ...]
     active: bool
+    max_chats: int  # chats the agent holds at once
     phone: str | None = None  # E.164: what a PBX reports when they answer (answeringNumber)
     twilio_client: str | None = None  # the Twilio Client identity their calls are dialled to
 
@@ -55,6 +59,7 @@ class Profile:
     skills: tuple[str, ...] | None = None
     languages: tuple[str, ...] | None = None
     queues: tuple[str, ...] | None = None
+    max_chats: int | None = None
     phone: str | None = None  # any spelling; "" removes it
     twilio_client: str | None = None  # "" removes it
 
@@ -84,6 +89,7 @@ def _view(user: UserRecord, queue_names: Collection[str]) -> UserView:
         languages=user.languages,
         queues=tuple(s for s in user.skills if s in queue_names),
         active=user.active,
+        max_chats=user.max_chats,
         phone=user.phone,
         twilio_client=user.twilio_client,
     )
@@ -108,6 +114,7 @@ class _Checked:
     skills: tuple[str, ...] | None
     languages: tuple[str, ...] | Keep
     queues: tuple[str, ...] | None
+    max_chats: int | Keep
     phone: str | Keep | None = KEEP
     twilio_client: str | Keep | None = KEEP
 
@@ -135,6 +142,8 @@ def _check(
 ) -> _Checked:
     if profile.role is not None and profile.role not in ROLES:
         raise InvalidInput(f"unknown role {profile.role!r}", field="role", allowed=list(ROLES))
+    if profile.max_chats is not None and not 0 <= profile.max_chats <= MAX_CHATS:
+        raise InvalidInput(f"max_chats is 0 to {MAX_CHATS}", field="max_chats")
     if profile.name is not None and len(profile.name) > NAME_LENGTH:
         raise InvalidInput(f"a name is at most {NAME_LENGTH} characters", field="name")
     skills = None if profile.skills is None else _unique(profile.skills)
@@ -153,6 +162,7 @@ def _check(
         skills=skills,
         languages=KEEP if languages is None else languages,
         queues=queues,
+        max_chats=KEEP if profile.max_chats is None else profile.max_chats,
         phone=phone,
         twilio_client=twilio_client,
     )
@@ -244,6 +254,7 @@ async def add_user(
         name=checked.name if isinstance(checked.name, str) else "",
         skills=_held(checked, None, queue_names),
         languages=checked.languages if isinstance(checked.languages, tuple) else (),
+        max_chats=checked.max_chats if isinstance(checked.max_chats, int) else DEFAULT_MAX_CHATS,
         phone=checked.phone if isinstance(checked.phone, str) else None,
         twilio_client=checked.twilio_client if isinstance(checked.twilio_client, str) else None,
     )
@@ -276,6 +287,7 @@ async def update_user(
         name=checked.name,
         skills=_held(checked, current, queue_names) if skills_given else KEEP,
         languages=checked.languages,
+        max_chats=checked.max_chats,
         phone=checked.phone,
         twilio_client=checked.twilio_client,
     )
@@ -308,6 +320,7 @@ def _changes(view: UserView) -> dict[str, object]:
         "skills": list(view.skills),
         "languages": list(view.languages),
         "queues": list(view.queues),
+        "max_chats": view.max_chats,
         "phone": view.phone,
         "twilio_client": view.twilio_client,
     }

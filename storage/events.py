@@ -19,6 +19,9 @@ Event = dict[str, Any]
 # Channels used across features; payloads always carry a "type".
 CALLS = "calls"  # {"type": "call_offered" | "call_answered" | "call_ended", "call_id", "agent", ...}
 SUPERVISOR = "supervisor"  # queue and agent-state changes for the live supervisor view
+# The chat inbox: {"type": "chat_offered" | "chat_message" | "chat_delivery" | "chat_closed"
+# | "chat_queued", "conversation_id", "agent", ...}; handlers/inbox/publish.py
+INBOX = "inbox"
 
 
 class EventBus(Protocol):

@@ -3,6 +3,7 @@ happened to each. Nothing here commits: the use case that calls it owns the tran
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Customer, CustomerIdentity, OutboxMessage
+
+# How long a sender may hold a claimed message before it is presumed dead.
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -90,19 +94,22 @@ async def claim_due(
     channel: str,
     now: datetime,
     *,
+    once_only: Collection[str],
     limit: int = 50,
-    lease: timedelta = timedelta(minutes=5),
+    lease: timedelta = LEASE,
 ) -> list[OutgoingMessage]:
     """Take due messages for this channel (`sending`). Once the caller commits the claim,
     other senders skip them (SKIP LOCKED), and a sender that dies leaves them to be retried
-    after the lease."""
+    after the lease, except the kinds sent at most once (`once_only`: see `give_up_unsure`)."""
     query = (
         select(OutboxMessage)
         .where(
             OutboxMessage.channel == channel,
             or_(
                 (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - lease),
+                (OutboxMessage.status == "sending")
+                & (OutboxMessage.claimed_at < now - lease)
+                & OutboxMessage.kind.not_in(once_only),
             ),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
@@ -110,7 +117,15 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     rows = (await session.execute(query)).scalars().all()
-    claimed = [
+    claimed = _outgoing(rows)
+    for row in rows:
+        row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
+    await session.flush()
+    return claimed
+
+
+def _outgoing(rows: Sequence[OutboxMessage]) -> list[OutgoingMessage]:
+    return [
         OutgoingMessage(
             r.id,
             r.customer_id,
@@ -124,10 +139,33 @@ async def claim_due(
         )
         for r in rows
     ]
+
+
+async def give_up_unsure(
+    session: AsyncSession, channel: str, now: datetime, *, kinds: Collection[str], lease: timedelta = LEASE
+) -> list[OutgoingMessage]:
+    """Messages of `kinds` a sender took and never reported on (it died): Telegram may have
+    them or not, and has no idempotency key, so they are marked `uncertain`, never sent again."""
+    rows = (
+        (
+            await session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.claimed_at < now - lease,
+                    OutboxMessage.kind.in_(kinds),
+                )
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
     for row in rows:
-        row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
+        row.status = "uncertain"
     await session.flush()
-    return claimed
+    return _outgoing(rows)
 
 
 async def finish(

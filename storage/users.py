@@ -28,6 +28,7 @@ class UserRecord:
     languages: tuple[str, ...]
     active: bool
     console_language: str | None = None
+    max_chats: int = 3  # chats held at once (the inbox); calls have their own capacity
     phone: str | None = None  # E.164, as a PBX reports it when this agent answers
     twilio_client: str | None = None
 
@@ -42,6 +43,7 @@ def to_user(row: User) -> UserRecord:
         languages=tuple(row.languages or ()),
         active=row.active,
         console_language=row.console_language,
+        max_chats=row.max_chats,
         phone=row.phone,
         twilio_client=row.twilio_client,
     )
@@ -107,6 +109,7 @@ async def insert(
     name: str,
     skills: Sequence[str],
     languages: Sequence[str],
+    max_chats: int,
     phone: str | None = None,
     twilio_client: str | None = None,
 ) -> UserRecord:
@@ -120,6 +123,7 @@ async def insert(
         skills=list(skills),
         languages=list(languages),
         active=True,
+        max_chats=max_chats,
         phone=phone,
         twilio_client=twilio_client,
     )
@@ -137,6 +141,7 @@ async def update(
     skills: Sequence[str] | Keep = KEEP,
     languages: Sequence[str] | Keep = KEEP,
     password_hash: str | Keep = KEEP,
+    max_chats: int | Keep = KEEP,
     phone: str | Keep | None = KEEP,
     twilio_client: str | Keep | None = KEEP,
 ) -> UserRecord | None:
@@ -150,6 +155,7 @@ async def update(
         skills=skills if isinstance(skills, Keep) else list(skills),
         languages=languages if isinstance(languages, Keep) else list(languages),
         password_hash=password_hash,
+        max_chats=max_chats,
         phone=phone,
         twilio_client=twilio_client,
     )

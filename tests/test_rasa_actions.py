@@ -21,8 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.actions import Services, ValidateComplaintForm
 from callcenter.settings import Settings
 from handlers import surveys
+from handlers.calendar import WorkCalendar
 from handlers.complaints import ComplaintPolicy
 from handlers.customers import NewCustomer, create_customer
+from handlers.inbox.routing import InboxPolicy
+from handlers.routing.rules import load_rules
+from storage.events import InProcessBus
 from storage.models import Complaint
 from tests.conftest import REPO_ROOT
 from tests.test_customers_api import Client
@@ -271,7 +275,12 @@ def _no_database() -> AsyncSession:
 
 
 SERVICES = Services(
-    sessions=_no_database, region="CN", policy=ComplaintPolicy(), trusted_channels=frozenset()
+    sessions=_no_database,
+    region="CN",
+    policy=ComplaintPolicy(),
+    trusted_channels=frozenset(),
+    inbox=InboxPolicy(load_rules(), WorkCalendar()),
+    events=InProcessBus,
 )
 
 

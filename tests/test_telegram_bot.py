@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import RateLimiter, TelegramChannel
 from callcenter.app import create_app
+from callcenter.keys import EVENTS
 from callcenter.settings import Settings
 from callcenter.telegram_webhook import BOT
 from handlers import complaints, outbox
@@ -287,7 +288,9 @@ async def test_told_when_resolved_and_answering_not_satisfied_reopens_it(
         assert response.status == 200
     app = bot_client.server.app
     async with sessions() as session:
-        outcome = await outbox.drain_once(session, TelegramChannel(app[BOT], RateLimiter(1000, 0)))
+        outcome = await outbox.drain_once(
+            session, TelegramChannel(app[BOT], RateLimiter(1000, 0)), app[EVENTS]
+        )
     assert outcome == {"sent": 4}
     resolved = api.sent()[-1]
     assert resolved.text.startswith(f"Ticket {lodged.ticket} is resolved: refunded")
@@ -331,7 +334,9 @@ async def test_the_sender_waits_out_a_429_and_records_a_blocked_chat(
     app = bot_client.server.app
     started = time.monotonic()
     async with sessions() as session:
-        outcome = await outbox.drain_once(session, TelegramChannel(app[BOT], RateLimiter(1000, 0)))
+        outcome = await outbox.drain_once(
+            session, TelegramChannel(app[BOT], RateLimiter(1000, 0)), app[EVENTS]
+        )
     assert time.monotonic() - started >= 2.0
     assert outcome == {"blocked": 1, "sent": 1}
     async with sessions() as session:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import RateLimiter, TelegramChannel
 from callcenter.app import create_app
+from callcenter.keys import EVENTS
 from callcenter.settings import Settings
 from callcenter.telegram_webhook import BOT
 from handlers import campaigns, complaints, outbox, telegram_updates
@@ -191,7 +192,9 @@ async def test_a_notification_telegram_does_not_take_is_retried_with_backoff_the
         for _ in range(MAX_ATTEMPTS):
             api.fail_next("sendMessage", 502, "Bad Gateway")
             async with sessions() as session:
-                outcome = await outbox.drain_once(session, channel, clock=lambda: now[0])
+                outcome = await outbox.drain_once(
+                    session, channel, desk.server.app[EVENTS], clock=lambda: now[0]
+                )
                 row = (await session.execute(select(OutboxMessage))).scalar_one()
             if row.status == "pending":
                 assert outcome == {"pending": 1}

@@ -68,6 +68,7 @@ async def test_a_user_added_on_the_command_line_signs_in_with_the_printed_passwo
         "languages": ["zh", "en"],
         "queues": ["vip", "general"],
         "active": True,
+        "max_chats": 3,
         "phone": "+8613900000009",
         "twilio_client": "mei_desk",
     }

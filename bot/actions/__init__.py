@@ -15,6 +15,7 @@ from bot.actions.complaint_form import ValidateComplaintForm
 from bot.actions.complaints import ComplaintStatus, LodgeComplaint
 from bot.actions.conversation import Services
 from bot.actions.customer import IdentifyCustomer
+from bot.actions.handoff import HandoffToAgent
 from bot.actions.offers import SuggestOffer
 from bot.actions.surveys import RecordSurvey
 
@@ -24,6 +25,7 @@ ACTIONS = (
     ComplaintStatus,
     RecordSurvey,
     SuggestOffer,
+    HandoffToAgent,
     ValidateComplaintForm,
 )
 

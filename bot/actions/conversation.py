@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import assistant
 from handlers.complaints import ComplaintPolicy
+from handlers.inbox.routing import InboxPolicy
 from storage.customers import CustomerRecord
+from storage.events import EventBus
 from storage.users import Actor
 from templates import language_of, message
 
@@ -34,6 +36,8 @@ class Services:
     region: str
     policy: ComplaintPolicy
     trusted_channels: frozenset[str]
+    inbox: InboxPolicy  # how a conversation handed to a person is routed
+    events: Callable[[], EventBus]  # opened with the application, after the actions are built
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.rasa_forward import RasaForwarder
+from bot.routers.inbox import person_or_menu
 from bot.settings import Settings
 from bot.texts import t
 from handlers import chat
@@ -90,13 +91,14 @@ async def stop(message: Message, session: AsyncSession, customer: CustomerRecord
 
 
 async def menu(message: Message, lang: str) -> None:
-    await message.answer(t("menu", lang))
+    await message.answer(t("menu", lang), reply_markup=person_or_menu(lang))
 
 
 async def free_text(
     message: Message, settings: Settings, customer: CustomerRecord | None, lang: str, *, rasa: RasaForwarder
 ) -> None:
-    """Outside a flow: a Rasa assistant answers when one is configured, else the menu."""
+    """Outside a flow: a Rasa assistant answers when one is configured; what nobody could
+    answer gets the menu with a person offered, not the menu alone again."""
     if customer is not None and customer.blacklisted:
         await message.answer(t("blacklisted", lang))
         return
@@ -106,7 +108,7 @@ async def free_text(
             for reply in replies:
                 await message.answer(reply)
             return
-    await message.answer(t("menu", lang))
+    await message.answer(t("menu", lang), reply_markup=person_or_menu(lang))
 
 
 def build() -> Router:

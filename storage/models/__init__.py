@@ -4,6 +4,7 @@ from storage.models.base import Base
 from storage.models.campaigns import Campaign, CampaignTarget, OfferConversion
 from storage.models.complaints import Complaint, ComplaintEvent
 from storage.models.customers import Customer, CustomerIdentity, Holding, Product
+from storage.models.inbox import InboxConversation, InboxMessage
 from storage.models.outbox import OutboxMessage
 from storage.models.routing import AgentState, Contact, Queue
 from storage.models.surveys import Alert, ComplaintTimer, Survey
@@ -30,6 +31,8 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "Holding",
+    "InboxConversation",
+    "InboxMessage",
     "LoginFailure",
     "OfferConversion",
     "OutboxMessage",

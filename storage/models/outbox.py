@@ -27,7 +27,7 @@ class OutboxMessage(Base):
     template: Mapped[str] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(8), default="zh")
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    # pending | sending | sent | failed | blocked | unreachable
+    # pending | sending | sent | failed | blocked | unreachable | uncertain (at-most-once kinds)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

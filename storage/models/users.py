@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -30,6 +30,8 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
     # The Twilio Client identity a call routed to this agent is dialled to.
     twilio_client: Mapped[str | None] = mapped_column(String(128))
+    # How many chats the agent holds at once; a chat does not count against call capacity.
+    max_chats: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
 
 class ApiToken(Base):
