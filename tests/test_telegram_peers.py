@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import RateLimiter, TelegramChannel
 from callcenter.app import create_app
+from callcenter.keys import EVENTS
 from callcenter.settings import Settings
 from callcenter.telegram_webhook import BOT
 from handlers import complaints, outbox
@@ -255,7 +256,9 @@ async def test_blocking_the_bot_marks_the_chat_and_the_outbox_no_longer_sends_to
     # The complaint's acknowledgement is queued for her; the sender knows not to try.
     async with sessions() as session:
         outcome = await outbox.drain_once(
-            session, TelegramChannel(bot_client.server.app[BOT], RateLimiter(1000, 0))
+            session,
+            TelegramChannel(bot_client.server.app[BOT], RateLimiter(1000, 0)),
+            bot_client.server.app[EVENTS],
         )
     assert outcome == {"blocked": 1}
     assert api.sent() == []
