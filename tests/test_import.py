@@ -246,9 +246,11 @@ async def test_a_large_file_loads_the_same_parsed_in_processes_and_keeps_what_pr
         return after - before, [r.line for r in rejected]
 
     in_thread = await load_until_the_error(large("1380003"))
-    # A file this small is parsed in a thread; the threshold lowered to nothing sends the
-    # same shape of file to worker processes, as a file of millions of rows would be.
+    # A file this small is parsed in a thread; the thresholds lowered to nothing send the
+    # same shape of file to worker processes, as a file of millions of rows would be on a
+    # machine with cores to spare.
     monkeypatch.setattr(source_module, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(source_module, "POOL_MIN_CORES", 0)
     in_processes = await load_until_the_error(large("1380004"))
     assert in_processes == in_thread
     assert in_thread[0] >= 300

@@ -310,12 +310,17 @@ async def dispatch_once(
         known = await repo.customer_facts(session, [target.customer_id for _, target in work])
         await session.commit()
     drafts = await asyncio.to_thread(draft_all, work, offer_names, known)
-    steps = await _send_all(sessions, channel, policy, work, offer_names, drafts, clock)
+    steps, failures = await _send_all(sessions, channel, policy, work, offer_names, drafts, clock)
     outcomes: dict[str, int] = {}
     async with sessions() as session:
-        for status in await record(session, steps):
+        # What did go out is recorded even when a lane failed (the database went away for
+        # a moment): a lane's own target stays `sending`, and the sweep makes it `uncertain`.
+        done = [step for step in steps if step is not None]
+        for status in await record(session, done):
             outcomes[status] = outcomes.get(status, 0) + 1
         await session.commit()
+        if failures:
+            raise failures[0]
         await finish_campaigns(session, clock())
     return outcomes
 
@@ -328,11 +333,12 @@ async def _send_all(
     offer_names: dict[int, str],
     drafts: dict[int, Draft],
     clock: Callable[[], datetime],
-) -> list[Step]:
+) -> tuple[list[Step | None], list[BaseException]]:
     """`policy.concurrency` lanes take the claimed targets in turn; each lane holds one
-    connection for the pass, on which PostgreSQL's marks go as one prepared statement."""
+    connection for the pass, on which PostgreSQL's marks go as one prepared statement.
+    Returns each target's step (None if its lane failed first) and the lanes' failures."""
     pending = iter(enumerate(work))
-    steps: list[Step] = ["pending"] * len(work)
+    steps: list[Step | None] = [None] * len(work)
 
     async def lane() -> None:
         async with sessions() as session, direct_marks(session) as marks:
@@ -349,8 +355,10 @@ async def _send_all(
                     clock,
                 )
 
-    await asyncio.gather(*(lane() for _ in range(min(policy.concurrency, len(work)))))
-    return steps
+    lanes = await asyncio.gather(
+        *(lane() for _ in range(min(policy.concurrency, len(work)))), return_exceptions=True
+    )
+    return steps, [failure for failure in lanes if isinstance(failure, BaseException)]
 
 
 async def finish_campaigns(session: AsyncSession, now: datetime) -> None:

@@ -97,9 +97,13 @@ class CsvSource:
 Batch = list[tuple[int, list[str]]]
 Parsed = tuple[list[store.ImportRow], list[Rejected]]
 
-# Below this size a file is parsed in a thread: starting a worker process and shipping the
-# rows to it and back costs more than it saves (bench/import_customers.py, docs/import.md).
+# A file is parsed in worker processes only when it is this large and the machine has this
+# many cores: the importer and PostgreSQL each keep one busy, and a parser without a core
+# of its own only adds the cost of shipping rows both ways. Measured on two cores (docs/
+# import.md): the processes made imports of 10,000 to 100,000 rows 20-35% slower than the
+# thread, so there the thread stays.
 POOL_MIN_BYTES = 4_000_000
+POOL_MIN_CORES = 4
 
 # The columns and the phone reader of the file a worker process parses, set once by the
 # pool's initializer in that process (a forked child: nothing is pickled but the rows).
@@ -137,12 +141,18 @@ class ParsePool:
 
 @contextmanager
 def parse_pool(source: CsvSource, phones: PhoneReader) -> Iterator[ParsePool | None]:
-    """Worker processes that parse `source`'s rows (one per spare core, at most three), or
-    None for a file too small to pay for them, or where processes cannot be forked."""
-    if source.size < POOL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    """Worker processes that parse `source`'s rows (one per core beyond the importer's and
+    PostgreSQL's, at most three), or None for a file too small to pay for them, on a
+    machine without cores to spare, or where processes cannot be forked."""
+    cores = os.cpu_count() or 1
+    if (
+        source.size < POOL_MIN_BYTES
+        or cores < POOL_MIN_CORES
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         yield None
         return
-    workers = max(1, min(3, (os.cpu_count() or 2) - 1))
+    workers = max(1, min(3, cores - 2))
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
