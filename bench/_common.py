@@ -120,7 +120,28 @@ def machine() -> str:
             model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{platform.node()}: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores, {model}, Python {platform.python_version()}, "
+        f"load average {load:.1f} at the start"
+    )
+
+
+def key(label: str) -> str:
+    """A label as a RESULT key: lower case, words joined by underscores."""
+    return "_".join("".join(c if c.isalnum() else " " for c in label.lower()).split())
+
+
+def result(**values: Any) -> None:
+    """The bench's last line, for a script to read: `RESULT key=value …` (floats with three
+    significant decimals, no spaces in values)."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+        return str(value).replace(" ", "_")
+
+    print("RESULT " + " ".join(f"{key}={text(value)}" for key, value in values.items()), flush=True)
 
 
 async def create_database() -> tuple[str, str]:

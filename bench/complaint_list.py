@@ -1,5 +1,6 @@
 """The complaints workbench's list query at size: 1,000,000 customers and 100,000 complaints
-on PostgreSQL, each filter and search shape timed (median of 5) and EXPLAINed.
+on PostgreSQL (--customers, --complaints), each filter and search shape timed (median of 5)
+next to the floor, one complaint fetched by its id, and EXPLAINed.
 
     python bench/complaint_list.py            # the timings
     python bench/complaint_list.py --plans    # and each plan (EXPLAIN ANALYZE)
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from bench._common import create_database, drop_database, machine
+from bench._common import create_database, drop_database, key, machine, result
 from storage.complaint_list import ListFilter, statement
 from storage.complaints import OPEN_STATES
 from storage.db import create_engine
@@ -39,13 +40,13 @@ SELECT (ARRAY['张','王','李','赵','刘','陈','杨','黄'])[1 + floor(random
        || (ARRAY['伟','芳','娜','敏','静','丽','强','磊','军','洋'])[1 + floor(random() * 10)::int] || g,
        (ARRAY['regular','regular','regular','preferred','vip'])[1 + floor(random() * 5)::int],
        false, '{}', false, now(), now()
-FROM generate_series(1, 1000000) g;
+FROM generate_series(1, {customers}) g;
 INSERT INTO customer_identities (customer_id, kind, value, created_at)
-SELECT g, 'phone', '+86138' || lpad(g::text, 8, '0'), now() FROM generate_series(1, 1000000) g;
+SELECT g, 'phone', '+86138' || lpad(g::text, 8, '0'), now() FROM generate_series(1, {customers}) g;
 INSERT INTO complaints (ticket, customer_id, category, severity, state, description, channel, department,
                         attachments, reopen_count, verified, created_at, updated_at, acknowledge_due_at,
                         resolve_due_at, assignee_id)
-SELECT 'CD-2026-' || lpad(g::text, 6, '0'), 1 + floor(random() * 1000000)::int,
+SELECT 'CD-2026-' || lpad(g::text, 6, '0'), 1 + floor(random() * {customers})::int,
        (ARRAY['network','billing','service','product','other'])[1 + floor(random() * 5)::int],
        CASE WHEN random() < 0.1 THEN 'urgent' ELSE 'standard' END,
        (ARRAY['received','acknowledged','investigating','resolved','closed','closed','closed','reopened'])
@@ -54,7 +55,7 @@ SELECT 'CD-2026-' || lpad(g::text, 6, '0'), 1 + floor(random() * 1000000)::int,
        (ARRAY['telegram','phone','rasa','api','console'])[1 + floor(random() * 5)::int],
        'customer service', '[]', 0, true, d, now(), d + interval '4 hours', d + interval '3 days',
        CASE WHEN random() < 0.3 THEN 1 + floor(random() * 50)::int END
-FROM (SELECT g, now() - random() * interval '60 days' AS d FROM generate_series(1, 100000) g) s;
+FROM (SELECT g, now() - random() * interval '60 days' AS d FROM generate_series(1, {complaints}) g) s;
 VACUUM ANALYZE;
 """
 
@@ -81,7 +82,11 @@ def cases(now: datetime) -> dict[str, tuple[ListFilter, int]]:
     }
 
 
-async def run(plans: bool) -> None:
+# The floor: one complaint by its primary key, through the same engine.
+FLOOR = "SELECT * FROM complaints WHERE id = 4242"
+
+
+async def run(plans: bool, customers: int, complaints: int) -> None:
     name, dsn = await create_database()
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
     try:
@@ -89,25 +94,48 @@ async def run(plans: bool) -> None:
         engine = create_engine(url, isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
         async with engine.connect() as connection:
             started = time.perf_counter()
-            for part in SEED.split(";\n"):
+            seed = SEED.replace("{customers}", str(customers)).replace("{complaints}", str(complaints))
+            for part in seed.split(";\n"):
                 if part.strip():
                     await connection.execute(text(part))
-            print(f"{machine()}\nseeded in {time.perf_counter() - started:.0f} s\n")
-            for label, (wanted, offset) in cases(datetime.now(UTC)).items():
-                query = statement(wanted, limit=51, offset=offset, dialect="postgresql")
+            print(f"machine: {machine()}\n{customers:,} customers, {complaints:,} complaints")
+            print(f"seeded in {time.perf_counter() - started:.0f} s\n")
+            medians: dict[str, float] = {}
+            for label, (wanted, offset) in {
+                "floor: one complaint by id": (None, 0),
+                **cases(datetime.now(UTC)),
+            }.items():
+                query = (
+                    text(FLOOR)
+                    if wanted is None
+                    else statement(wanted, limit=51, offset=offset, dialect="postgresql")
+                )
                 times = []
                 for _ in range(5):
                     began = time.perf_counter()
                     await connection.execute(query)
                     times.append((time.perf_counter() - began) * 1000)
-                print(f"{label:32} median {statistics.median(times):6.1f} ms")
-                if plans:
+                medians[label] = statistics.median(times)
+                floor = medians["floor: one complaint by id"]
+                print(f"{label:32} median {medians[label]:6.1f} ms {medians[label] / floor:8.1f}x the floor")
+                if plans and wanted is not None:
                     sql = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
                     plan = await connection.execute(text("EXPLAIN ANALYZE " + str(sql).replace(":", r"\:")))
                     print("\n".join(f"    {line}" for line in plan.scalars()), "\n")
         await engine.dispose()
     finally:
         await drop_database(name)
+    floor = medians.pop("floor: one complaint by id")
+    worst = max(medians, key=lambda label: medians[label])
+    result(
+        customers=customers,
+        complaints=complaints,
+        floor_ms=floor,
+        worst_ms=medians[worst],
+        worst_vs_floor=medians[worst] / floor,
+        worst=key(worst),
+        **{f"{key(label)}_ms": ms for label, ms in medians.items()},
+    )
 
 
 def main() -> None:
@@ -115,7 +143,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--plans", action="store_true", help="print each query's EXPLAIN ANALYZE")
-    asyncio.run(run(parser.parse_args().plans))
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--complaints", type=int, default=100_000)
+    options = parser.parse_args()
+    asyncio.run(run(options.plans, options.customers, options.complaints))
 
 
 if __name__ == "__main__":

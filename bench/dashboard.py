@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ADMIN_DSN, copy_customers, machine, percentile
+from bench._common import ADMIN_DSN, copy_customers, key, machine, percentile, result
 from bench.pages import PASSWORD, Measured, Timings, measure, pg, run_floors
 from handlers.roles import ADMIN, AGENT, SUPERVISOR
 
@@ -504,6 +504,12 @@ def report(
     )
     for m in [*floors, *results]:
         print(f"{m.label:34} {m.skipped or figures(m.seconds, empty, fetch)} {loads[m.label]:8.2f}")
+    values: dict[str, float] = {"fetch_floor_p50_ms": fetch * 1000}
+    for m in results:
+        if not m.skipped:
+            values[f"{key(m.label)}_p50_ms"] = percentile(m.seconds, 0.5) * 1000
+            values[f"{key(m.label)}_p50_vs_fetch"] = percentile(m.seconds, 0.5) / fetch
+    result(customers=options.customers, contacts=counted, **values)
 
 
 async def main(options: argparse.Namespace) -> None:

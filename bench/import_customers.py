@@ -8,8 +8,10 @@ phone on some rows, e-mails, an extra column, one bad row in a thousand), create
 database of its own, and measures in a child process each (so ru_maxrss is the import's
 own): the import of a file a tenth the size, the import of the full file, and a
 re-import of the full file (every row an update). Then it empties the tables and COPYs
-the same customers and identities, already normalised, into them: the floor. Prints
-rows per second, the ratio to COPY, and peak memory at both sizes.
+the same customers and identities, already normalised, into them: the floor. Between the
+re-import and that, a file of a tenth as many other customers is imported into the tables
+holding the full file, next to its own floor: COPY of the same rows into the same tables
+(rolled back). Prints rows per second, the ratio to COPY, and peak memory.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import argparse
 import asyncio
 import csv
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import create_database, drop_database, machine
+from bench._common import CUSTOMER_COLUMNS, create_database, drop_database, machine, result
 
 PREFIXES = ("138", "139", "150", "151", "186", "187", "135", "136")
 TIERS = ["vip"] * 5 + ["preferred"] * 20 + ["regular"] * 75  # within the 15% / 30% quotas
@@ -66,11 +67,11 @@ def messy(e164: str, n: int) -> str:
     )[n % 5]
 
 
-def generate(path: Path, rows: int) -> None:
+def generate(path: Path, rows: int, first: int = 0) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["name", "phone", "email", "tier", "blacklisted", "language", "region", "plan"])
-        for n in range(rows):
+        for n in range(first, first + rows):
             c = customer(n)
             phones = "12345" if c["bad"] else ";".join(messy(p, n + i) for i, p in enumerate(c["phones"]))  # type: ignore[attr-defined]
             writer.writerow(
@@ -144,18 +145,21 @@ async def empty(dsn: str) -> None:
     await connection.close()
 
 
-async def copy_floor(dsn: str, rows: int) -> tuple[float, int]:
-    """COPY the already-normalised rows into the same tables; returns (seconds, customers)."""
+async def copy_floor(dsn: str, rows: int, first: int = 0, keep: bool = True) -> tuple[float, int]:
+    """COPY the already-normalised rows into the same tables (rolled back unless `keep`);
+    returns (seconds, customers)."""
     import asyncpg
 
     now = datetime.now(UTC)
     customers: list[tuple[object, ...]] = []
     identities: list[tuple[object, ...]] = []
-    for n in range(rows):
+    connection = await asyncpg.connect(dsn)
+    first_id = int(await connection.fetchval("SELECT coalesce(max(id), 0) FROM customers")) + 1
+    for n in range(first, first + rows):
         c = customer(n)
         if c["bad"]:
             continue
-        cid = len(customers) + 1
+        cid = first_id + len(customers)
         customers.append(
             (
                 cid,
@@ -175,30 +179,22 @@ async def copy_floor(dsn: str, rows: int) -> tuple[float, int]:
             identities.append((cid, "phone", phone, now))
         if c["email"]:
             identities.append((cid, "email", c["email"], now))
-    connection = await asyncpg.connect(dsn)
+    customer_columns = [column for column in CUSTOMER_COLUMNS if column != "timezone"]
+    identity_columns = ["customer_id", "kind", "value", "created_at"]
+    transaction = connection.transaction()
     started = time.perf_counter()
-    async with connection.transaction():
-        await connection.copy_records_to_table(
-            "customers",
-            records=customers,
-            columns=[
-                "id",
-                "name",
-                "tier",
-                "blacklisted",
-                "blacklist_reason",
-                "language",
-                "region",
-                "attributes",
-                "marketing_opt_out",
-                "created_at",
-                "updated_at",
-            ],
-        )
-        await connection.copy_records_to_table(
-            "customer_identities", records=identities, columns=["customer_id", "kind", "value", "created_at"]
-        )
+    await transaction.start()
+    await connection.copy_records_to_table("customers", records=customers, columns=customer_columns)
+    await connection.copy_records_to_table(
+        "customer_identities", records=identities, columns=identity_columns
+    )
+    if keep:
+        await transaction.commit()
     seconds = time.perf_counter() - started
+    if not keep:
+        await transaction.rollback()
+        await connection.execute("VACUUM customers")
+        await connection.execute("VACUUM customer_identities")
     await connection.close()
     return seconds, len(customers)
 
@@ -208,44 +204,69 @@ async def main(rows: int, batch_size: int) -> None:
 
     name, dsn = await create_database()
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    tenth = rows // 10
+    print(f"machine: {machine()}; PostgreSQL at 127.0.0.1:5432; batch size {batch_size}", flush=True)
     try:
         await upgrade(url)
         with tempfile.TemporaryDirectory() as scratch:
-            small, full = Path(scratch) / "small.csv", Path(scratch) / "full.csv"
+            small, full, more = (Path(scratch) / f"{name}.csv" for name in ("small", "full", "more"))
             started = time.perf_counter()
-            generate(small, rows // 10)
+            generate(small, tenth)
             generate(full, rows)
+            generate(more, tenth, first=rows)  # other customers: new to a table holding `rows`
             print(
-                f"generated {rows // 10:,} and {rows:,} rows ({full.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s"
+                f"generated {tenth:,}, {rows:,} and {tenth:,} rows ({full.stat().st_size / 1e6:.1f} MB) "
+                f"in {time.perf_counter() - started:.1f} s",
+                flush=True,
             )
             first = import_in_child(small, url, batch_size)
             await empty(dsn)
             fresh = import_in_child(full, url, batch_size)
             again = import_in_child(full, url, batch_size)
+            # The floor for new customers into a table already holding `rows`: COPY of the
+            # same rows into it, rolled back (and vacuumed) so the import meets the same table.
+            copy_more_seconds, _ = await copy_floor(dsn, tenth, first=rows, keep=False)
+            grown = import_in_child(more, url, batch_size)
             await empty(dsn)
             copy_seconds, copied = await copy_floor(dsn, rows)
     finally:
         await drop_database(name)
 
     copy_rate = rows / copy_seconds
-    print(
-        f"machine: {machine()}; nproc {os.cpu_count()}; PostgreSQL at 127.0.0.1:5432; batch size {batch_size}"
-    )
-    print(f"{'run':<34}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'vs COPY':>9}{'maxrss MB':>11}")
-    for label, result, count in (
-        (f"import, {rows // 10:,} rows, new", first, rows // 10),
-        (f"import, {rows:,} rows, new", fresh, rows),
-        (f"re-import, {rows:,} rows, updates", again, rows),
+    copy_more_rate = tenth / copy_more_seconds
+    print(f"{'run':<44}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'vs COPY':>9}{'maxrss MB':>11}")
+    ratios: dict[str, float] = {}
+    for key, label, measured, count, floor in (
+        ("small", f"import, {tenth:,} rows, new", first, tenth, copy_rate),
+        ("new", f"import, {rows:,} rows, new", fresh, rows, copy_rate),
+        ("reimport", f"re-import, {rows:,} rows, updates", again, rows, copy_rate),
+        ("into_full", f"import, {tenth:,} new into {rows:,}", grown, tenth, copy_more_rate),
     ):
-        rate = count / result["seconds"]
+        rate = count / measured["seconds"]
+        ratios[f"{key}_rows_per_s"] = rate
+        ratios[f"{key}_vs_copy"] = rate / floor
         print(
-            f"{label:<34}{count:>10,}{result['seconds']:>9.2f}{rate:>10,.0f}{rate / copy_rate:>9.2f}{result['maxrss_mb']:>11.0f}"
+            f"{label:<44}{count:>10,}{measured['seconds']:>9.2f}{rate:>10,.0f}{rate / floor:>9.2f}"
+            f"{measured['maxrss_mb']:>11.0f}"
         )
         print(
-            f"{'':<34}created {result['created']:.0f}, updated {result['updated']:.0f}, rejected {result['rejected']:.0f}"
+            f"{'':<44}created {measured['created']:.0f}, updated {measured['updated']:.0f}, "
+            f"rejected {measured['rejected']:.0f}"
         )
     print(
-        f"{'COPY of the normalised rows':<34}{rows:>10,}{copy_seconds:>9.2f}{copy_rate:>10,.0f}{1:>9.2f}{'':>11}  ({copied:,} customers)"
+        f"{'COPY of the normalised rows, empty tables':<44}{rows:>10,}{copy_seconds:>9.2f}{copy_rate:>10,.0f}"
+        f"{1:>9.2f}{'':>11}  ({copied:,} customers)"
+    )
+    print(
+        f"{f'COPY of {tenth:,} more into {rows:,}':<44}{tenth:>10,}{copy_more_seconds:>9.2f}"
+        f"{copy_more_rate:>10,.0f}{1:>9.2f}"
+    )
+    result(
+        rows=rows,
+        copy_rows_per_s=copy_rate,
+        copy_into_full_rows_per_s=copy_more_rate,
+        **ratios,
+        maxrss_mb=max(m["maxrss_mb"] for m in (first, fresh, again, grown)),
     )
 
 

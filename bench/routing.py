@@ -31,6 +31,7 @@ from bench._common import (
     drop_database,
     machine,
     phone,
+    result,
     summary,
     wait_for_port,
 )
@@ -216,6 +217,13 @@ def main() -> None:
         print(
             f"{label:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['errors']):7d} {r['rps'] / floor:14.2f}x"
         )
+    values: dict[str, float] = {}
+    for (_label, r), short in zip(results.items(), ("bare", "floor", "cti", "twilio"), strict=True):
+        values.update(
+            {f"{short}_rps": r["rps"], f"{short}_p99_ms": r["p99_ms"], f"{short}_errors": r["errors"]}
+        )
+        values[f"{short}_vs_floor"] = r["rps"] / floor
+    result(customers=options.customers, **values)
 
 
 if __name__ == "__main__":

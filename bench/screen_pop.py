@@ -46,6 +46,7 @@ from bench._common import (
     machine,
     percentile,
     phone,
+    result,
     wait_for_port,
 )
 
@@ -360,7 +361,8 @@ def main() -> None:
         f"{'target':36} {'in flight':>9} {'pops/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
         f" {'p50 vs floor':>13} {'pops/s vs floor':>16}"
     )
-    for label, passes in results.items():
+    values: dict[str, float] = {}
+    for (label, passes), short in zip(results.items(), ("floor", "one", "two"), strict=True):
         for in_flight, measured in passes:
             rate = len(measured.latencies) / measured.elapsed if measured.elapsed else 0.0
             p50 = percentile(measured.latencies, 0.50)
@@ -372,6 +374,10 @@ def main() -> None:
                 f" {measured.errors:7d} {p50 / percentile(base.latencies, 0.50):12.1f}x"
                 f" {rate / base_rate:15.2f}x"
             )
+            values[f"{short}_{in_flight}_pops_per_s"] = rate
+            values[f"{short}_{in_flight}_p99_ms"] = p99 * 1000
+            values[f"{short}_{in_flight}_rate_vs_floor"] = rate / base_rate
+    result(**values)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Boolean, String, Table, any_, bindparam, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Boolean, Select, String, Table, any_, bindparam, func, select, text, union_all, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.customers import Identity
@@ -49,32 +50,45 @@ async def _held(
 ) -> list[tuple[Identity, int, str | None]]:
     """(identity, customer holding it, that customer's tier if asked) for those held.
     Core rows read on the connection: the ORM's result handling cost more than the query."""
-    by_kind: dict[str, list[str]] = {}
-    for identity in identities:
-        by_kind.setdefault(identity.kind, []).append(identity.value)
-    held: list[tuple[Identity, int, str | None]] = []
-    postgres = _is_postgres(session)
+    wanted = list(identities)
+    if not wanted:
+        return []
     connection = await session.connection()
     identities_table = cast(Table, CustomerIdentity.__table__)
     customers_table = cast(Table, Customer.__table__)
-    columns = [identities_table.c.value, identities_table.c.customer_id]
+    columns = [identities_table.c.kind, identities_table.c.value, identities_table.c.customer_id]
     if with_tier:
         columns.append(customers_table.c.tier)
-    for kind, values in by_kind.items():
-        # One array parameter on PostgreSQL (one prepared statement whatever the batch
-        # size); SQLite has no arrays, so IN lists in chunks under its variable limit.
-        chunks = [values] if postgres else [values[i : i + 500] for i in range(0, len(values), 500)]
-        for chunk in chunks:
-            condition = (
-                identities_table.c.value == any_(bindparam("values", chunk, type_=postgresql.ARRAY(String)))
-                if postgres
-                else identities_table.c.value.in_(chunk)
-            )
-            query = select(*columns).where(identities_table.c.kind == kind, condition)
-            if with_tier:
-                query = query.join(customers_table, customers_table.c.id == identities_table.c.customer_id)
-            for row in (await connection.execute(query)).all():
-                held.append((Identity(kind, row[0]), row[1], row[2] if with_tier else None))
+    by_kind: dict[str, list[str]] = {}
+    for identity in wanted:
+        by_kind.setdefault(identity.kind, []).append(identity.value)
+
+    def of_kind(kind: str, condition: Any) -> Select[Any]:
+        query = select(*columns).where(identities_table.c.kind == kind, condition)
+        if with_tier:
+            query = query.join(customers_table, customers_table.c.id == identities_table.c.customer_id)
+        return query
+
+    queries: list[Any] = []
+    if _is_postgres(session):
+        # Phones and e-mails together: one statement, one round trip a batch, each kind an
+        # array parameter (`value = ANY`, a bitmap scan of the (kind, value) index). Two
+        # arrays unnested side by side and joined row by row to the index took twice as
+        # long on the server (13 ms against 5 + 2 ms for 2,700 identities among 1.3 M).
+        parts = [
+            of_kind(kind, identities_table.c.value == any_(bindparam(f"values_{n}", values, ARRAY(String))))
+            for n, (kind, values) in enumerate(by_kind.items())
+        ]
+        queries.append(parts[0] if len(parts) == 1 else union_all(*parts))
+    else:
+        # SQLite has no arrays: IN lists per kind, in chunks under its variable limit.
+        for kind, values in by_kind.items():
+            for start in range(0, len(values), 500):
+                queries.append(of_kind(kind, identities_table.c.value.in_(values[start : start + 500])))
+    held: list[tuple[Identity, int, str | None]] = []
+    for query in queries:
+        for row in (await connection.execute(query)).all():
+            held.append((Identity(row[0], row[1]), row[2], row[3] if with_tier else None))
     return held
 
 
@@ -109,14 +123,24 @@ async def tiers(session: AsyncSession, customer_ids: Iterable[int]) -> dict[int,
     return found
 
 
+async def rows_at_last_statistics(session: AsyncSession) -> int:
+    """How many customers PostgreSQL's statistics last counted (0 when never taken, and on
+    SQLite, which keeps none): the base the import measures the table's growth against."""
+    if not _is_postgres(session):
+        return 0
+    counted = await session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'customers'::regclass"))
+    return max(0, int(counted or 0))
+
+
 async def refresh_statistics(session: AsyncSession) -> None:
     """ANALYZE the two tables on PostgreSQL (a no-op on SQLite).
 
     An import into a nearly empty table grows it faster than autovacuum notices; with
     statistics that still say "empty" the planner reads the identity lookup through the
     `kind` prefix of the index and filters every row, so each batch gets slower. The
-    caller refreshes them whenever the tables have doubled, before it commits the batch:
-    ANALYZE counts the rows its own transaction inserted, and runs inside a transaction.
+    caller refreshes them when the tables have grown materially since they were last taken,
+    before it commits the batch: ANALYZE counts the rows its own transaction inserted, and
+    runs inside a transaction.
     """
     if _is_postgres(session):
         await session.execute(text("ANALYZE customers, customer_identities"))

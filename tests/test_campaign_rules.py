@@ -431,6 +431,32 @@ async def test_targets_a_worker_holds_when_the_campaign_is_cancelled_end_cancell
     assert {status for status, _ in (await statuses(sessions, campaign.id)).values()} == {"cancelled"}
 
 
+async def test_targets_a_worker_holds_when_the_campaign_is_paused_go_back_unsent_and_go_out_on_resume(
+    sessions: async_sessionmaker[AsyncSession], people: dict[str, int], telegram: Telegram
+) -> None:
+    from storage.campaigns import dispatch as repo
+
+    campaign = await start(sessions, audience={"regions": ["beijing"]})
+    async with sessions() as session:
+        running = await campaigns.get(session, campaign.id)
+        held = await repo.claim(
+            session, campaign.id, ["Asia/Shanghai"], channel="telegram", limit=10, token="w1", now=NOW
+        )
+        await session.commit()
+        await campaigns.act(session, campaign.id, "pause")
+    for target in held:
+        assert (
+            await campaigns.send_one(sessions, running, target, telegram.channel, POLICY, at(NOW))
+            == "pending"
+        )
+    assert telegram.chats() == []
+    assert {status for status, _ in (await statuses(sessions, campaign.id)).values()} == {"pending"}
+    async with sessions() as session:
+        await campaigns.act(session, campaign.id, "resume")
+    await run(sessions, telegram)
+    assert len(telegram.chats()) == len(held)
+
+
 async def test_a_cross_sell_names_the_offer_as_customers_know_it_never_by_its_code(
     sessions: async_sessionmaker[AsyncSession], people: dict[str, int], telegram: Telegram
 ) -> None:

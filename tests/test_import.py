@@ -17,6 +17,7 @@ from handlers.customers import NewCustomer, TierLimits, create_customer, identif
 from handlers.errors import InvalidInput
 from handlers.identities import normalise_phone
 from handlers.importing import CsvSource, Rejected, Summary, import_customers
+from handlers.importing import source as source_module
 from handlers.phone_fast import PhoneReader
 from storage.audit import Actor
 from storage.models import AuditEntry, Customer, CustomerIdentity
@@ -211,6 +212,53 @@ async def test_a_file_with_a_utf8_error_stops_with_its_position(
     path.write_bytes("name,phone\nA,13800000071\nJos\xe9,13800000072\n".encode("latin-1"))
     with pytest.raises(InvalidInput, match="not UTF-8"):
         await load(session, path)
+
+
+async def test_a_large_file_loads_the_same_parsed_in_processes_and_keeps_what_preceded_a_utf8_error(
+    session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def large(prefix: str) -> Path:
+        rows = [f"P{n},{prefix}{n:04d}" for n in range(1500)]
+        rows[10] = "bad phone,12345"
+        rows[20] = f"P20 again,+86 {prefix[:3]} {prefix[3:]}{20:04d}"  # row 20's number: one customer
+        # Decoded in 8 KB chunks: the first ~350 rows are read before the bad byte is met.
+        path = tmp_path / f"{prefix}.csv"
+        tail = "Jos\xe9,13800039999\n".encode("latin-1")
+        path.write_bytes(("name,phone\n" + "\n".join(rows) + "\n").encode() + tail)
+        return path
+
+    async def load_until_the_error(path: Path) -> tuple[int, list[int]]:
+        rejected: list[Rejected] = []
+        before, _ = await count(session)
+        with CsvSource(path) as source, pytest.raises(InvalidInput, match="not UTF-8"):
+            await import_customers(
+                session,
+                source,
+                actor=Actor(name="test", via="import"),
+                region="CN",
+                limits=NO_QUOTAS,
+                force_tiers=False,
+                batch_size=50,
+                on_batch=lambda _summary, bad: rejected.extend(bad),
+            )
+        after, identities = await count(session)
+        assert after == identities
+        return after - before, [r.line for r in rejected]
+
+    in_thread = await load_until_the_error(large("1380003"))
+    # A file this small is parsed in a thread; the thresholds lowered to nothing send the
+    # same shape of file to worker processes, as a file of millions of rows would be on a
+    # machine with cores to spare.
+    monkeypatch.setattr(source_module, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(source_module, "POOL_MIN_CORES", 0)
+    in_processes = await load_until_the_error(large("1380004"))
+    assert in_processes == in_thread
+    assert in_thread[0] >= 300
+    assert in_thread[1] == [12]
+    for number, name in (("13800030020", "P20 again"), ("13800040020", "P20 again")):
+        customer = await identify(session, "phone", number)
+        assert customer is not None
+        assert customer.name == name
 
 
 def people(vip: int, preferred: int, regular: int, *, first: int = 0, spelling: str = "{}") -> str:

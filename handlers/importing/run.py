@@ -12,11 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.customers import TierLimits
 from handlers.importing.loading import Summary, load_rows
 from handlers.importing.rows import Rejected
-from handlers.importing.source import CsvSource, parsed_batches
+from handlers.importing.source import CsvSource, ParsePool, parse_pool, parsed_batches
 from handlers.importing.tier_quota import check_tiers
 from handlers.phone_fast import PhoneReader
 from storage import importing as store
 from storage.audit import Actor, audit
+
+# The statistics are refreshed when the customers table has grown materially since they
+# were last taken: by a tenth (autovacuum's own default analyze_scale_factor), and by at
+# least a thousand rows. An import into an empty table needs them early (the planner's
+# "empty" would cost every batch a scan); one into a table of a million needs them once
+# per 100,000 new customers, not at every doubling of the rows this import created.
+ANALYZE_GROWTH = 0.1
+ANALYZE_MIN_ROWS = 1000
 
 
 async def import_customers(
@@ -89,17 +97,40 @@ async def _load(
     on_batch: Callable[[Summary, list[Rejected]], None],
 ) -> None:
     phones = PhoneReader(region)
-    forced = await check_tiers(
-        session, source, phones, actor=actor, batch_size=batch_size, limits=limits, force_tiers=force_tiers
-    )
-    summary.tiers_forced = [share.describe() for share in forced]
-    next_statistics = 1000  # rows created; doubles each time the statistics are refreshed
-    async with aclosing(parsed_batches(source, phones, batch_size)) as batches:
+    with parse_pool(source, phones) as pool:
+        forced = await check_tiers(
+            session,
+            source,
+            phones,
+            pool,
+            actor=actor,
+            batch_size=batch_size,
+            limits=limits,
+            force_tiers=force_tiers,
+        )
+        summary.tiers_forced = [share.describe() for share in forced]
+        await _load_batches(session, source, phones, pool, summary, batch_size=batch_size, on_batch=on_batch)
+
+
+async def _load_batches(
+    session: AsyncSession,
+    source: CsvSource,
+    phones: PhoneReader,
+    pool: ParsePool | None,
+    summary: Summary,
+    *,
+    batch_size: int,
+    on_batch: Callable[[Summary, list[Rejected]], None],
+) -> None:
+    counted = await store.rows_at_last_statistics(session)  # the table's size at its last ANALYZE
+    created_then = 0  # summary.created at that moment
+    async with aclosing(parsed_batches(source, phones, batch_size, pool)) as batches:
         async for good, bad in batches:
             summary.rejected += len(bad)
             rejected = bad + await load_rows(session, good, summary)
-            if summary.created >= next_statistics:
+            grown = summary.created - created_then
+            if grown >= max(ANALYZE_MIN_ROWS, ANALYZE_GROWTH * counted):
                 await store.refresh_statistics(session)
-                next_statistics = 2 * summary.created
+                counted, created_then = counted + grown, summary.created
             await session.commit()  # each batch on its own: an interruption keeps what is loaded
             on_batch(summary, sorted(rejected, key=lambda r: r.line))

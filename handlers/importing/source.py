@@ -1,12 +1,18 @@
-"""The import file: a CSV read as a stream, one batch at a time, parsed in a thread."""
+"""The import file: a CSV read as a stream, one batch at a time, parsed in a thread or,
+for a large file, in worker processes."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import AsyncGenerator, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from handlers.errors import InvalidInput
 from handlers.importing.rows import Columns, Rejected, parse_row, read_header
@@ -88,13 +94,23 @@ class CsvSource:
             yield batch
 
 
-def _parse_batch(
-    batches: Iterator[list[tuple[int, list[str]]]], columns: Columns, phones: PhoneReader
-) -> tuple[list[store.ImportRow], list[Rejected]] | None:
-    """Read and parse the next batch; None at the end of the file."""
-    batch = next(batches, None)
-    if batch is None:
-        return None
+Batch = list[tuple[int, list[str]]]
+Parsed = tuple[list[store.ImportRow], list[Rejected]]
+
+# A file is parsed in worker processes only when it is this large and the machine has this
+# many cores: the importer and PostgreSQL each keep one busy, and a parser without a core
+# of its own only adds the cost of shipping rows both ways. Measured on two cores (docs/
+# import.md): the processes made imports of 10,000 to 100,000 rows 20-35% slower than the
+# thread, so there the thread stays.
+POOL_MIN_BYTES = 4_000_000
+POOL_MIN_CORES = 4
+
+# The columns and the phone reader of the file a worker process parses, set once by the
+# pool's initializer in that process (a forked child: nothing is pickled but the rows).
+_worker_file: tuple[Columns, PhoneReader] | None = None
+
+
+def parse_batch(batch: Batch, columns: Columns, phones: PhoneReader) -> Parsed:
     good: list[store.ImportRow] = []
     bad: list[Rejected] = []
     for line, values in batch:
@@ -106,18 +122,94 @@ def _parse_batch(
     return good, bad
 
 
+def _start_worker(columns: Columns, phones: PhoneReader) -> None:
+    global _worker_file  # the worker process's own state, set once at its start
+    _worker_file = (columns, phones)
+
+
+def _parse_in_worker(batch: Batch) -> Parsed:
+    if _worker_file is None:
+        raise RuntimeError("a parse worker started without its file")
+    return parse_batch(batch, *_worker_file)
+
+
+@dataclass(frozen=True)
+class ParsePool:
+    executor: ProcessPoolExecutor
+    ahead: int  # batches parsed ahead of the caller: one per process
+
+
+@contextmanager
+def parse_pool(source: CsvSource, phones: PhoneReader) -> Iterator[ParsePool | None]:
+    """Worker processes that parse `source`'s rows (one per core beyond the importer's and
+    PostgreSQL's, at most three), or None for a file too small to pay for them, on a
+    machine without cores to spare, or where processes cannot be forked."""
+    cores = os.cpu_count() or 1
+    if (
+        source.size < POOL_MIN_BYTES
+        or cores < POOL_MIN_CORES
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        yield None
+        return
+    workers = max(1, min(3, cores - 2))
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(source.columns, phones),
+    ) as executor:
+        yield ParsePool(executor, workers)
+
+
 async def parsed_batches(
-    source: CsvSource, phones: PhoneReader, batch_size: int
-) -> AsyncGenerator[tuple[list[store.ImportRow], list[Rejected]], None]:
-    """The file's batches, parsed: the next one is read and parsed in a thread while the
-    caller works on the current one (parsing is about half of an import's time, and the
-    database works on another core). At most two batches are in memory. Use it inside
-    `aclosing`, so that the reader thread is never left running against a closed file."""
+    source: CsvSource, phones: PhoneReader, batch_size: int, pool: ParsePool | None = None
+) -> AsyncGenerator[Parsed, None]:
+    """The file's batches, parsed ahead while the caller works on the current one (parsing
+    is about half of an import's time, and the database works on another core). Use it
+    inside `aclosing`, so that nothing is left reading a closed file.
+
+    Without a pool the next batch is read and parsed in a thread (at most two batches in
+    memory). With one, this reads and the pool's processes parse, one batch ahead per
+    process: the thread shared the GIL with the event loop, the processes do not. A read
+    error (invalid UTF-8, a broken quote) is raised after the batches before it."""
     batches = source.batches(max(1, batch_size))
-    parsed = _parse_batch(batches, source.columns, phones)
-    while parsed is not None:
-        upcoming = asyncio.create_task(asyncio.to_thread(_parse_batch, batches, source.columns, phones))
-        try:
-            yield parsed
-        finally:
-            parsed = await upcoming
+    if pool is None:
+        parsed = await asyncio.to_thread(_read_and_parse, batches, source.columns, phones)
+        while parsed is not None:
+            upcoming = asyncio.create_task(
+                asyncio.to_thread(_read_and_parse, batches, source.columns, phones)
+            )
+            try:
+                yield parsed
+            finally:
+                parsed = await upcoming
+        return
+    loop = asyncio.get_running_loop()
+    ahead: deque[asyncio.Future[Parsed]] = deque()
+    failed: InvalidInput | None = None
+    try:
+        while True:
+            while failed is None and len(ahead) <= pool.ahead:
+                try:
+                    batch = next(batches, None)
+                except InvalidInput as error:
+                    failed = error
+                    break
+                if batch is None:
+                    break
+                ahead.append(loop.run_in_executor(pool.executor, _parse_in_worker, batch))
+            if not ahead:
+                break
+            yield await ahead.popleft()
+    finally:
+        for future in ahead:
+            future.cancel()
+    if failed is not None:
+        raise failed
+
+
+def _read_and_parse(batches: Iterator[Batch], columns: Columns, phones: PhoneReader) -> Parsed | None:
+    """Read and parse the next batch; None at the end of the file."""
+    batch = next(batches, None)
+    return None if batch is None else parse_batch(batch, columns, phones)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.customers import TIERS, TierLimits, TierShare, over_quota
 from handlers.errors import QuotaExceeded
 from handlers.importing.rows import Rejected
-from handlers.importing.source import CsvSource, parsed_batches
+from handlers.importing.source import CsvSource, ParsePool, parsed_batches
 from handlers.phone_fast import PhoneReader
 from storage import customers as customers_repo
 from storage import importing as store
@@ -130,6 +130,7 @@ async def check_tiers(
     session: AsyncSession,
     source: CsvSource,
     phones: PhoneReader,
+    pool: ParsePool | None,
     *,
     actor: Actor,
     batch_size: int,
@@ -142,7 +143,7 @@ async def check_tiers(
     customers and changes no tier, so it is not read twice."""
     if "tier" not in source.columns.known or not limits.shares:
         return []
-    async with aclosing(parsed_batches(source, phones, batch_size)) as batches:
+    async with aclosing(parsed_batches(source, phones, batch_size, pool)) as batches:
         shares = await shares_after(session, _good_rows(batches))
     source.rewind()
     over = shares.over(limits)

@@ -7,15 +7,18 @@ on the wire, the outcome) as its own transaction, which is what makes a dead wor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaign_audience import open_complaint_exists
 from storage.campaigns.views import CampaignView, ClaimedTarget, campaign_view
 from storage.models import Campaign, CampaignTarget, Customer
+from storage.models.base import UTCDateTime
 
 
 async def sendable_campaigns(session: AsyncSession, now: datetime) -> list[CampaignView]:
@@ -227,16 +230,62 @@ async def finish(
 ) -> None:
     """Record the outcome. Matching on the claim token (not on the state) lets a slow send
     that the sweep already marked `uncertain` still record that it went out."""
-    values: dict[str, Any] = {"error": error[:500] if error else None}
-    if retry_at is not None:
-        values.update(status="pending", next_attempt_at=retry_at, claim_token=None)
-    else:
-        values.update(status=status, claim_token=None)
-        if status in ("sent", "answered"):
-            values["sent_at"] = now
-    await session.execute(
-        update(CampaignTarget)
-        .execution_options(synchronize_session=False)
-        .where(CampaignTarget.id == target.id, CampaignTarget.claim_token == target.token)
-        .values(**values)
+    await finish_many(session, [Outcome(target, status, now, error, retry_at)])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to record for one target: a final status, or `pending` again until `retry_at`."""
+
+    target: ClaimedTarget
+    status: str
+    at: datetime
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+async def finish_many(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Record a batch of outcomes, as `finish` does one by one, in one executemany (one
+    pipelined round trip on asyncpg); the caller commits once for the batch."""
+    if not outcomes:
+        return
+    table = cast(Table, CampaignTarget.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("o_id"), table.c.claim_token == bindparam("o_token"))
+        .values(
+            status=bindparam("o_status"),
+            error=bindparam("o_error"),
+            claim_token=None,
+            next_attempt_at=func.coalesce(bindparam("o_retry", type_=UTCDateTime), table.c.next_attempt_at),
+            sent_at=func.coalesce(bindparam("o_sent", type_=UTCDateTime), table.c.sent_at),
+        )
     )
+    await session.execute(
+        statement,
+        [
+            {
+                "o_id": o.target.id,
+                "o_token": o.target.token,
+                "o_status": "pending" if o.retry_at is not None else o.status,
+                "o_error": o.error[:500] if o.error else None,
+                "o_retry": o.retry_at,
+                "o_sent": o.at if o.retry_at is None and o.status in ("sent", "answered") else None,
+            }
+            for o in outcomes
+        ],
+    )
+
+
+async def customer_facts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """What a campaign text may name of each customer (name and tier), for a claimed batch:
+    the dispatcher renders each text before the mark, so that a text that cannot be
+    rendered fails its target without moving the customer's frequency-cap stamp."""
+    found: dict[int, dict[str, Any]] = {}
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), 500):  # SQLite's variable limit
+        rows = await session.execute(
+            select(Customer.id, Customer.name, Customer.tier).where(Customer.id.in_(ids[start : start + 500]))
+        )
+        found.update({row.id: {"name": row.name, "tier": row.tier} for row in rows})
+    return found
