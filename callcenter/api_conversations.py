@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from callcenter.auth import require_user
+from callcenter.console_auth import check_form
 from callcenter.keys import CLOCK, EVENTS, INBOX_POLICY, OPENAPI, SESSIONS
 from callcenter.openapi import (
     error_responses,
@@ -28,6 +29,7 @@ from handlers.inputs import MAX_ID
 from handlers.roles import STAFF
 from handlers.users import LOGIN
 from storage.inbox import STATES, ConversationView, MessageView
+from storage.users import UserRecord
 
 
 class ReplyIn(BaseModel):
@@ -43,6 +45,14 @@ class TransferIn(BaseModel):
 
 class CloseIn(BaseModel):
     disposition: str = Field(min_length=1, max_length=lifecycle.DISPOSITION_LENGTH)
+
+
+async def _acting_user(request: web.Request) -> UserRecord:
+    """The user behind a change: a bearer token, or the console's cookie with its CSRF token
+    in `X-CSRF-Token` (another site can make a browser send the cookie, never the token)."""
+    user = await require_user(request, *STAFF)
+    await check_form(request, {"csrf": request.headers.get("X-CSRF-Token", "")})
+    return user
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -67,7 +77,7 @@ async def read_conversation(request: web.Request) -> web.Response:
 
 
 async def reply(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await _acting_user(request)
     body = parse(ReplyIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         sent = await messages.reply(
@@ -82,7 +92,7 @@ async def reply(request: web.Request) -> web.Response:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await _acting_user(request)
     body = parse(TransferIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         moved = await lifecycle.transfer(
@@ -100,7 +110,7 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 async def close(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await _acting_user(request)
     body = parse(CloseIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         closed = await lifecycle.close(
