@@ -16,19 +16,16 @@ from handlers.inbox.desk import canned_replies
 from storage.models import AuditEntry
 from tests.conftest import Staff
 from tests.console_client import sign_in
-from tests.inbox_fixtures import Client, bot_app, next_chat, wang
-from tests.routing_fixtures import seed
-from tests.telegram_standin import BotApiStandIn, bot_api
+from tests.inbox_fixtures import Client, next_chat, seeded_app, wang
+from tests.telegram_standin import BotApiStandIn
 
 
 @pytest.fixture
 async def desk(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], staff: Staff
 ) -> AsyncIterator[tuple[Client, BotApiStandIn]]:
-    """The app with agents and customers (tests/routing_fixtures.py), and the Bot API stand-in."""
-    await seed(sessions)
-    async with bot_api() as api, bot_app(settings, api) as client:
-        yield client, api
+    async with seeded_app(settings, sessions) as app:
+        yield app
 
 
 async def test_a_chat_offered_to_the_console_shows_the_transcript_chinese_canned_replies_and_transfer_targets(
