@@ -28,14 +28,33 @@ async def desk(
         yield app
 
 
-async def test_a_chat_offered_to_the_console_shows_the_transcript_chinese_canned_replies_and_transfer_targets(
-    desk: tuple[Client, BotApiStandIn], staff: Staff, sessions: async_sessionmaker[AsyncSession]
-) -> None:
+async def wang_with_agent1(desk: tuple[Client, BotApiStandIn]) -> Client:
+    """Wang (Chinese, VIP) asked for a person, agent1 took it, and Wang wrote once."""
     client, api = desk
     customer = wang(client, api)
     await customer.share("13800000001")
     await customer.say("/agent")
     assert await customer.say("宽带断了") == []
+    return client
+
+
+async def transcript_reads(
+    sessions: async_sessionmaker[AsyncSession], conversation_id: int
+) -> list[tuple[str, str]]:
+    """Who read the conversation's transcript, and through which door (the audit trail)."""
+    async with sessions() as session:
+        reads = await session.execute(
+            select(AuditEntry.actor, AuditEntry.via).where(
+                AuditEntry.action == "conversation.read", AuditEntry.subject_id == str(conversation_id)
+            )
+        )
+    return [(actor, via) for actor, via in reads]
+
+
+async def test_a_chat_offered_to_the_console_shows_the_transcript_chinese_canned_replies_and_transfer_targets(
+    desk: tuple[Client, BotApiStandIn], staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await wang_with_agent1(desk)
     # The agent's console opens after: the chat they hold comes with its panel.
     async with client.ws_connect("/agent/ws", headers=staff.agent) as socket:
         offer = await next_chat(socket, "chat_offered")
@@ -49,16 +68,7 @@ async def test_a_chat_offered_to_the_console_shows_the_transcript_chinese_canned
     assert 'value="agent:agent1"' not in panel
     assert 'value="queue:general"' in panel
     assert f'action="/api/v1/conversations/{offer["conversation_id"]}/close"' in panel
-    async with sessions() as session:
-        reads = (
-            await session.execute(
-                select(AuditEntry.actor, AuditEntry.via).where(
-                    AuditEntry.action == "conversation.read",
-                    AuditEntry.subject_id == str(offer["conversation_id"]),
-                )
-            )
-        ).all()
-    assert [tuple(r) for r in reads] == [("agent1", "ws")]
+    assert await transcript_reads(sessions, offer["conversation_id"]) == [("agent1", "ws")]
 
 
 async def test_the_console_session_replies_only_with_its_csrf_token(
@@ -86,3 +96,37 @@ async def test_the_console_session_replies_only_with_its_csrf_token(
         await client.get(f"/api/v1/conversations/{conversation['id']}", headers=staff.agent)
     ).json()
     assert [m["text"] for m in transcript["messages"]] == ["您好"]
+
+
+async def test_the_customer_profile_lists_their_chats_and_opens_a_transcript_whose_reading_is_audited(
+    desk: tuple[Client, BotApiStandIn], staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    client = await wang_with_agent1(desk)
+    [conversation] = (await (await client.get("/api/v1/conversations", headers=staff.agent)).json())[
+        "conversations"
+    ]
+    path = f"/api/v1/conversations/{conversation['id']}"
+    assert (
+        await client.post(f"{path}/messages", json={"text": "马上为您处理"}, headers=staff.agent)
+    ).status == 201
+    closed = await client.post(f"{path}/close", json={"disposition": "line reset"}, headers=staff.agent)
+    assert closed.status == 200
+
+    assert (await sign_in(client, "supervisor", "pw-supervisor")).status in (302, 303)
+    profile = await (await client.get(f"/customers/{conversation['customer_id']}")).text()
+    row = re.search(rf'<tr data-conversation="{conversation["id"]}">(.*?)</tr>', profile, re.DOTALL)
+    assert row is not None
+    assert "line reset" in row.group(1)
+    assert "agent1" in row.group(1)
+    link = f"/customers/{conversation['customer_id']}/conversations/{conversation['id']}"
+    assert f'href="{link}"' in row.group(1)
+
+    page = await client.get(link)
+    assert page.status == 200
+    text = await page.text()
+    assert text.index("宽带断了") < text.index("马上为您处理")  # oldest first
+    assert ("supervisor", "console") in await transcript_reads(sessions, conversation["id"])
+    # Under another customer's profile there is no such chat.
+    assert (
+        await client.get(f"/customers/{conversation['customer_id'] + 1}/conversations/{conversation['id']}")
+    ).status == 404

@@ -40,6 +40,8 @@ ROLES = {login: role for login, role, *_ in USERS}
 DETAILS: list[tuple[str, str, str]] = [
     ("agent1", "/complaints/*", "complaint"),
     ("supervisor", "/customers/1", "customer"),
+    # The demo chat (chatting() below): 陈静 is the demo's sixth customer.
+    ("supervisor", "/customers/6/conversations/1", "conversation"),
     ("supervisor", "/complaints/escalations", "escalations"),
     ("admin", "/admin/users/agent1", "user"),
 ]
