@@ -14,6 +14,7 @@ from callcenter.console_pages import page_language
 from callcenter.keys import SESSIONS, SETTINGS
 from handlers import agents, screen_pop
 from handlers.agents import QueueWait
+from handlers.inbox import desk
 from storage.inbox import MessageView
 from storage.models.base import utcnow
 from storage.users import UserRecord
@@ -75,15 +76,20 @@ def _customer(pop: screen_pop.ScreenPop) -> dict[str, Any] | None:
 async def chat_offered(
     request: web.Request, user: UserRecord, conversation_id: int, *, via: str, replay: bool = False
 ) -> dict[str, Any]:
-    """The `chat_offered` message: the same card as a call's screen pop (an audited read)."""
+    """The `chat_offered` message: the same card as a call's screen pop (an audited read),
+    and `panel`, the chat as the console shows it: the transcript (an audited read too), the
+    reply box with the canned replies in the customer's language, transfer and close."""
     async with request.app[SESSIONS]() as session:
         pop = await screen_pop.for_conversation(session, user, conversation_id, via=via, replay=replay)
+        chat = await desk.chat_desk(session, user, conversation_id, via=via)
     html = await _card_html(request, user, pop, None)
+    panel = await _render(request, user, "console/chat.html.j2", desk=chat, c=chat.transcript.conversation)
     return {
         "type": "chat_offered",
         "conversation_id": conversation_id,
         "customer": _customer(pop),
         "html": html,
+        "panel": panel,
     }
 
 

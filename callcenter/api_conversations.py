@@ -5,12 +5,14 @@ are handlers/inbox/."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from callcenter.auth import require_user
+from callcenter.console_auth import check_form
 from callcenter.keys import CLOCK, EVENTS, INBOX_POLICY, OPENAPI, SESSIONS
 from callcenter.openapi import (
     error_responses,
@@ -21,13 +23,15 @@ from callcenter.openapi import (
     query,
     returned,
 )
-from callcenter.params import path_id, query_int
+from callcenter.params import path_id, query_int, query_moment
 from callcenter.serialize import json_response, parse, plain, read_json
+from handlers import reports
 from handlers.inbox import lifecycle, messages
 from handlers.inputs import MAX_ID
-from handlers.roles import STAFF
+from handlers.roles import MANAGERS, STAFF
 from handlers.users import LOGIN
 from storage.inbox import STATES, ConversationView, MessageView
+from storage.users import UserRecord
 
 
 class ReplyIn(BaseModel):
@@ -43,6 +47,14 @@ class TransferIn(BaseModel):
 
 class CloseIn(BaseModel):
     disposition: str = Field(min_length=1, max_length=lifecycle.DISPOSITION_LENGTH)
+
+
+async def _acting_user(request: web.Request) -> UserRecord:
+    """The user behind a change: a bearer token, or the console's cookie with its CSRF token
+    in `X-CSRF-Token` (another site can make a browser send the cookie, never the token)."""
+    user = await require_user(request, *STAFF)
+    await check_form(request, {"csrf": request.headers.get("X-CSRF-Token", "")})
+    return user
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -67,7 +79,7 @@ async def read_conversation(request: web.Request) -> web.Response:
 
 
 async def reply(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await _acting_user(request)
     body = parse(ReplyIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         sent = await messages.reply(
@@ -82,7 +94,7 @@ async def reply(request: web.Request) -> web.Response:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await _acting_user(request)
     body = parse(TransferIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         moved = await lifecycle.transfer(
@@ -100,7 +112,7 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 async def close(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await _acting_user(request)
     body = parse(CloseIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         closed = await lifecycle.close(
@@ -115,12 +127,51 @@ async def close(request: web.Request) -> web.Response:
     return json_response(closed)
 
 
+async def conversations_report(request: web.Request) -> web.Response:
+    await require_user(request, *MANAGERS)
+    now = request.app[CLOCK]()
+    start = query_moment(request, "from", now - timedelta(days=30))
+    end = query_moment(request, "to", now)
+    group_by = request.query.get("group_by") or "agent"
+    async with request.app[SESSIONS]() as session:
+        rows = await reports.conversations(session, start, end, group_by)
+    return json_response({"from": start, "to": end, "group_by": group_by, "rows": rows})
+
+
 _CONVERSATION = returned(ConversationView)
 _MESSAGE = returned(MessageView)
 _ID = [id_in_path("conversation_id")]
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "at most 500 (default 100)"}
 
 PATHS: dict[str, Any] = {
+    "/reports/conversations": {
+        "get": {
+            "summary": "Chats opened over a period by agent or queue: first response time, handle time "
+            "and CSAT (supervisors and admins)",
+            "parameters": [
+                query("from", {"type": "string", "format": "date-time"}, "default: 30 days ago"),
+                query("to", {"type": "string", "format": "date-time"}, "default: now"),
+                query(
+                    "group_by",
+                    {"type": "string", "enum": list(reports.CONVERSATION_GROUPS)},
+                    "default: agent",
+                ),
+            ],
+            "responses": {
+                **json_ok(
+                    obj(
+                        {
+                            "from": {"type": "string", "format": "date-time"},
+                            "to": {"type": "string", "format": "date-time"},
+                            "group_by": {"type": "string"},
+                            "rows": {"type": "array", "items": returned(reports.ConversationRow)},
+                        }
+                    )
+                ),
+                **error_responses(400, 401, 403),
+            },
+        }
+    },
     "/conversations": {
         "get": {
             "summary": "Chat conversations: live ones (waiting or open) unless a state is given; an "
@@ -186,6 +237,7 @@ def setup(app: web.Application) -> None:
     app[PROFILE_SECTIONS]["conversations"] = lifecycle.of_customer
     router = app.router
     router.add_get("/api/v1/conversations", list_conversations)
+    router.add_get("/api/v1/reports/conversations", conversations_report)
     router.add_get("/api/v1/conversations/{conversation_id}", read_conversation)
     router.add_post("/api/v1/conversations/{conversation_id}/messages", reply)
     router.add_post("/api/v1/conversations/{conversation_id}/transfer", transfer)

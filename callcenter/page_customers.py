@@ -20,6 +20,7 @@ from callcenter.web_errors import status_for
 from handlers import customer_search, customers
 from handlers.customers import Amendment
 from handlers.errors import DomainError, Forbidden, InvalidInput, NotFound, QuotaExceeded
+from handlers.inbox import lifecycle
 from handlers.roles import ADMIN, MANAGERS, STAFF
 from storage.complaints import OPEN_STATES
 from storage.models.base import utcnow
@@ -126,6 +127,24 @@ async def profile_page(request: web.Request) -> web.Response:
     return await _profile_page(request, await require_page_user(request, *STAFF))
 
 
+async def conversation_page(request: web.Request) -> web.Response:
+    """`/customers/{id}/conversations/{conversation_id}`: a chat's transcript from the profile;
+    reading it is audited (`conversation.read`), and an agent reads the chats they hold."""
+    user = await require_page_user(request, *STAFF)
+    customer_id = path_id(request, "customer_id")
+    async with request.app[SESSIONS]() as session:
+        transcript = await lifecycle.read(session, user, path_id(request, "conversation_id"), via=VIA)
+    if transcript.conversation.customer_id != customer_id:
+        raise NotFound("no such conversation for this customer", customer_id=customer_id)
+    return await render_page(
+        request,
+        "console/conversation.html.j2",
+        user,
+        c=transcript.conversation,
+        messages=transcript.messages,
+    )
+
+
 async def _change(
     request: web.Request, change: Amendment, user: UserRecord, form: MultiDict[str]
 ) -> web.Response:
@@ -170,5 +189,6 @@ async def change_blacklist(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_get("/customers", search_page)
     app.router.add_get("/customers/{customer_id}", profile_page)
+    app.router.add_get("/customers/{customer_id}/conversations/{conversation_id}", conversation_page)
     app.router.add_post("/customers/{customer_id}/tier", change_tier)
     app.router.add_post("/customers/{customer_id}/blacklist", change_blacklist)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -15,6 +16,8 @@ from handlers.roles import MANAGERS
 from storage.models.base import utcnow
 
 WEEKS = 12
+# The chats report under the charts: the last 30 days, by agent and by queue.
+CHAT_DAYS = 30
 
 
 async def satisfaction_page(request: web.Request) -> web.Response:
@@ -24,6 +27,11 @@ async def satisfaction_page(request: web.Request) -> web.Response:
     zone = ZoneInfo(request.app[SETTINGS].timezone)
     async with request.app[SESSIONS]() as session:
         found = await reports.overview(session, now, targets, WEEKS)
+        since = now - timedelta(days=CHAT_DAYS)
+        chats = {
+            group: await reports.conversations(session, since, now, group)
+            for group in reports.CONVERSATION_GROUPS
+        }
     # Each week by the operator's date it starts on: month-day under the axis, the whole
     # date on hover.
     starts = [w.start.astimezone(zone).date() for w in found.weeks]
@@ -48,6 +56,8 @@ async def satisfaction_page(request: web.Request) -> web.Response:
             list(ages), {"within": [c[0] for c in ages.values()], "overdue": [c[1] for c in ages.values()]}
         ),
         overdue_count=sum(c[1] for c in ages.values()),
+        chats=chats,
+        chat_days=CHAT_DAYS,
     )
 
 

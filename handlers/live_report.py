@@ -9,7 +9,7 @@ runs from answer to hangup (ended calls). "Today" is the operator's day (its tim
 What counts: inbound phone calls routed to a queue (contact log action `route`) whose
 routing happened today, so a call counts on the day and in the quarter hour it arrived in,
 however late it is answered. Outbound calls (callbacks, the dialer) and rejected calls are
-not offered to a queue and count nowhere here; neither do chats. "Within the threshold"
+not offered to a queue and count nowhere in the call figures. "Within the threshold"
 means a wait of at most `threshold_s` seconds. Waiting (and the longest wait) is every
 routed call not yet answered nor ended, whenever it arrived. An agent's calls handled are
 the calls offered today that they answered (so the agents' figures add up to the queues'
@@ -18,7 +18,13 @@ every active user with the agent role and any other active user who has a state 
 supervisor taking calls), the state and since when from presence; a user who never had a
 state is offline since their account was made. Quarter hours run from local midnight, 900 s
 apart (a daylight-saving change moves the clock by whole quarters), up to the one holding
-now; a call stamped a few seconds ahead of now counts in the current quarter."""
+now; a call stamped a few seconds ahead of now counts in the current quarter.
+
+Chats (the inbox) have figures of their own beside each queue's calls: the conversations
+waiting now in the queue and how long the longest has waited since it was opened (a chat
+transferred back to a queue counts from its opening too), and those open with an agent; and
+beside each agent, the chats they hold open now. A queue with live chats is listed even when
+no call was routed to it."""
 
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.roles import AGENT
+from storage import inbox_figures
 from storage.routing import live_figures
 from storage.routing.live_figures import QUARTER_S, Tally
 
@@ -45,6 +52,9 @@ class QueueFigures:
     abandonment_rate: float | None
     avg_wait_s: float | None
     avg_handle_s: float | None
+    chats_waiting: int = 0
+    longest_chat_wait_s: int = 0
+    chats_open: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class AgentFigures:
     since: datetime
     handled: int  # calls answered today
     avg_handle_s: float | None
+    chats: int = 0  # chats held open now
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,8 @@ async def live(session: AsyncSession, now: datetime, *, zone: ZoneInfo, threshol
     quarters = int((now - start).total_seconds() // QUARTER_S) + 1
     tallies = await live_figures.today_by_quarter(session, start, end, threshold_s)
     waiting = {w.queue: w for w in await live_figures.waiting_now(session)}
+    chats = await inbox_figures.chat_queues(session)
+    held = await inbox_figures.chats_by_agent(session)
     by_queue: dict[str, Tally] = {}
     by_quarter = [Tally() for _ in range(quarters)]
     for (queue, quarter), tally in tallies.items():
@@ -92,8 +105,8 @@ async def live(session: AsyncSession, now: datetime, *, zone: ZoneInfo, threshol
         at = min(max(quarter, 0), quarters - 1)
         by_quarter[at] = by_quarter[at] + tally
     queues = [
-        _queue_figures(name, by_queue.get(name, Tally()), waiting.get(name), now)
-        for name in sorted(set(waiting) | set(by_queue))
+        _queue_figures(name, by_queue.get(name, Tally()), waiting.get(name), chats.get(name), now)
+        for name in sorted(set(waiting) | set(by_queue) | set(chats))
     ]
     agents = [
         AgentFigures(
@@ -103,6 +116,7 @@ async def live(session: AsyncSession, now: datetime, *, zone: ZoneInfo, threshol
             since=a.since,
             handled=a.handled,
             avg_handle_s=_average(a.handle_s, a.ended),
+            chats=held.get(a.login, 0),
         )
         for a in await live_figures.agents_today(session, start, end, role=AGENT)
     ]
@@ -136,12 +150,21 @@ def _average(total: float, count: int) -> float | None:
     return round(total / count, 1) if count else None
 
 
-def _queue_figures(name: str, t: Tally, waiting: live_figures.Waiting | None, now: datetime) -> QueueFigures:
-    oldest = waiting.oldest_at if waiting else None
+def _since(now: datetime, oldest: datetime | None) -> int:
+    return max(int((now - oldest).total_seconds()), 0) if oldest else 0
+
+
+def _queue_figures(
+    name: str,
+    t: Tally,
+    waiting: live_figures.Waiting | None,
+    chats: inbox_figures.ChatQueue | None,
+    now: datetime,
+) -> QueueFigures:
     return QueueFigures(
         queue=name,
         waiting=waiting.waiting if waiting else 0,
-        longest_wait_s=max(int((now - oldest).total_seconds()), 0) if oldest else 0,
+        longest_wait_s=_since(now, waiting.oldest_at if waiting else None),
         offered=t.offered,
         answered=t.answered,
         abandoned=t.abandoned,
@@ -149,4 +172,7 @@ def _queue_figures(name: str, t: Tally, waiting: live_figures.Waiting | None, no
         abandonment_rate=_ratio(t.abandoned, t.offered),
         avg_wait_s=_average(t.wait_s, t.answered),
         avg_handle_s=_average(t.handle_s, t.ended_answered),
+        chats_waiting=chats.waiting if chats else 0,
+        longest_chat_wait_s=_since(now, chats.oldest_at if chats else None),
+        chats_open=chats.open if chats else 0,
     )

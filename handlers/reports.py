@@ -8,19 +8,26 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import InvalidInput
-from storage import complaint_ages
+from storage import complaint_ages, inbox_figures
 from storage import complaints as complaints_repo
 from storage import reports as repo
 from storage.complaints import AlertView
+from storage.inbox_figures import ConversationRow
 from storage.reports import GROUPS, ReportRow
 
+# How the conversations report groups: by the (last) agent who held each, or by queue.
+CONVERSATION_GROUPS = ("agent", "queue")
+
 __all__ = [
+    "CONVERSATION_GROUPS",
     "GROUPS",
+    "ConversationRow",
     "Overview",
     "ReportRow",
     "TargetBreach",
     "Targets",
     "WeekScores",
+    "conversations",
     "open_alerts",
     "overview",
     "satisfaction",
@@ -68,6 +75,18 @@ async def satisfaction(
     if end <= start:
         raise InvalidInput("'to' must be after 'from'", field="to")
     return await repo.satisfaction(session, start, end, group_by)
+
+
+async def conversations(
+    session: AsyncSession, start: datetime, end: datetime, group_by: str
+) -> list[ConversationRow]:
+    """Chats opened in the period by agent or queue: first response time (opening to the
+    first reply), handle time (taken to closed) and the CSAT their close asked for."""
+    if group_by not in CONVERSATION_GROUPS:
+        raise InvalidInput("unknown grouping", field="group_by", allowed=list(CONVERSATION_GROUPS))
+    if end <= start:
+        raise InvalidInput("'to' must be after 'from'", field="to")
+    return await inbox_figures.conversation_report(session, start, end, group_by)
 
 
 async def target_breaches(session: AsyncSession, now: datetime, targets: Targets) -> list[TargetBreach]:

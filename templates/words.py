@@ -167,6 +167,7 @@ WORDS: dict[str, dict[str, str]] = {
         "5": N_("Sat"),
         "6": N_("Sun"),
     },
+    "conversation_state": {"waiting": N_("Waiting"), "open": N_("Open"), "resolved": N_("Resolved")},
     "delivery": {
         "pending": N_("Pending"),
         "claimed": N_("Claimed"),

@@ -68,3 +68,16 @@ async def set_state(sessions: async_sessionmaker[AsyncSession], login: str, stat
         assert user is not None
         await presence.set_agent_state(session, user.id, state, utcnow())
         await session.commit()
+
+
+@asynccontextmanager
+async def seeded_app(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[Client, BotApiStandIn]]:
+    """The app with the routing fixtures' agents and customers, and the Bot API stand-in."""
+    from tests.routing_fixtures import seed
+    from tests.telegram_standin import bot_api
+
+    await seed(sessions)
+    async with bot_api() as api, bot_app(settings, api) as client:
+        yield client, api

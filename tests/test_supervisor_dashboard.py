@@ -132,12 +132,28 @@ async def test_the_queue_row_and_the_agent_row_show_the_hand_count(board: Client
         "25%",  # abandonment: C of 4
         "0:25",  # average wait of the answered: (10 + 40) / 2
         "4:00",  # average handle: (180 + 300) / 2
+        "0",  # no chat waits
+        "—",
+        "0",  # nor is open
     ]
     assert "Service level (20 s)" in page
     agent = cells(page, "data-agent", "agent1")
-    assert (agent[3], agent[4]) == ("2", "4:00")  # handled today, average handle
+    assert (agent[3], agent[4], agent[5]) == ("2", "4:00", "0")  # handled today, average handle, chats
     # A quiet queue reads as nothing yet, not as zero per cent.
-    assert cells(page, "data-queue", "vip")[1:] == ["0", "—", "0", "0", "0", "—", "—", "—", "—"]
+    assert cells(page, "data-queue", "vip")[1:] == [
+        "0",
+        "—",
+        "0",
+        "0",
+        "0",
+        "—",
+        "—",
+        "—",
+        "—",
+        "0",
+        "—",
+        "0",
+    ]
     # The longest wait ticks in the browser from the moment D was routed, in UTC with its offset.
     since = re.search(r'<tr data-queue="general".*?data-since="([^"]+)"', page, re.DOTALL)
     assert since is not None

@@ -40,6 +40,8 @@ ROLES = {login: role for login, role, *_ in USERS}
 DETAILS: list[tuple[str, str, str]] = [
     ("agent1", "/complaints/*", "complaint"),
     ("supervisor", "/customers/1", "customer"),
+    # The demo chat (chatting() below): 陈静 is the demo's sixth customer.
+    ("supervisor", "/customers/6/conversations/1", "conversation"),
     ("supervisor", "/complaints/escalations", "escalations"),
     ("admin", "/admin/users/agent1", "user"),
 ]
@@ -98,6 +100,7 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
         async with boot.command_session() as session:
             passwords = await load_demo(session)
             await compensation_waiting(session)
+            await chatting(session)
             # The deadline worker's first pass, as `make run` makes it on starting (this server
             # runs no workers): the demo's overdue complaints have their alerts.
             await escalate_due(session)
@@ -110,6 +113,44 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
             yield base, passwords
         finally:
             await server.close()
+
+
+async def chatting(session: Any) -> None:
+    """A Telegram customer of the demo (陈静) in a chat agent1 holds, a reply delivered and
+    the customer's answer, for the agent page's chat panel."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from storage import inbox
+    from storage.models import Customer
+    from storage.models.base import utcnow
+    from storage.users import get_by_login
+
+    agent = await get_by_login(session, "agent1")
+    customer_id = await session.scalar(select(Customer.id).where(Customer.name == "陈静"))
+    if agent is None or customer_id is None:
+        print("no demo customer 陈静: no chat", file=sys.stderr)
+        return
+    now = utcnow()
+    started = now - timedelta(minutes=4)
+    new = inbox.NewConversation(
+        customer_id, "telegram", "7100000006", "general", 0, "default", (), "zh", started
+    )
+    conversation_id = await inbox.insert(session, new)
+    assert conversation_id is not None  # noqa: S101 - a fresh database
+    await inbox.assign(session, conversation_id, agent.id, started, from_states=("waiting",))
+    for minutes, direction, text, delivery in (
+        (4, "in", "你好，我的宽带从昨天开始很慢", None),
+        (3, "out", "您好，我正在为您查询线路情况，请稍等。", "sent"),
+        (1, "in", "好的，谢谢。路由器已经重启过了", None),
+    ):
+        author = agent.id if direction == "out" else None
+        message = inbox.NewMessage(
+            conversation_id, direction, text, now - timedelta(minutes=minutes), author, None, None, delivery
+        )
+        await inbox.add_message(session, message)
+    await session.commit()
 
 
 async def compensation_waiting(session: Any) -> None:

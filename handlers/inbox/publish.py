@@ -5,11 +5,17 @@ payload is small)."""
 
 from __future__ import annotations
 
-from storage.events import INBOX, EventBus
+from storage.events import INBOX, SUPERVISOR, EventBus
+
+
+async def _floor_moved(events: EventBus) -> None:
+    """Supervisors' wallboards read their chat figures again (queues waiting, chats held)."""
+    await events.publish(SUPERVISOR, {"type": "queues_changed"})
 
 
 async def offered(events: EventBus, conversation_id: int, agent: str) -> None:
     await events.publish(INBOX, {"type": "chat_offered", "conversation_id": conversation_id, "agent": agent})
+    await _floor_moved(events)
 
 
 async def message(events: EventBus, conversation_id: int, message_id: int, agent: str | None) -> None:
@@ -44,8 +50,10 @@ async def closed(events: EventBus, conversation_id: int, agent: str | None, reas
     await events.publish(
         INBOX, {"type": "chat_closed", "conversation_id": conversation_id, "agent": agent, "reason": reason}
     )
+    await _floor_moved(events)
 
 
 async def queued(events: EventBus, conversation_id: int, queue: str) -> None:
     """A conversation waits in a queue (for supervisors' views)."""
     await events.publish(INBOX, {"type": "chat_queued", "conversation_id": conversation_id, "queue": queue})
+    await _floor_moved(events)
