@@ -133,9 +133,9 @@ async def conversation_page(request: web.Request) -> web.Response:
     user = await require_page_user(request, *STAFF)
     customer_id = path_id(request, "customer_id")
     async with request.app[SESSIONS]() as session:
-        transcript = await lifecycle.read(session, user, path_id(request, "conversation_id"), via=VIA)
-    if transcript.conversation.customer_id != customer_id:
-        raise NotFound("no such conversation for this customer", customer_id=customer_id)
+        transcript = await lifecycle.read(
+            session, user, path_id(request, "conversation_id"), via=VIA, customer_id=customer_id
+        )
     return await render_page(
         request,
         "console/conversation.html.j2",

@@ -126,7 +126,9 @@ async def test_the_customer_profile_lists_their_chats_and_opens_a_transcript_who
     text = await page.text()
     assert text.index("宽带断了") < text.index("马上为您处理")  # oldest first
     assert ("supervisor", "console") in await transcript_reads(sessions, conversation["id"])
-    # Under another customer's profile there is no such chat.
+    # Under another customer's profile there is no such chat, and nothing was read.
+    reads = len(await transcript_reads(sessions, conversation["id"]))
     assert (
         await client.get(f"/customers/{conversation['customer_id'] + 1}/conversations/{conversation['id']}")
     ).status == 404
+    assert len(await transcript_reads(sessions, conversation["id"])) == reads

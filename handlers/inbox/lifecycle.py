@@ -82,10 +82,19 @@ async def list_conversations(
     return found_list
 
 
-async def read(session: AsyncSession, user: UserRecord, conversation_id: int, *, via: str) -> Transcript:
-    """The conversation and its transcript; an agent reads the ones they own or owned."""
+async def read(
+    session: AsyncSession,
+    user: UserRecord,
+    conversation_id: int,
+    *,
+    via: str,
+    customer_id: int | None = None,
+) -> Transcript:
+    """The conversation and its transcript; an agent reads the ones they own or owned.
+    With `customer_id` (a profile's link), another customer's conversation is not found,
+    and so neither read nor audited."""
     conversation = await repo.get(session, conversation_id)
-    if conversation is None:
+    if conversation is None or customer_id not in (None, conversation.customer_id):
         raise NotFound("no such conversation", conversation_id=conversation_id)
     owned_by(conversation, user)
     messages = tuple(await repo.messages(session, conversation_id))
