@@ -3,12 +3,15 @@ this application's sessions, event bus and settings, and the routing metrics."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import Counter
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.keys import EVENTS, METRICS, SESSIONS, SETTINGS
@@ -16,8 +19,14 @@ from handlers import agents
 from handlers.routing import budget, calls, dial
 from handlers.routing.budget import CallRouting
 from handlers.routing.calls import Answerer, CallUpdate
+from handlers.routing.compiled import compiled_rules
 from handlers.routing.route import Decision
 from handlers.routing.rules import InboundCall, Rules
+from storage.db import is_sqlite, normalise_url
+from storage.events_postgres import PostgresBus
+from storage.routing.hot_path import CompiledRouting
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,39 @@ async def _let_routing_unwind(app: web.Application) -> None:
     await app[ROUTING].let_unwind(app[SETTINGS].database_connect_timeout_seconds)
 
 
+async def _compiled_routing(app: web.Application) -> AsyncIterator[None]:
+    """On PostgreSQL with its event bus (the statement NOTIFYs): route new calls with the
+    compiled rules. A rule file the compiler cannot take keeps the Python engine."""
+    settings = app[SETTINGS]
+    routing = app[ROUTING]
+    if (
+        not settings.routing_compiled
+        or is_sqlite(settings.database_url)
+        or not isinstance(app[EVENTS], PostgresBus)
+    ):
+        yield
+        return
+    try:
+        routing.compiled = CompiledRouting(
+            make_url(normalise_url(settings.database_url))
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False),
+            compiled_rules(routing.rules),
+            pool_size=settings.routing_pool_size,
+            statement_timeout=settings.database_statement_timeout_seconds,
+        )
+    except ValueError as error:
+        log.warning("routing rules not compiled, the Python engine routes: %s", error)
+        yield
+        return
+    try:
+        yield
+    finally:
+        compiled, routing.compiled = routing.compiled, None
+        await routing.let_unwind(settings.database_connect_timeout_seconds)
+        await compiled.close()
+
+
 def setup(app: web.Application, rules: Rules) -> None:
     from callcenter.api_customers import PROFILE_SECTIONS
 
@@ -114,3 +156,4 @@ def setup(app: web.Application, rules: Rules) -> None:
         ),
     )
     app.on_shutdown.append(_let_routing_unwind)
+    app.cleanup_ctx.append(_compiled_routing)

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # platform may wait before it gets the default queue instead.
     routing_rules: str | None = None
     routing_budget_seconds: float = Field(default=2.0, gt=0)
+    # On PostgreSQL, new calls are routed by one compiled statement over connections of
+    # their own: this many, about the calls routed at once by one instance. False keeps
+    # the Python engine (the reference the compiled rules are tested against).
+    routing_compiled: bool = True
+    routing_pool_size: int = Field(default=16, ge=1)
 
     # Telegram: long polling instead of the webhook (development), and the sender's limits.
     telegram_polling: bool = False

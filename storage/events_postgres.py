@@ -20,6 +20,10 @@ PREFIX = "contactdesk_"
 NOTIFY_LIMIT = 7900  # PostgreSQL refuses payloads of 8000 bytes or more
 
 
+async def no_reset(_connection: asyncpg.Connection) -> None:
+    return None
+
+
 class PostgresBus:
     """One LISTEN connection per instance fans notifications out to local subscribers; NOTIFY
     goes through a small pool of its own, so a publisher never waits behind the listener and
@@ -90,6 +94,9 @@ class PostgresBus:
                         max_size=4,
                         timeout=self._timeout,
                         command_timeout=self._timeout,
+                        # A NOTIFY leaves no session state behind: no reset query (a second
+                        # round trip) each time a publisher hands its connection back.
+                        reset=no_reset,
                     )
         await self._publishers.execute("SELECT pg_notify($1, $2)", PREFIX + channel, payload)
 

@@ -16,13 +16,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.routing import publish
+from handlers.routing.compiled import route_compiled
 from handlers.routing.route import Decision, fallback_decision, route_call
 from handlers.routing.rules import InboundCall, Rules
 from storage.events import EventBus
+from storage.models.base import utcnow
 from storage.routing import queues as queues_repo
+from storage.routing.hot_path import ERRORS, REFUSED, CompiledRouting
 from storage.routing.queues import QueueView
 
 log = logging.getLogger(__name__)
+
+# What sends a call to the default queue: the budget spent, or a database that cannot answer
+# (through the ORM, or the compiled statement's own connections).
+FAILURES: tuple[type[BaseException], ...] = (TimeoutError, SQLAlchemyError, OSError, *ERRORS)
 
 
 @dataclass
@@ -36,6 +43,8 @@ class CallRouting:
     # Routing tasks past their budget, cancelled and still unwinding; held so that they are
     # not garbage-collected mid-way, and awaited when the application stops.
     unwinding: set[asyncio.Task[Decision]] = field(default_factory=set)
+    # The rules compiled into one statement, on PostgreSQL with its event bus (set at start).
+    compiled: CompiledRouting | None = None
 
     def unwound(self, task: asyncio.Task[Decision]) -> None:
         self.unwinding.discard(task)
@@ -46,6 +55,13 @@ class CallRouting:
         now = time.monotonic()
         if self.queues is None or now - self.queues_read_at > self.queues_ttl:
             self.queues = await queues_repo.queues(session)
+            self.queues_read_at = now
+        return self.queues
+
+    async def compiled_queues(self, compiled: CompiledRouting) -> Mapping[str, QueueView]:
+        now = time.monotonic()
+        if self.queues is None or now - self.queues_read_at > self.queues_ttl:
+            self.queues = {q["name"]: QueueView(**q) for q in await compiled.queues()}
             self.queues_read_at = now
         return self.queues
 
@@ -63,6 +79,21 @@ async def _route(
     region: str,
     now: datetime | None,
 ) -> Decision:
+    compiled = routing.compiled
+    if compiled is not None:
+        try:
+            decision = await route_compiled(
+                compiled,
+                call,
+                routing.rules,
+                await routing.compiled_queues(compiled),
+                region=region,
+                now=now or utcnow(),
+            )
+        except REFUSED:
+            decision = None  # a value the database refuses: the ORM's path reports it as usual
+        if decision is not None:
+            return decision
     async with sessions() as session:
         return await route_call(
             session, call, routing.rules, region=region, now=now, queues=await routing.current_queues(session)
@@ -110,11 +141,11 @@ async def decide(
     (`repeat`) was announced the first time."""
     try:
         decision = await _within_budget(sessions, routing, call, region, now)
-    except (TimeoutError, SQLAlchemyError, OSError) as error:
+    except FAILURES as error:
         reason = "fallback-timeout" if isinstance(error, TimeoutError) else "fallback-database"
         log.warning("routing call %s fell back to the default queue: %s", call.call_id, type(error).__name__)
         return fallback_decision(routing.rules, reason)
-    if not decision.repeat:
+    if not decision.repeat and not decision.announced:
         if decision.agent:
             await publish.call_event(
                 events,

@@ -8,13 +8,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.errors import InvalidInput
 from handlers.identities import mask, normalise_phone
-from handlers.routing.rules import InboundCall, Rules, choose
+from handlers.routing.rules import InboundCall, Rule, Rules, choose
 from storage import customers as customers_repo
 from storage.models.base import utcnow
 from storage.routing import callers, contact_log, presence
@@ -46,6 +47,8 @@ class Decision:
     fallback: bool = False
     repeat: bool = False
     contact_id: int | None = field(default=None, compare=False)
+    # Told to the screen pop and the supervisor view already (the compiled statement's NOTIFYs).
+    announced: bool = field(default=False, compare=False)
 
 
 def caller_language(known: bool, language: str | None, caller: str | None, region: str) -> str:
@@ -92,6 +95,31 @@ async def decision_of(session: AsyncSession, contact: ContactView, rules: Rules,
     )
 
 
+def new_decision(rule: Rule, call: InboundCall, action: str, queue: str | None, **who: Any) -> Decision:
+    """A new call's decision by `rule`; `who`: the caller's and the agent's fields."""
+    return Decision(
+        action=action,
+        queue=queue,
+        priority=rule.priority,
+        reason=rule.name,
+        skills=rule.skills,
+        ivr=rule.ivr and call.ivr_digits is None,
+        message=rule.message,
+        **who,
+    )
+
+
+def caller_number(call: InboundCall, region: str) -> str | None:
+    """The caller's number in E.164; None for a withheld or malformed caller id (a stranger,
+    not an error)."""
+    if not call.caller:
+        return None
+    try:
+        return normalise_phone(call.caller, region)
+    except InvalidInput:
+        return None
+
+
 def fallback_decision(rules: Rules, reason: str) -> Decision:
     """What to answer when the database cannot: every caller reaches the default queue."""
     return Decision(action="route", queue=rules.default_queue, priority=0, reason=reason, fallback=True)
@@ -114,13 +142,8 @@ async def route_call(
     if existing is not None and not (call.ivr_digits and existing.ivr_digits is None):
         return await decision_of(session, existing, rules, region=region)
 
-    caller: str | None = None
+    caller = caller_number(call, region)
     facts: CallerFacts | None = None
-    if call.caller:
-        try:
-            caller = normalise_phone(call.caller, region)
-        except InvalidInput:
-            caller = None  # withheld or malformed caller ids are strangers, not errors
     if caller is not None:
         facts = await callers.caller_facts(session, "phone", caller)
     if queues is None:
@@ -170,18 +193,15 @@ async def route_call(
     log.info(
         "call %s from %s: %s %s (rule %s)", call.call_id, mask(caller or "unknown"), action, queue, rule.name
     )
-    return Decision(
-        action=action,
-        queue=queue,
-        priority=rule.priority,
-        reason=rule.name,
-        skills=rule.skills,
+    return new_decision(
+        rule,
+        call,
+        action,
+        queue,
         agent=agent[1] if agent else None,
         endpoint=endpoint,
         customer_id=facts.customer_id if facts else None,
         customer_name=facts.name if facts else None,
         language=language,
         tier=facts.tier if facts else None,
-        ivr=rule.ivr and call.ivr_digits is None,
-        message=rule.message,
     )

@@ -106,27 +106,39 @@ def _in_hours(spec: str, local: datetime) -> bool:
     return opens <= now < closes if opens <= closes else (now >= opens or now < closes)
 
 
-def matches(rule: Rule, facts: CallerFacts | None, call: InboundCall, now: datetime, timezone: str) -> bool:
+# The conditions on who is calling (read from the database) and those on the call itself
+# (known before any statement): the compiled rules (storage/routing/hot_path.py) evaluate
+# the first kind in SQL and take the second from `call_holds`.
+FACT_CONDITIONS = frozenset(
+    {"known", "blacklisted", "tier", "open_complaint", "contacted_within_days", "language", "region"}
+)
+
+
+def _fact_holds(name: str, expected: Any, facts: CallerFacts | None, now: datetime) -> bool:
+    if name == "known":
+        return bool((facts is not None) == expected)
+    if name == "blacklisted":
+        return bool((facts is not None and facts.blacklisted) == expected)
+    if name == "tier":
+        return facts is not None and facts.tier in expected
+    if name == "open_complaint":
+        return bool((facts is not None and facts.open_complaint) == expected)
+    if name == "contacted_within_days":
+        return (
+            facts is not None
+            and facts.last_contact_at is not None
+            and now - facts.last_contact_at <= timedelta(days=expected)
+        )
+    if name == "language":
+        return facts is not None and (facts.language or "zh") in expected
+    return facts is not None and facts.region in expected  # region
+
+
+def call_holds(rule: Rule, call: InboundCall, now: datetime, timezone: str) -> bool:
+    """Whether the rule's conditions on the call itself (IVR input, number dialled, hours,
+    days) hold; the conditions on the caller are not looked at."""
     local = now.astimezone(ZoneInfo(timezone))
     for name, expected in rule.when.items():
-        if name == "known" and (facts is not None) != expected:
-            return False
-        if name == "blacklisted" and (facts is not None and facts.blacklisted) != expected:
-            return False
-        if name == "tier" and (facts is None or facts.tier not in expected):
-            return False
-        if name == "open_complaint" and (facts is not None and facts.open_complaint) != expected:
-            return False
-        if name == "contacted_within_days" and (
-            facts is None
-            or facts.last_contact_at is None
-            or now - facts.last_contact_at > timedelta(days=expected)
-        ):
-            return False
-        if name == "language" and (facts is None or (facts.language or "zh") not in expected):
-            return False
-        if name == "region" and (facts is None or facts.region not in expected):
-            return False
         if name == "ivr" and call.ivr_digits not in expected:
             return False
         if name == "dialled" and call.dialled not in expected:
@@ -136,6 +148,33 @@ def matches(rule: Rule, facts: CallerFacts | None, call: InboundCall, now: datet
         if name == "days" and local.weekday() not in expected:
             return False
     return True
+
+
+def matches(rule: Rule, facts: CallerFacts | None, call: InboundCall, now: datetime, timezone: str) -> bool:
+    return call_holds(rule, call, now, timezone) and all(
+        _fact_holds(name, expected, facts, now)
+        for name, expected in rule.when.items()
+        if name in FACT_CONDITIONS
+    )
+
+
+def resolve_queue(
+    rule: Rule, call: InboundCall, queues: Mapping[str, QueueView], now: datetime
+) -> str | None:
+    """The queue `rule` sends the call to after business hours and overflow (None: leave a
+    callback, or a reject). A queue the PBX named and we know replaces the rule's."""
+    if rule.action == "reject":
+        return None
+    queue: str | None = call.queue if call.queue in queues else rule.queue
+    seen: set[str] = set()
+    while queue is not None and not is_open(queues.get(queue), now) and queue not in seen:
+        seen.add(queue)
+        queue = queues[queue].overflow
+    return queue
+
+
+def no_rule_matched(rules: Rules) -> Rule:
+    return Rule(name="no-rule-matched", when={}, queue=rules.default_queue)
 
 
 def is_open(queue: QueueView | None, now: datetime) -> bool:
@@ -153,12 +192,5 @@ def choose(
     and the skills."""
     rule = next((r for r in rules.rules if matches(r, facts, call, now, rules.timezone)), None)
     if rule is None:
-        rule = Rule(name="no-rule-matched", when={}, queue=rules.default_queue)
-    if rule.action == "reject":
-        return rule, None
-    queue: str | None = call.queue if call.queue in queues else rule.queue
-    seen: set[str] = set()
-    while queue is not None and not is_open(queues.get(queue), now) and queue not in seen:
-        seen.add(queue)
-        queue = queues[queue].overflow
-    return rule, queue
+        rule = no_rule_matched(rules)
+    return rule, resolve_queue(rule, call, queues, now)

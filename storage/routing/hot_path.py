@@ -1,0 +1,345 @@
+"""Routing a new call on PostgreSQL in one round trip: the rules, compiled at start into one
+prepared statement that reads the caller's facts, picks the first matching rule, claims an
+agent (SKIP LOCKED), logs the contact and NOTIFYs the screen pop and the supervisor view,
+all in the statement's own transaction. asyncpg directly, not the ORM: this runs for every
+call (bench/routing.py, docs/telephony.md).
+
+What does not depend on the caller (the IVR input, the number dialled, hours and days, the
+queue after business hours and overflow, whether the rule offers the menu first) is worked
+out in Python before the statement and passed as one array per rule; the conditions on the
+caller are compiled into a CASE. The Python engine (handlers/routing/rules.py) stays the
+reference: tests/test_routing_compiled.py compares the two on random rule files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from storage.complaints import OPEN_STATES
+from storage.events import CALLS, SUPERVISOR
+from storage.events_postgres import PREFIX, no_reset
+
+# asyncpg's errors, for callers that fall back when the database cannot answer.
+ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
+# A value the database refuses (SQLSTATE class 22): the request's fault, not the server's.
+REFUSED: tuple[type[BaseException], ...] = (asyncpg.DataError,)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """What the statement needs to know of one rule, in file order."""
+
+    name: str
+    when: dict[str, Any]
+    priority: int
+    skills: tuple[str, ...]
+    agent_language: bool
+
+
+@dataclass(frozen=True)
+class PerCall:
+    """The call's side of the decision, one entry per rule (and one more for no rule)."""
+
+    channel: str
+    call_id: str
+    direction: str
+    caller: str | None  # normalised, None for a withheld or malformed number
+    from_number: str
+    to_number: str
+    now: datetime
+    ivr_digits: str | None
+    unknown_language: str  # a stranger's greeting language, from their number
+    holds: Sequence[bool]  # the rule's conditions on the call hold
+    actions: Sequence[str]  # route | reject | callback
+    queues: Sequence[str | None]
+    claims: Sequence[bool]  # routing this rule's way takes an agent now
+
+
+@dataclass(frozen=True)
+class Routed:
+    """The statement's answer; `contact_id` None: the call id was logged already."""
+
+    contact_id: int | None
+    rule: int  # 0-based; len(rules) when none matched
+    customer_id: int | None
+    customer_name: str | None
+    tier: str | None
+    language: str
+    agent: str | None
+    twilio_client: str | None
+    phone: str | None
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _texts(values: Sequence[str]) -> str:
+    return "ARRAY[" + ",".join(_text(str(v)) for v in values) + "]::text[]"
+
+
+def _bool(value: Any) -> str:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return "true" if value else "false"
+
+
+def _list(value: Any) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of strings")
+    return list(value)
+
+
+def _condition(name: str, expected: Any) -> str:
+    """The SQL of one condition on the caller, over the `f` row (all NULL for a stranger)."""
+    if name == "known":
+        return f"((f.id IS NOT NULL) = {_bool(expected)})"
+    if name == "blacklisted":
+        return f"(coalesce(f.blacklisted, false) = {_bool(expected)})"
+    if name == "open_complaint":
+        return f"(coalesce(f.open_complaint, false) = {_bool(expected)})"
+    if name == "tier":
+        return f"(f.id IS NOT NULL AND f.tier = ANY({_texts(_list(expected))}))"
+    if name == "language":
+        return (
+            f"(f.id IS NOT NULL AND coalesce(nullif(f.language, ''), 'zh') = ANY({_texts(_list(expected))}))"
+        )
+    if name == "region":
+        return f"(f.id IS NOT NULL AND f.region = ANY({_texts(_list(expected))}))"
+    if name == "contacted_within_days":
+        if isinstance(expected, bool) or not isinstance(expected, int | float):
+            raise ValueError("expected a number of days")
+        seconds = float(expected) * 86400
+        within = f"$7::timestamptz - f.last_contact <= make_interval(secs => {seconds!r})"
+        return f"(f.last_contact IS NOT NULL AND {within})"
+    raise ValueError(f"not a condition on the caller: {name}")
+
+
+FACTS = frozenset(
+    {"known", "blacklisted", "tier", "open_complaint", "contacted_within_days", "language", "region"}
+)
+
+
+def compile_rules(rules: Sequence[CompiledRule]) -> str:
+    """The routing statement for these rules; ValueError when a condition has a value the
+    documented forms do not allow (then routing keeps the Python engine)."""
+    cases = []
+    for index, rule in enumerate(rules, start=1):
+        parts = [f"($8::bool[])[{index}]"] + [_condition(n, v) for n, v in rule.when.items() if n in FACTS]
+        cases.append(f"WHEN coalesce({' AND '.join(parts)}, false) THEN {index}")
+    none = len(rules) + 1
+    names = _texts([r.name for r in rules] + ["no-rule-matched"])
+    priorities = "ARRAY[" + ",".join(str(int(r.priority)) for r in rules) + ",0]::int[]"
+    skills = _texts([json.dumps(list(r.skills)) for r in rules] + ["[]"])
+    by_language = "ARRAY[" + ",".join(_bool(r.agent_language) for r in rules) + ",false]::bool[]"
+    open_states = _texts(OPEN_STATES)
+    candidates = """
+            SELECT a.user_id FROM agent_states a JOIN users u ON u.id = a.user_id, d
+            WHERE d.claim AND a.state = 'available' AND a.active_contacts < a.capacity AND u.active
+              AND u.skills @> d.skills
+              AND (NOT d.by_language OR u.languages @> jsonb_build_array(d.lang))
+            ORDER BY a.since LIMIT 1"""
+    calls, supervisor = _text(PREFIX + CALLS), _text(PREFIX + SUPERVISOR)
+    # Built from the operator's rule file at start, every value quoted by _text: no request
+    # text reaches the statement but as a parameter.
+    return f"""
+WITH f AS (
+    SELECT c.id, c.name, c.tier, c.blacklisted, c.language, c.region,
+           EXISTS (SELECT 1 FROM complaints k WHERE k.customer_id = c.id AND k.state = ANY({open_states}))
+               AS open_complaint,
+           (SELECT max(t.created_at) FROM contacts t WHERE t.customer_id = c.id) AS last_contact
+    FROM customer_identities i JOIN customers c ON c.id = i.customer_id
+    WHERE i.kind = 'phone' AND i.value = $4
+    LIMIT 1
+), chosen AS (
+    SELECT f.*, CASE {" ".join(cases)} ELSE {none} END AS rule
+    FROM (SELECT 1) AS one LEFT JOIN f ON true
+), d AS (
+    SELECT chosen.*,
+           ($9::text[])[rule] AS action, ($10::text[])[rule] AS queue, ($11::bool[])[rule] AS claim,
+           ({names})[rule] AS reason, ({priorities})[rule] AS priority,
+           CAST(({skills})[rule] AS jsonb) AS skills, ({by_language})[rule] AS by_language,
+           CASE WHEN id IS NOT NULL THEN coalesce(nullif(language, ''), 'zh') ELSE $12::text END AS lang
+    FROM chosen
+), picked AS (
+    -- SKIP LOCKED passes over an agent another call is claiming this instant; `locked_out`
+    -- below says when that left nobody although someone qualified (CompiledRouting.route
+    -- then claims again: waiting for the locks here could deadlock, as a row whose recheck
+    -- failed stays locked).
+    {candidates} FOR UPDATE OF a SKIP LOCKED
+), ins AS (
+    INSERT INTO contacts (channel, direction, external_id, customer_id, from_number, to_number,
+                          created_at, ringing_at, extra, fallback, action, reason, queue, priority,
+                          agent_id, skills, ivr_digits)
+    SELECT $1::text, $3::text, $2::text, d.id, $5::text, $6::text, $7, $7, '{{}}'::jsonb, false,
+           d.action, d.reason, d.queue, d.priority, (SELECT user_id FROM picked), d.skills, $13::text
+    FROM d
+    ON CONFLICT (channel, external_id) DO NOTHING
+    RETURNING id, agent_id
+), claimed AS (
+    UPDATE agent_states AS s
+    SET active_contacts = s.active_contacts + 1,
+        state = CASE WHEN s.active_contacts + 1 >= s.capacity THEN 'busy' ELSE s.state END,
+        since = CASE WHEN s.active_contacts + 1 >= s.capacity THEN $7 ELSE s.since END
+    FROM ins WHERE s.user_id = ins.agent_id
+    RETURNING s.user_id
+)
+SELECT ins.id AS contact_id, d.rule, d.id AS customer_id, d.name, d.tier, d.lang,
+       u.login, u.twilio_client, u.phone,
+       ins.id IS NOT NULL AND d.claim AND claimed.user_id IS NULL AND EXISTS ({candidates}) AS locked_out,
+       CASE WHEN ins.id IS NOT NULL AND u.login IS NOT NULL THEN pg_notify({calls}, json_build_object(
+           'type', 'call_offered', 'call_id', $2::text, 'agent', u.login, 'customer_id', d.id,
+           'queue', d.queue)::text) END AS offered,
+       CASE WHEN ins.id IS NOT NULL AND u.login IS NOT NULL THEN pg_notify({supervisor}, json_build_object(
+           'type', 'agent_state', 'agent', u.login, 'state', 'busy')::text) END AS busy,
+       CASE WHEN ins.id IS NOT NULL THEN pg_notify({supervisor}, '{{"type":"queues_changed"}}') END AS moved
+FROM d LEFT JOIN ins ON true LEFT JOIN claimed ON true LEFT JOIN users u ON u.id = claimed.user_id
+"""  # noqa: S608
+
+
+# A second try at the agent claim, for a call logged without one because every agent who
+# qualified was being claimed by another call at that instant (rare: each lock lasts one
+# statement). It takes the agent and gives the contact to them in one statement.
+CLAIM_AGAIN = f"""
+WITH picked AS (
+    SELECT a.user_id FROM agent_states a JOIN users u ON u.id = a.user_id
+    WHERE a.state = 'available' AND a.active_contacts < a.capacity AND u.active
+      AND u.skills @> $2::jsonb AND (NOT $3::bool OR u.languages @> jsonb_build_array($4::text))
+    ORDER BY a.since LIMIT 1
+    FOR UPDATE OF a SKIP LOCKED
+), logged AS (
+    UPDATE contacts AS c SET agent_id = picked.user_id
+    FROM picked WHERE c.id = $1 AND c.agent_id IS NULL AND c.ended_at IS NULL
+    RETURNING c.agent_id
+), claimed AS (
+    UPDATE agent_states AS s
+    SET active_contacts = s.active_contacts + 1,
+        state = CASE WHEN s.active_contacts + 1 >= s.capacity THEN 'busy' ELSE s.state END,
+        since = CASE WHEN s.active_contacts + 1 >= s.capacity THEN $5::timestamptz ELSE s.since END
+    FROM logged WHERE s.user_id = logged.agent_id
+    RETURNING s.user_id
+)
+SELECT u.login, u.twilio_client, u.phone,
+       pg_notify({_text(PREFIX + CALLS)}, json_build_object(
+           'type', 'call_offered', 'call_id', $6::text, 'agent', u.login, 'customer_id', $7::bigint,
+           'queue', $8::text)::text) AS offered,
+       pg_notify({_text(PREFIX + SUPERVISOR)}, json_build_object(
+           'type', 'agent_state', 'agent', u.login, 'state', 'busy')::text) AS busy
+FROM claimed JOIN users u ON u.id = claimed.user_id
+"""  # noqa: S608
+# How long to wait before each further try: the locks in the way last one statement.
+CLAIM_RETRIES = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.1, 0.2)
+
+_QUEUES = "SELECT name, opens, closes, days, timezone, overflow FROM queues"
+
+
+class CompiledRouting:
+    """The compiled statement and the connections it runs on: a pool of its own, sized to the
+    calls routed at once, so that no call opens a connection (nor waits for the ORM's)."""
+
+    def __init__(
+        self, dsn: str, rules: Sequence[CompiledRule], *, pool_size: int, statement_timeout: float
+    ) -> None:
+        self.statement = compile_rules(rules)
+        self.rules = tuple(rules)
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._timeout = statement_timeout
+        self._pool: asyncpg.Pool | None = None
+
+    async def _connections(self) -> asyncpg.Pool:
+        if self._pool is None:
+            pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=1,
+                max_size=self._pool_size,
+                timeout=self._timeout,
+                command_timeout=self._timeout + 1,
+                server_settings={"jit": "off", "statement_timeout": str(max(1, round(self._timeout * 1000)))},
+                # Nothing on these connections leaves session state behind: no reset query
+                # per release (asyncpg would send one).
+                reset=no_reset,
+            )
+            if self._pool is None:
+                self._pool = pool
+            else:
+                await pool.close()
+        return self._pool
+
+    async def route(self, call: PerCall) -> Routed:
+        pool = await self._connections()
+        row = await pool.fetchrow(
+            self.statement,
+            call.channel,
+            call.call_id,
+            call.direction,
+            call.caller,
+            call.from_number,
+            call.to_number,
+            call.now,
+            list(call.holds),
+            list(call.actions),
+            list(call.queues),
+            list(call.claims),
+            call.unknown_language,
+            call.ivr_digits,
+        )
+        if row is None:  # never: `d` has one row
+            raise asyncpg.InterfaceError("the routing statement returned no row")
+        rule = int(row["rule"]) - 1
+        agent = row
+        if row["locked_out"]:
+            agent = await self._claim_again(pool, call, rule, row)
+        return Routed(
+            contact_id=row["contact_id"],
+            rule=rule,
+            customer_id=row["customer_id"],
+            customer_name=row["name"],
+            tier=row["tier"],
+            language=row["lang"],
+            agent=agent["login"] if agent else None,
+            twilio_client=agent["twilio_client"] if agent else None,
+            phone=agent["phone"] if agent else None,
+        )
+
+    async def _claim_again(
+        self, pool: asyncpg.Pool, call: PerCall, rule: int, routed: asyncpg.Record
+    ) -> asyncpg.Record | None:
+        spec = self.rules[rule] if rule < len(self.rules) else None
+        for delay in CLAIM_RETRIES:
+            await asyncio.sleep(delay)
+            row = await pool.fetchrow(
+                CLAIM_AGAIN,
+                routed["contact_id"],
+                json.dumps(list(spec.skills) if spec else []),
+                bool(spec and spec.agent_language),
+                routed["lang"],
+                call.now,
+                call.call_id,
+                routed["customer_id"],
+                call.queues[rule],
+            )
+            if row is not None:
+                return row
+        return None
+
+    async def queues(self) -> list[dict[str, Any]]:
+        pool = await self._connections()
+        rows = await pool.fetch(_QUEUES)
+        return [
+            {
+                **dict(r),
+                "days": tuple(json.loads(r["days"]) if isinstance(r["days"], str) else r["days"] or ()),
+            }
+            for r in rows
+        ]
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
