@@ -56,6 +56,8 @@ class MessageView:
     photo: str | None
     created_at: datetime
     delivery: str | None  # outgoing only: pending | sent | failed | blocked
+    # The agent's name as the transcript shows it to people (their login when they have none).
+    author_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ async def first_reply(session: AsyncSession, conversation_id: int, now: datetime
 _Author = aliased(User)
 
 
-def _message(row: InboxMessage, author: str | None) -> MessageView:
+def _message(row: InboxMessage, author: str | None, author_name: str | None) -> MessageView:
     return MessageView(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -299,6 +301,7 @@ def _message(row: InboxMessage, author: str | None) -> MessageView:
         photo=row.photo,
         created_at=row.created_at,
         delivery=row.delivery,
+        author_name=author_name or author,
     )
 
 
@@ -327,7 +330,7 @@ async def add_message(session: AsyncSession, new: NewMessage) -> int | None:
 async def get_message(session: AsyncSession, message_id: int) -> MessageView | None:
     row = (
         await session.execute(
-            select(InboxMessage, _Author.login)
+            select(InboxMessage, _Author.login, _Author.name)
             .outerjoin(_Author, _Author.id == InboxMessage.author_id)
             .where(InboxMessage.id == message_id)
         )
@@ -339,7 +342,7 @@ async def messages(session: AsyncSession, conversation_id: int, limit: int = 500
     """The transcript, oldest first (the last `limit` messages)."""
     rows = (
         await session.execute(
-            select(InboxMessage, _Author.login)
+            select(InboxMessage, _Author.login, _Author.name)
             .outerjoin(_Author, _Author.id == InboxMessage.author_id)
             .where(InboxMessage.conversation_id == conversation_id)
             .order_by(InboxMessage.id.desc())

@@ -8,12 +8,12 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.settings import Settings
 from handlers.inbox.desk import canned_replies
-from storage.models import AuditEntry
+from storage.models import AuditEntry, User
 from tests.conftest import Staff
 from tests.console_client import sign_in
 from tests.inbox_fixtures import Client, next_chat, seeded_app, wang
@@ -101,6 +101,9 @@ async def test_the_console_session_replies_only_with_its_csrf_token(
 async def test_the_customer_profile_lists_their_chats_and_opens_a_transcript_whose_reading_is_audited(
     desk: tuple[Client, BotApiStandIn], staff: Staff, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
+    async with sessions() as session:  # people read the agent's name, not their login
+        await session.execute(update(User).where(User.login == "agent1").values(name="李娜"))
+        await session.commit()
     client = await wang_with_agent1(desk)
     [conversation] = (await (await client.get("/api/v1/conversations", headers=staff.agent)).json())[
         "conversations"
@@ -117,7 +120,7 @@ async def test_the_customer_profile_lists_their_chats_and_opens_a_transcript_who
     row = re.search(rf'<tr data-conversation="{conversation["id"]}">(.*?)</tr>', profile, re.DOTALL)
     assert row is not None
     assert "line reset" in row.group(1)
-    assert "agent1" in row.group(1)
+    assert "李娜" in row.group(1)
     link = f"/customers/{conversation['customer_id']}/conversations/{conversation['id']}"
     assert f'href="{link}"' in row.group(1)
 
@@ -125,6 +128,9 @@ async def test_the_customer_profile_lists_their_chats_and_opens_a_transcript_who
     assert page.status == 200
     text = await page.text()
     assert text.index("宽带断了") < text.index("马上为您处理")  # oldest first
+    reply = re.search(r'<li class="msg out"[^>]*>\s*<small class="who">([^<]*)</small>', text)
+    assert reply is not None
+    assert reply.group(1).startswith("李娜 · ")
     assert ("supervisor", "console") in await transcript_reads(sessions, conversation["id"])
     # Under another customer's profile there is no such chat, and nothing was read.
     reads = len(await transcript_reads(sessions, conversation["id"]))
