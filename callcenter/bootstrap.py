@@ -83,6 +83,10 @@ def policies_from(settings: Settings) -> Policies:
         ),
         campaigns=CampaignPolicy(
             frequency_cap=timedelta(days=settings.campaign_frequency_cap_days),
+            frequency_cap_by_tier=tuple(
+                (tier, timedelta(days=days))
+                for tier, days in settings.campaign_frequency_cap_days_by_tier.items()
+            ),
             default_timezone=settings.timezone,
             expansion_batch=settings.campaign_expansion_batch,
             dispatch_batch=settings.campaign_dispatch_batch,

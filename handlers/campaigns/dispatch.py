@@ -53,7 +53,7 @@ async def begin_send(
         target,
         kind=campaign.kind,
         now=now,
-        frequency_cap=policy.frequency_cap,
+        frequency_cap=policy.caps,
         new_status=new_status,
     )
     if verdict == "stopped":
@@ -148,7 +148,7 @@ async def _prepare_direct(
     if draft is not None and draft.error is not None:
         return repo.Outcome(target, "failed", clock(), error=draft.error)
     verdict, customer = await marks.begin_send(
-        target, kind=campaign.kind, now=clock(), frequency_cap=policy.frequency_cap
+        target, kind=campaign.kind, now=clock(), frequency_cap=policy.caps
     )
     if verdict == "stopped":
         return "pending"
