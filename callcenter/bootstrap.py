@@ -63,6 +63,7 @@ def policies_from(settings: Settings) -> Policies:
     # Imported here: `token` and `db upgrade` need no rules, and these modules are not small.
     from handlers.calendar import WorkCalendar
     from handlers.campaigns import Policy as CampaignPolicy
+    from handlers.campaigns.care import load_calendar
     from handlers.complaints import ComplaintPolicy
     from handlers.inbox.routing import InboxPolicy
     from handlers.reports import Targets
@@ -92,6 +93,7 @@ def policies_from(settings: Settings) -> Policies:
             dispatch_batch=settings.campaign_dispatch_batch,
             concurrency=settings.campaign_concurrency,
             lease=timedelta(seconds=settings.campaign_lease_seconds),
+            care=load_calendar(settings.care_calendar),
         ),
         routing=routing,
         inbox=InboxPolicy(rules=routing, calendar=calendar),

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     campaign_frequency_cap_days_by_tier: dict[
         Literal["vip", "preferred", "regular"], Annotated[float, Field(ge=0)]
     ] = Field(default_factory=dict)
+    # Care campaigns' calendar: birthday, anniversary and holiday greetings per language
+    # (a TOML file like handlers/care.toml, the default; docs/programme.md).
+    care_calendar: str | None = None
     campaign_expansion_batch: int = Field(default=10_000, ge=1)
     campaign_dispatch_batch: int = Field(default=100, ge=1)
     campaign_concurrency: int = Field(default=8, ge=1)

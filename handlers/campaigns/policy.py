@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from handlers.campaigns.care import CareCalendar, shipped_calendar
 from handlers.defaults import TIMEZONE
 from storage.campaigns.caps import FrequencyCaps
 
@@ -20,6 +21,8 @@ class Policy:
     dispatch_batch: int = 100
     concurrency: int = 8
     lease: timedelta = timedelta(seconds=60)
+    # What care campaigns greet and say (CONTACTDESK_CARE_CALENDAR, or handlers/care.toml).
+    care: CareCalendar = field(default_factory=shipped_calendar)
 
     @property
     def caps(self) -> FrequencyCaps:

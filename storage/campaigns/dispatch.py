@@ -70,6 +70,8 @@ async def claim(
                     CampaignTarget.channel == channel,
                     CampaignTarget.next_attempt_at <= now,
                     CampaignTarget.timezone.in_(timezones),
+                    # A care greeting whose day has ended in the customer's zone waits to expire.
+                    or_(CampaignTarget.not_after.is_(None), CampaignTarget.not_after > now),
                 )
                 .order_by(CampaignTarget.next_attempt_at, CampaignTarget.id)
                 .limit(limit)
@@ -94,9 +96,10 @@ async def claim(
             CampaignTarget.address,
             CampaignTarget.language,
             CampaignTarget.attempts,
+            CampaignTarget.occasion,
         )
     )
-    claimed = [ClaimedTarget(*row, token=token) for row in rows.all()]
+    claimed = [ClaimedTarget(*row[:7], token=token, occasion=row[7]) for row in rows.all()]
     claimed.sort(key=lambda t: t.id)
     return claimed
 
