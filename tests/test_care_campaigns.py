@@ -5,16 +5,19 @@ Telegram channel to the Bot API stand-in with an injected clock."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import campaigns
 from handlers.campaigns import CampaignSpec, Policy
-from handlers.campaigns.care import parse_calendar
+from handlers.campaigns.care import CalendarError, load_calendar, parse_calendar
 from storage.models import Campaign, CampaignTarget, Customer, CustomerIdentity
 from tests.test_campaign_rules import Telegram, at, telegram
 
@@ -239,3 +242,31 @@ async def test_the_care_campaign_runs_again_the_next_day(
     sent = texts(telegram)
     assert sent["8008"] == ["other_day，生日快乐"]
     assert sent["8001"] == ["shanghai，司庆日快乐"]
+
+
+def test_the_shipped_calendar_greets_on_national_day_and_the_spring_festival() -> None:
+    shipped = Policy().care
+    assert shipped.holiday_on(date(2026, 10, 1)) is not None
+    festival = shipped.holiday_on(date(2027, 2, 6))
+    assert festival is not None
+    assert festival.texts["en"].startswith("Happy Spring Festival")
+    assert shipped.holiday_on(date(2026, 11, 26)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('[[holiday]]\nkey = "x"\ndates = ["13-45"]\nzh = "hi"', "is not MM-DD or YYYY-MM-DD"),
+        ('[birthday]\nen = "{{ name"', "birthday.en"),
+        ("[birthday\n", "care.toml"),
+        ('[[holiday]]\nkey = "a.b"\ndates = ["01-01"]\nzh = "hi"', "a key without dots"),
+    ],
+)
+def test_a_calendar_with_a_mistake_is_refused_naming_it(text: str, reason: str) -> None:
+    with pytest.raises(CalendarError, match=re.escape(reason)):
+        parse_calendar(text, "care.toml")
+
+
+def test_a_missing_calendar_file_stops_the_start_with_its_path(tmp_path: Path) -> None:
+    with pytest.raises(CalendarError, match=re.escape("nowhere.toml")):
+        load_calendar(str(tmp_path / "nowhere.toml"))
