@@ -83,6 +83,11 @@ async def test_a_care_campaign_through_the_api(
     )
     assert wrong.status == 400
     assert (await wrong.json())["error"] == "care-messages"
+    by_phone = await client.post(
+        "/api/v1/campaigns", json={**body, "channel": "dialer"}, headers=staff.supervisor
+    )
+    assert by_phone.status == 400
+    assert (await by_phone.json())["message"] == "a care campaign greets on Telegram"
     bad = await client.post(
         "/api/v1/campaigns", json={**body, "audience": {"occasions": ["easter"]}}, headers=staff.supervisor
     )
