@@ -63,6 +63,7 @@ def policies_from(settings: Settings) -> Policies:
     # Imported here: `token` and `db upgrade` need no rules, and these modules are not small.
     from handlers.calendar import WorkCalendar
     from handlers.campaigns import Policy as CampaignPolicy
+    from handlers.campaigns.care import load_calendar
     from handlers.complaints import ComplaintPolicy
     from handlers.inbox.routing import InboxPolicy
     from handlers.reports import Targets
@@ -83,11 +84,16 @@ def policies_from(settings: Settings) -> Policies:
         ),
         campaigns=CampaignPolicy(
             frequency_cap=timedelta(days=settings.campaign_frequency_cap_days),
+            frequency_cap_by_tier=tuple(
+                (tier, timedelta(days=days))
+                for tier, days in settings.campaign_frequency_cap_days_by_tier.items()
+            ),
             default_timezone=settings.timezone,
             expansion_batch=settings.campaign_expansion_batch,
             dispatch_batch=settings.campaign_dispatch_batch,
             concurrency=settings.campaign_concurrency,
             lease=timedelta(seconds=settings.campaign_lease_seconds),
+            care=load_calendar(settings.care_calendar),
         ),
         routing=routing,
         inbox=InboxPolicy(rules=routing, calendar=calendar),

@@ -17,7 +17,7 @@ from handlers.errors import InvalidInput
 from handlers.inputs import whole_number
 
 # Fields that may be given more than once (checkboxes, a multiple select).
-LISTS = ("tiers", "holds", "lacks", "weekdays")
+LISTS = ("tiers", "holds", "lacks", "weekdays", "occasions")
 WEEKDAYS = tuple(range(7))
 # The fields a refusal can be shown next to (the rest are shown above the page).
 FIELDS = (
@@ -33,6 +33,7 @@ FIELDS = (
     "weekdays",
     "rate_per_minute",
     "recurrence_days",
+    "occasions",
     "tiers",
     "regions",
     "holds",
@@ -40,6 +41,7 @@ FIELDS = (
     "last_contact_after",
     "last_contact_before",
     "complaint_resolved_within_days",
+    "contacted_within_days",
     "csat_at_most",
     "sample_percent",
     "cap",
@@ -54,6 +56,7 @@ BLANK: dict[str, Any] = {
     "hour_from": "9",
     "hour_to": "20",
     "weekdays": [str(day) for day in WEEKDAYS],
+    "occasions": ["birthday", "anniversary", "holiday"],
 }
 
 
@@ -100,7 +103,9 @@ def _moment(form: Mapping[str, str], name: str, zone: tzinfo) -> datetime | None
 def audience(form: MultiDict[str]) -> dict[str, Any]:
     """The audience filters as the API's JSON writes them; empty fields are no filter."""
     found: dict[str, Any] = {}
-    for key in ("tiers", "holds", "lacks"):
+    for key in ("tiers", "holds", "lacks", "occasions"):
+        if key == "occasions" and form.get("kind") != "care":
+            continue  # the care campaign's boxes, hidden for the other kinds
         if names := [name for name in form.getall(key, []) if name]:
             found[key] = names
     if regions := [part.strip() for part in str(form.get("regions") or "").split(",") if part.strip()]:
@@ -108,7 +113,7 @@ def audience(form: MultiDict[str]) -> dict[str, Any]:
     for key in ("last_contact_before", "last_contact_after"):
         if (day := _day(form, key)) is not None:
             found[key] = day
-    for key in ("complaint_resolved_within_days", "csat_at_most", "cap"):
+    for key in ("complaint_resolved_within_days", "contacted_within_days", "csat_at_most", "cap"):
         if (number := _number(form, key)) is not None:
             found[key] = number
     if (percent := _number(form, "sample_percent")) is not None:
@@ -124,13 +129,14 @@ def spec(form: MultiDict[str], zone: tzinfo) -> CampaignSpec:
     return CampaignSpec(
         name=str(form.get("name", "")),
         kind=kind,
-        channel=str(form.get("channel", "telegram")),
-        messages={lang: text for lang, text in messages.items() if text.strip()},
+        channel="telegram" if kind == "care" else str(form.get("channel", "telegram")),
+        # A care campaign says the care calendar's greetings: its form hides the texts.
+        messages={} if kind == "care" else {lang: text for lang, text in messages.items() if text.strip()},
         survey_kind=str(form.get("survey_kind") or "csat") if kind == "satisfaction" else None,
         offer_code=str(form.get("offer_code") or "") or None,
         audience=audience(form),
         starts_at=_moment(form, "starts_at", zone),
-        ends_at=_moment(form, "ends_at", zone),
+        ends_at=None if kind == "care" else _moment(form, "ends_at", zone),  # each run ends with its day
         hour_from=9 if hour_from is None else hour_from,
         hour_to=20 if hour_to is None else hour_to,
         weekdays=tuple(day for day in weekdays if day is not None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     # Campaigns: at most one campaign message per customer per this many days (all campaigns),
     # how many targets one INSERT … SELECT writes, and how workers share the sending.
     campaign_frequency_cap_days: float = Field(default=7.0, ge=0)
+    # The cap per tier, JSON {"vip": 14, "regular": 7}: a tier not named keeps the one above.
+    campaign_frequency_cap_days_by_tier: dict[
+        Literal["vip", "preferred", "regular"], Annotated[float, Field(ge=0)]
+    ] = Field(default_factory=dict)
+    # Care campaigns' calendar: birthday, anniversary and holiday greetings per language
+    # (a TOML file like handlers/care.toml, the default; docs/programme.md).
+    care_calendar: str | None = None
     campaign_expansion_batch: int = Field(default=10_000, ge=1)
     campaign_dispatch_batch: int = Field(default=100, ge=1)
     campaign_concurrency: int = Field(default=8, ge=1)

@@ -119,9 +119,45 @@ async def _ran(
     return campaign.id, targets
 
 
+# Ready to schedule (drafts): the quarterly follow-up (回访) of customers who complained or
+# got in touch lately, every 90 days, and the care greetings (issue 18).
+QUARTERLY_FOLLOW_UP = campaigns.CampaignSpec(
+    name="Quarterly follow-up (回访): recent complaint or contact",
+    kind="follow_up",
+    channel="best",
+    audience={"contacted_within_days": 90},
+    recurrence_days=90,
+    hour_from=9,
+    hour_to=18,
+    messages={
+        "zh": "{{ name }}，您好！这是我们的季度回访：您最近联系过我们，想了解问题是否已经解决、"
+        "服务是否满意。有任何需要，直接回复本消息即可。",
+        "en": "Hello {{ name }}, this is our quarterly follow-up: you were in touch with us lately, "
+        "and we would like to know whether everything is settled and how we did. Just reply here.",
+    },
+)
+CARE_GREETINGS = campaigns.CampaignSpec(
+    name="Care greetings: birthdays, anniversaries, holidays",
+    kind="care",
+    audience={"occasions": ["birthday", "anniversary", "holiday"]},
+    hour_from=9,
+    hour_to=20,
+)
+READY = (QUARTERLY_FOLLOW_UP, CARE_GREETINGS)
+
+
+async def load_ready(session: AsyncSession) -> None:
+    """The ready campaigns, as drafts a supervisor schedules from the campaigns page (once)."""
+    names = {c.name for c in await campaigns.list_all(session)}
+    for spec in READY:
+        if spec.name not in names:
+            await campaigns.create(session, spec, created_by=None, schedule=False)
+
+
 async def load_campaigns(session: AsyncSession, audience: Sequence[Recipient], now: datetime) -> None:
     await _cross_sell(session, audience, now)
     await _nps_survey(session, audience, now)
+    await load_ready(session)
 
 
 async def _cross_sell(session: AsyncSession, audience: Sequence[Recipient], now: datetime) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
 from sqlalchemy.sql import Select
 
 from storage.models import Complaint, Contact, Customer, Holding, Product, Survey
@@ -32,6 +32,11 @@ class Audience:
     sample_share: float | None = None  # a reproducible random share, 0 < share ≤ 1
     sample_seed: int = 0
     cap: int | None = None
+    # Care campaigns: what they greet (birthday, anniversary, holiday; all when empty). Not a
+    # filter here: a care run picks the day's occasions itself (storage/campaigns/care.py).
+    occasions: tuple[str, ...] = ()
+    # Someone with a complaint lodged or a contact within this many days (the 回访 follow-up).
+    contacted_within_days: int | None = None
 
 
 def _day(value: date) -> datetime:
@@ -99,6 +104,14 @@ def conditions(audience: Audience, *, kind: str, now: datetime) -> list[ColumnEl
             .scalar_subquery()
         )
         where.append(latest <= audience.csat_at_most)
+    if audience.contacted_within_days is not None:
+        since = now - timedelta(days=audience.contacted_within_days)
+        where.append(
+            or_(
+                exists().where(Contact.customer_id == Customer.id, Contact.created_at >= since),
+                exists().where(Complaint.customer_id == Customer.id, Complaint.created_at >= since),
+            )
+        )
     if audience.sample_share is not None and audience.sample_share < 1:
         # A multiplicative hash of the id: the same customers on both engines, every time.
         bucket = (Customer.id * 7919 + audience.sample_seed) % SAMPLE_BUCKETS

@@ -139,6 +139,13 @@ WORDS: dict[str, dict[str, str]] = {
         "satisfaction": N_("Satisfaction survey"),
         "follow_up": N_("Follow-up"),
         "cross_sell": N_("Cross-sell"),
+        "care": N_("Care greetings"),
+    },
+    # What a care campaign greets (handlers/campaigns/care.py).
+    "care_occasion": {
+        "birthday": N_("Birthday"),
+        "anniversary": N_("Customer anniversary"),
+        "holiday": N_("Holidays"),
     },
     "campaign_state": {
         "draft": N_("Draft"),

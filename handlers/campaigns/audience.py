@@ -47,7 +47,11 @@ AUDIENCE_KEYS = (
     "sample_share",
     "sample_seed",
     "cap",
+    "occasions",
+    "contacted_within_days",
 )
+# What a care campaign may greet (handlers/campaigns/care.py).
+OCCASIONS = ("birthday", "anniversary", "holiday")
 
 
 def parse_audience(raw: dict[str, Any] | None) -> Audience:
@@ -74,7 +78,20 @@ def parse_audience(raw: dict[str, Any] | None) -> Audience:
         sample_share=None if share is None else float(share),
         sample_seed=_int(raw.get("sample_seed"), "sample_seed", 0, 2**31) or 0,
         cap=_int(raw.get("cap"), "cap", 1, 100_000_000),
+        occasions=_occasions(raw.get("occasions")),
+        contacted_within_days=_int(raw.get("contacted_within_days"), "contacted_within_days", 1, 3650),
     )
+
+
+def _occasions(raw: Any) -> tuple[str, ...]:
+    found = _strings(raw, "occasions")
+    if any(name not in OCCASIONS for name in found):
+        raise InvalidInput(
+            "occasions are birthday, anniversary and holiday",
+            field="audience.occasions",
+            allowed=list(OCCASIONS),
+        )
+    return tuple(sorted(set(found), key=OCCASIONS.index))
 
 
 def audience_json(audience: Audience) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from storage.campaigns.views import CampaignView
 from storage.models.base import utcnow
 from templates import LANGUAGES
 
-KINDS = ("satisfaction", "follow_up", "cross_sell")
+KINDS = ("satisfaction", "follow_up", "cross_sell", "care")
 CHANNELS = ("telegram", "dialer", "best")
 
 
@@ -84,6 +84,20 @@ def _check_renders(spec: CampaignSpec, offer_name: str) -> None:
                 raise _template_error(language, error) from error
 
 
+def _check_care(spec: CampaignSpec) -> None:
+    """A care campaign says the care calendar's greetings, on Telegram, every day."""
+    if spec.messages:
+        raise InvalidInput(
+            "a care campaign sends the care calendar's greetings; leave the messages empty",
+            error_id="care-messages",
+            field="messages",
+        )
+    if spec.channel != "telegram":
+        raise InvalidInput("a care campaign greets on Telegram", field="channel", allowed=["telegram"])
+    if spec.recurrence_days not in (None, 1):
+        raise InvalidInput("a care campaign runs every day", field="recurrence_days")
+
+
 def validate(spec: CampaignSpec) -> Audience:
     if not spec.name.strip():
         raise InvalidInput("a campaign needs a name", field="name")
@@ -95,7 +109,9 @@ def validate(spec: CampaignSpec) -> Audience:
         raise InvalidInput("a satisfaction campaign asks csat or nps", field="survey_kind")
     if spec.kind == "cross_sell" and not spec.offer_code:
         raise InvalidInput("a cross-sell campaign names its offer", field="offer_code")
-    if spec.kind != "satisfaction" and not spec.messages:
+    if spec.kind == "care":
+        _check_care(spec)
+    elif spec.kind != "satisfaction" and not spec.messages:
         raise InvalidInput("write the message in at least one language", field="messages")
     for language, text in spec.messages.items():
         if language not in LANGUAGES:
@@ -164,9 +180,10 @@ async def create(
         ends_at=spec.ends_at,
         hour_from=spec.hour_from,
         hour_to=spec.hour_to,
-        weekdays=sorted(set(spec.weekdays)),
+        # A greeting has its day, whichever weekday it is; care runs daily.
+        weekdays=list(range(7)) if spec.kind == "care" else sorted(set(spec.weekdays)),
         rate_per_minute=spec.rate_per_minute,
-        recurrence_days=spec.recurrence_days,
+        recurrence_days=1 if spec.kind == "care" else spec.recurrence_days,
         audience_count=await repo.count_audience(session, audience, kind=spec.kind, now=now),
         created_by_id=created_by,
         created_at=now,

@@ -53,7 +53,7 @@ async def begin_send(
         target,
         kind=campaign.kind,
         now=now,
-        frequency_cap=policy.frequency_cap,
+        frequency_cap=policy.caps,
         new_status=new_status,
     )
     if verdict == "stopped":
@@ -148,7 +148,7 @@ async def _prepare_direct(
     if draft is not None and draft.error is not None:
         return repo.Outcome(target, "failed", clock(), error=draft.error)
     verdict, customer = await marks.begin_send(
-        target, kind=campaign.kind, now=clock(), frequency_cap=policy.frequency_cap
+        target, kind=campaign.kind, now=clock(), frequency_cap=policy.caps
     )
     if verdict == "stopped":
         return "pending"
@@ -159,7 +159,7 @@ async def _prepare_direct(
     if draft is not None and draft.text is not None and customer == draft.facts:
         return _outbound(campaign, target, draft.text)
     try:
-        text = await render_off_loop(campaign, target.language, {**customer, "offer": offer})
+        text = await render_off_loop(campaign, target.language, {**customer, "offer": offer}, target.occasion)
     except TemplateError as error:
         return repo.Outcome(target, "failed", clock(), error=f"render: {error}")
     return _outbound(campaign, target, text)
@@ -189,7 +189,9 @@ def draft_all(
         if facts is None or campaign.kind == "satisfaction":
             continue
         try:
-            text = render(campaign, target.language, {**facts, "offer": offer_names[campaign.id]})
+            text = render(
+                campaign, target.language, {**facts, "offer": offer_names[campaign.id]}, target.occasion
+            )
         except TemplateError as error:
             drafts[target.id] = Draft(facts, error=f"render: {error}")
         else:
@@ -221,7 +223,7 @@ async def _prepare_in_session(
             kind, payload = f"{campaign.survey_kind}_survey", {"survey_id": survey_id}
             context["survey_id"] = survey_id
         try:
-            text = await render_off_loop(campaign, target.language, context)
+            text = await render_off_loop(campaign, target.language, context, target.occasion)
         except TemplateError as error:
             await session.rollback()
             await repo.finish(session, target, "failed", now=clock(), error=f"render: {error}")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import campaign_templates, offers
 from handlers.campaign_templates import OverBudget
 from handlers.campaigns.audience import parse_audience
+from handlers.campaigns.care import occasion_texts
 from handlers.campaigns.definition import get
 from handlers.errors import InvalidInput
 from handlers.identities import mask
@@ -21,11 +22,17 @@ from storage.models.base import utcnow
 from templates import LANGUAGES, message
 
 
-def render(campaign: CampaignView, language: str, context: dict[str, Any]) -> str:
-    """The campaign's text for one customer, in their language when the campaign has it.
-    CPU-bound within the template budget: async callers use `render_off_loop`."""
-    for candidate in (language, "zh", "en", *campaign.messages):
-        text = campaign.messages.get(candidate)
+def render(
+    campaign: CampaignView, language: str, context: dict[str, Any], occasion: str | None = None
+) -> str:
+    """The campaign's text for one customer, in their language when the campaign has it (a
+    care run's text for the target's `occasion`). CPU-bound within the template budget:
+    async callers use `render_off_loop`."""
+    texts = campaign.messages
+    if campaign.kind == "care":
+        texts = occasion_texts(texts, occasion or _first_occasion(texts))
+    for candidate in (language, "zh", "en", *texts):
+        text = texts.get(candidate)
         if text:
             return campaign_templates.render(text, context)
     # A satisfaction campaign without its own wording asks the standard question.
@@ -40,8 +47,15 @@ async def customer_context(
     return {**customer, "offer": await offers.customer_name(session, campaign.offer_code)}
 
 
-async def render_off_loop(campaign: CampaignView, language: str, context: dict[str, Any]) -> str:
-    return await asyncio.to_thread(render, campaign, language, context)
+def _first_occasion(texts: dict[str, str]) -> str:
+    """What a care run's preview shows: the first occasion of its day."""
+    return min((key.rpartition(".")[0] for key in texts), default="")
+
+
+async def render_off_loop(
+    campaign: CampaignView, language: str, context: dict[str, Any], occasion: str | None = None
+) -> str:
+    return await asyncio.to_thread(render, campaign, language, context, occasion)
 
 
 def _preview_texts(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaign_audience import open_complaint_exists
+from storage.campaigns.caps import FrequencyCaps
 from storage.campaigns.views import CampaignView, ClaimedTarget, campaign_view
 from storage.models import Campaign, CampaignTarget, Customer
 from storage.models.base import UTCDateTime
@@ -69,6 +70,8 @@ async def claim(
                     CampaignTarget.channel == channel,
                     CampaignTarget.next_attempt_at <= now,
                     CampaignTarget.timezone.in_(timezones),
+                    # A care greeting whose day has ended in the customer's zone waits to expire.
+                    or_(CampaignTarget.not_after.is_(None), CampaignTarget.not_after > now),
                 )
                 .order_by(CampaignTarget.next_attempt_at, CampaignTarget.id)
                 .limit(limit)
@@ -93,9 +96,10 @@ async def claim(
             CampaignTarget.address,
             CampaignTarget.language,
             CampaignTarget.attempts,
+            CampaignTarget.occasion,
         )
     )
-    claimed = [ClaimedTarget(*row, token=token) for row in rows.all()]
+    claimed = [ClaimedTarget(*row[:7], token=token, occasion=row[7]) for row in rows.all()]
     claimed.sort(key=lambda t: t.id)
     return claimed
 
@@ -106,7 +110,7 @@ async def begin_send(
     *,
     kind: str,
     now: datetime,
-    frequency_cap: timedelta,
+    frequency_cap: FrequencyCaps,
     new_status: str = "sending",
 ) -> tuple[str, dict[str, Any]]:
     """Check the rules and mark the target on the wire, in one transaction the caller commits.
@@ -124,9 +128,8 @@ async def begin_send(
         Customer.merged_into_id.is_(None),
     ]
     if target.attempts == 0:  # a retry already counted against the cap
-        rules.append(
-            or_(Customer.last_campaign_at.is_(None), Customer.last_campaign_at <= now - frequency_cap)
-        )
+        latest = frequency_cap.latest_stamp(Customer.tier, now)
+        rules.append(or_(Customer.last_campaign_at.is_(None), Customer.last_campaign_at <= latest))
     if kind == "cross_sell":
         rules.append(~open_complaint_exists(Customer.id))
     passed = await session.execute(
@@ -166,7 +169,7 @@ async def begin_send(
 
 
 async def _refusal(
-    session: AsyncSession, customer_id: int, *, kind: str, now: datetime, frequency_cap: timedelta
+    session: AsyncSession, customer_id: int, *, kind: str, now: datetime, frequency_cap: FrequencyCaps
 ) -> str:
     row = (
         await session.execute(
@@ -176,12 +179,13 @@ async def _refusal(
                 Customer.merged_into_id,
                 Customer.last_campaign_at,
                 open_complaint_exists(Customer.id),
+                Customer.tier,
             ).where(Customer.id == customer_id)
         )
     ).first()
     if row is None:
         return "customer_gone"
-    blacklisted, opted_out, merged, last, open_complaint = row
+    blacklisted, opted_out, merged, last, open_complaint, tier = row
     if blacklisted:
         return "blacklisted"
     if opted_out:
@@ -190,7 +194,7 @@ async def _refusal(
         return "merged"
     if kind == "cross_sell" and open_complaint:
         return "open_complaint"
-    if last is not None and last > now - frequency_cap:
+    if last is not None and last > now - frequency_cap.for_tier(tier):
         return "frequency_cap"
     return "refused"
 

@@ -14,9 +14,17 @@ from sqlalchemy.orm import aliased
 
 from storage.campaign_audience import Audience, conditions
 from storage.campaign_audience import cap_boundary as audience_cap_boundary
+from storage.campaigns.care import CareDay, day_windows, write_greetings
 from storage.campaigns.views import CampaignView, get
 from storage.db import dialect_insert
-from storage.models import Campaign, CampaignTarget, Customer, CustomerIdentity, TelegramBlockedChat
+from storage.models import (
+    Campaign,
+    CampaignTarget,
+    CareGreeting,
+    Customer,
+    CustomerIdentity,
+    TelegramBlockedChat,
+)
 
 
 async def take_expansion(
@@ -88,12 +96,17 @@ async def expand_batch(
     default_timezone: str,
     owner: str,
     lease: timedelta,
+    care: CareDay | None = None,
 ) -> int:
     """Write the audience's customers with after < id ≤ upto as targets: one INSERT … SELECT.
 
     The channel is resolved here (Telegram where linked and not blocked, the dialer where a
     phone is known, by the campaign's channel); a customer with none is written as `skipped`
-    so that the count adds up. Returns the rows written; renews the expansion lease."""
+    so that the count adds up. Returns the rows written; renews the expansion lease.
+
+    A care run (`care`) first claims the day's greetings (`care.write_greetings`) and writes
+    only the customers whose greeting it holds, each with its occasion and sendable within
+    the day in the customer's own time zone."""
     telegram = aliased(CustomerIdentity)
     phone = aliased(CustomerIdentity)
     tg_value = case((TelegramBlockedChat.chat_id.is_(None), telegram.value), else_=None)
@@ -110,6 +123,27 @@ async def expand_batch(
             (tg_value.is_not(None), "telegram"), (phone.value.is_not(None), "dialer"), else_="none"
         )
         address = func.coalesce(tg_value, phone.value)
+    columns = [
+        "campaign_id",
+        "customer_id",
+        "channel",
+        "address",
+        "language",
+        "timezone",
+        "status",
+        "reason",
+        "attempts",
+        "next_attempt_at",
+    ]
+    due: Any = literal(now)
+    extra: list[Any] = []
+    if care is not None:
+        await write_greetings(
+            session, campaign.id, care, audience, kind=campaign.kind, after=after, upto=upto, now=now
+        )
+        due, not_after = await day_windows(session, care, after=after, upto=upto)
+        extra = [CareGreeting.occasion, not_after]
+        columns += ["occasion", "not_after"]
     source = (
         select(
             literal(campaign.id),
@@ -121,7 +155,8 @@ async def expand_batch(
             case((channel == "none", "skipped"), else_="pending"),
             case((channel == "none", "no_channel"), else_=None),
             literal(0),
-            literal(now),
+            due,
+            *extra,
         )
         .select_from(Customer)
         # The identity joins repeat the batch's id range: without it the planner hash-joins
@@ -147,23 +182,18 @@ async def expand_batch(
         )
         .where(Customer.id > after, Customer.id <= upto, *conditions(audience, kind=campaign.kind, now=now))
     )
+    if care is not None:  # only those whose greeting this run holds
+        source = source.join(
+            CareGreeting,
+            and_(
+                CareGreeting.customer_id == Customer.id,
+                CareGreeting.campaign_id == campaign.id,
+                CareGreeting.year == care.day.year,
+            ),
+        )
     statement = (
         dialect_insert(session)(CampaignTarget)
-        .from_select(
-            [
-                "campaign_id",
-                "customer_id",
-                "channel",
-                "address",
-                "language",
-                "timezone",
-                "status",
-                "reason",
-                "attempts",
-                "next_attempt_at",
-            ],
-            source,
-        )
+        .from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"])
     )
     written = int((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
@@ -213,3 +243,12 @@ async def add_timezones(session: AsyncSession, campaign_id: int, after: int, upt
     row = await session.get(Campaign, campaign_id, populate_existing=True)
     if row is not None and not zones <= set(row.timezones or []):
         row.timezones = sorted(zones | set(row.timezones or []))
+
+
+async def begin_care_run(
+    session: AsyncSession, campaign_id: int, texts: dict[str, str], ends_at: datetime
+) -> None:
+    """A care run keeps the texts of its day and ends once its last time zone's day has."""
+    await session.execute(
+        update(Campaign).where(Campaign.id == campaign_id).values(messages=texts, ends_at=ends_at)
+    )

@@ -14,21 +14,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaign_audience import CLOSED_STATES
+from storage.campaigns.caps import FrequencyCaps
 from storage.campaigns.views import ClaimedTarget
 
 _CLOSED = ", ".join(f"'{state}'" for state in CLOSED_STATES)
 _OPEN_COMPLAINT = f"""EXISTS (
     SELECT 1 FROM complaints p WHERE p.customer_id = c.id AND p.state NOT IN ({_CLOSED}))"""  # noqa: S608 - our own constants
+_LATEST_STAMP = """coalesce(
+    (SELECT u.stamp FROM unnest($9::text[], $10::timestamptz[]) AS u(tier, stamp) WHERE u.tier = c.tier),
+    $5)"""
 
 # $1 target id, $2 claim token, $3 customer id, $4 now, $5 the latest stamp the frequency
-# cap allows (now - cap), $6 a retry (already counted against the cap), $7 a cross-sell,
-# $8 the Telegram chat (null on other channels): one the bot knows is blocked is not asked.
+# cap allows (now - cap) for a tier not in $9, $6 a retry (already counted against the cap),
+# $7 a cross-sell, $8 the Telegram chat (null on other channels): one the bot knows is
+# blocked is not asked, $9 the tiers with a cap of their own and $10 their latest stamps
+# (the customer's is picked here, from the row the statement locks: a tier changed a moment
+# ago counts).
 # The CTEs see one snapshot; `target` locks the target row first (and only while the
 # campaign runs and the claim is still ours), so the customer stamp moves only when the
 # target is marked in the same statement. Exactly one of `marked`, `refused`, `released`
@@ -44,7 +51,7 @@ WITH target AS (
     UPDATE customers c SET last_campaign_at = $4
     FROM target
     WHERE c.id = $3 AND NOT c.blacklisted AND NOT c.marketing_opt_out AND c.merged_into_id IS NULL
-      AND ($6 OR c.last_campaign_at IS NULL OR c.last_campaign_at <= $5)
+      AND ($6 OR c.last_campaign_at IS NULL OR c.last_campaign_at <= {_LATEST_STAMP})
       AND NOT ($7 AND {_OPEN_COMPLAINT})
     RETURNING c.name, c.tier
 ), marked AS (
@@ -59,7 +66,7 @@ WITH target AS (
             WHEN c.marketing_opt_out THEN 'opted_out'
             WHEN c.merged_into_id IS NOT NULL THEN 'merged'
             WHEN $7 AND {_OPEN_COMPLAINT} THEN 'open_complaint'
-            WHEN c.last_campaign_at > $5 THEN 'frequency_cap'
+            WHEN c.last_campaign_at > {_LATEST_STAMP} THEN 'frequency_cap'
             ELSE 'refused' END
         FROM customers c WHERE c.id = $3), 'customer_gone')
     FROM target
@@ -96,21 +103,24 @@ class DirectMarks:
         *,
         kind: str,
         now: datetime,
-        frequency_cap: timedelta,
+        frequency_cap: FrequencyCaps,
     ) -> tuple[str, dict[str, Any]]:
         """As `dispatch.begin_send`, committed: `go` with the customer's name and tier, a
         rule's reason (the target is `skipped`), BLOCKED_CHAT (marked, its chat blocks the bot:
         not to be sent), or `stopped` (the claim was given back)."""
+        default_stamp, tiers, stamps = frequency_cap.stamps(now)
         row = await self._driver.fetchrow(
             BEGIN_SEND,
             target.id,
             target.token,
             target.customer_id,
             now,
-            now - frequency_cap,
+            default_stamp,
             target.attempts > 0,
             kind == "cross_sell",
             target.address if target.channel == "telegram" else None,
+            tiers,
+            stamps,
         )
         if row["marked"] and row["blocked"]:
             return BLOCKED_CHAT, {}

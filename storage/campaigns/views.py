@@ -56,6 +56,7 @@ class ClaimedTarget:
     language: str
     attempts: int
     token: str
+    occasion: str | None = None  # a care greeting's occasion
 
 
 @dataclass(frozen=True)

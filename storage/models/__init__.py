@@ -1,7 +1,7 @@
 """Every table, imported here so that `Base.metadata` is complete for Alembic."""
 
 from storage.models.base import Base
-from storage.models.campaigns import Campaign, CampaignTarget, OfferConversion
+from storage.models.campaigns import Campaign, CampaignTarget, CareGreeting, OfferConversion
 from storage.models.complaints import Complaint, ComplaintEvent
 from storage.models.customers import Customer, CustomerIdentity, Holding, Product
 from storage.models.inbox import InboxConversation, InboxMessage
@@ -24,6 +24,7 @@ __all__ = [
     "Base",
     "Campaign",
     "CampaignTarget",
+    "CareGreeting",
     "Complaint",
     "ComplaintEvent",
     "ComplaintTimer",

@@ -17,7 +17,7 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))  # satisfaction | follow_up | cross_sell
+    kind: Mapped[str] = mapped_column(String(16))  # satisfaction | follow_up | cross_sell | care
     channel: Mapped[str] = mapped_column(String(16))  # telegram | dialer | best
     # draft | scheduled | running | paused | finished | cancelled
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
@@ -92,6 +92,27 @@ class CampaignTarget(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     survey_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    # A care greeting: what it greets (birthday, anniversary, holiday:<key>) and the end of
+    # that day in the customer's zone, after which it is no longer sent.
+    occasion: Mapped[str | None] = mapped_column(String(48))
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CareGreeting(Base):
+    """A customer greeted (or being greeted) for an occasion in a year: at most one row, so no
+    second care run, worker or campaign greets them again for it (issue 18)."""
+
+    __tablename__ = "care_greetings"
+    __table_args__ = (UniqueConstraint("customer_id", "occasion", "year"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
+    occasion: Mapped[str] = mapped_column(String(48))  # birthday | anniversary | holiday:<key>
+    year: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OfferConversion(Base):
