@@ -56,11 +56,17 @@ BENCH_DASHBOARD ?= --customers 10000 --contacts 50000 --requests 5 --warmup 1 --
 BENCH_PAGES ?= --customers 10000 --complaints 2000 --requests 5 --warmup 1 --page-seconds 5 \
 	--database contactdesk_bench_make_pages --reseed --drop
 BENCH_COMPLAINT_LIST ?= --customers 20000 --complaints 5000
+BENCH_ROUTING_DB ?= --customers 10000 --seconds 2
+BENCH_DB_POOL ?= --rounds 3
+BENCH_RETENTION ?= --customers 2000 --per-day 1000 --days 10
 bench: install
 	$(BIN)/python bench/campaign.py $(BENCH_CAMPAIGN)
 	$(BIN)/python bench/import_customers.py $(BENCH_IMPORT)
 	$(BIN)/python bench/routing.py $(BENCH_ROUTING)
+	$(BIN)/python bench/routing_db.py $(BENCH_ROUTING_DB)
 	$(BIN)/python bench/screen_pop.py $(BENCH_SCREEN_POP)
 	$(BIN)/python bench/dashboard.py $(BENCH_DASHBOARD)
 	$(BIN)/python bench/pages.py $(BENCH_PAGES)
 	$(BIN)/python bench/complaint_list.py $(BENCH_COMPLAINT_LIST)
+	$(BIN)/python bench/db_pool.py $(BENCH_DB_POOL)
+	$(BIN)/python bench/retention.py $(BENCH_RETENTION)

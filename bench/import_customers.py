@@ -12,6 +12,12 @@ the same customers and identities, already normalised, into them: the floor. Bet
 re-import and that, a file of a tenth as many other customers is imported into the tables
 holding the full file, next to its own floor: COPY of the same rows into the same tables
 (rolled back). Prints rows per second, the ratio to COPY, and peak memory.
+
+    python bench/import_customers.py --into contactdesk_bench_scale_5m --rows 100000
+
+imports `--rows` new customers into an existing bench database instead (one that
+bench/routing.py or docs/scale.md's generator filled, left as it was found but for the new
+rows), next to the same floor: COPY of the same rows into it, rolled back first.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import CUSTOMER_COLUMNS, create_database, drop_database, machine, result
+from bench._common import ADMIN_DSN, CUSTOMER_COLUMNS, create_database, drop_database, machine, result
 
 PREFIXES = ("138", "139", "150", "151", "186", "187", "135", "136")
 TIERS = ["vip"] * 5 + ["preferred"] * 20 + ["regular"] * 75  # within the 15% / 30% quotas
@@ -270,6 +276,51 @@ async def main(rows: int, batch_size: int) -> None:
     )
 
 
+# Far above any customer the other benches generate, so the new rows' numbers are new
+# (customer(n)'s phone has eight digits of n: up to 99,999,999 they stay numbers).
+INTO_FIRST = 90_000_000
+
+
+async def into(database: str, rows: int, batch_size: int) -> None:
+    """Import `rows` new customers into a bench database that already holds customers."""
+    import asyncpg
+
+    dsn = f"{ADMIN_DSN.rsplit('/', 1)[0]}/{database}"
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    connection = await asyncpg.connect(dsn)
+    try:
+        held = int(await connection.fetchval("SELECT count(*) FROM customers"))
+    finally:
+        await connection.close()
+    print(f"machine: {machine()}; {database} holds {held:,} customers; batch size {batch_size}", flush=True)
+    # A second run imports other customers again, not the same ones (a run adds `rows` less
+    # its bad rows, so `held` rounded up to `rows` moves past the last run's numbers).
+    first = INTO_FIRST + -(-held // rows) * rows
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "more.csv"
+        generate(path, rows, first=first)
+        copy_seconds, _ = await copy_floor(dsn, rows, first=first, keep=False)
+        grown = import_in_child(path, url, batch_size)
+    rate, copy_rate = rows / grown["seconds"], rows / copy_seconds
+    print(f"{'run':<44}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'vs COPY':>9}{'maxrss MB':>11}")
+    print(
+        f"{f'COPY of {rows:,} more into {held:,}':<44}{rows:>10,}{copy_seconds:>9.2f}{copy_rate:>10,.0f}{1:>9.2f}"
+    )
+    print(
+        f"{f'import, {rows:,} new into {held:,}':<44}{rows:>10,}{grown['seconds']:>9.2f}{rate:>10,.0f}"
+        f"{rate / copy_rate:>9.2f}{grown['maxrss_mb']:>11.0f}"
+    )
+    print(f"{'':<44}created {grown['created']:.0f}, rejected {grown['rejected']:.0f}")
+    result(
+        held=held,
+        rows=rows,
+        copy_into_rows_per_s=copy_rate,
+        into_rows_per_s=rate,
+        into_vs_copy=rate / copy_rate,
+        maxrss_mb=grown["maxrss_mb"],
+    )
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
@@ -279,5 +330,11 @@ if __name__ == "__main__":
     )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--into", metavar="DATABASE", help="an existing contactdesk_bench_* database")
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.batch_size))
+    if args.into is None:
+        asyncio.run(main(args.rows, args.batch_size))
+    elif not args.into.startswith("contactdesk_bench_"):
+        parser.error("--into takes a contactdesk_bench_* database")
+    else:
+        asyncio.run(into(args.into, args.rows, args.batch_size))

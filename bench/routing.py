@@ -2,10 +2,14 @@
 
     python bench/routing.py                      # 100,000 customers, 10 s per target
     python bench/routing.py --customers 1000000  # the full run
+    python bench/routing.py --customers 5000000 --database contactdesk_bench_scale_5m --generate
 
-Loads customers into a PostgreSQL database of its own (COPY; contactdesk_bench_routing, reused
-when it already holds that many customers), then drives, from a second
-process over loopback, in turn: (1) an aiohttp handler that parses the same CTI request and
+Loads customers into a PostgreSQL database of its own (COPY, or with --generate made by
+PostgreSQL itself; contactdesk_bench_routing unless --database names another
+contactdesk_bench_* one), reused when it already holds that many customers.
+--async-commit runs the application with CONTACTDESK_ROUTING_SYNCHRONOUS_COMMIT=false.
+
+Then it drives, from a second process over loopback, in turn: (1) an aiohttp handler that parses the same CTI request and
 returns a fixed answer, (2) one that also does one indexed asyncpg fetch of the caller,
 (3) contactdesk's CTI `newCall` webhook, (4) contactdesk's Twilio voice webhook (signed).
 Prints throughput, p50 and p99 for each and the ratio of (3) and (4) to floor (2).
@@ -19,6 +23,7 @@ import multiprocessing
 import os
 import random
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from bench._common import (
     CALLER_BY_PHONE,
     copy_customers,
     drive,
+    generate_customers,
     machine,
     phone,
     result,
@@ -45,19 +51,19 @@ PUBLIC = "http://127.0.0.1"
 BENCH_DATABASE = "contactdesk_bench_routing"
 
 
-async def open_database(customers: int) -> tuple[str, bool]:
+async def open_database(customers: int, name: str = BENCH_DATABASE) -> tuple[str, bool]:
     """The dedicated bench database's DSN, and whether it already holds `customers`
     customers (generating a million takes minutes: a second run reuses them)."""
     import asyncpg
 
     admin = await asyncpg.connect(ADMIN_DSN)
     try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", BENCH_DATABASE)
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            await admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+            await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    dsn = f"{ADMIN_DSN.rsplit('/', 1)[0]}/{BENCH_DATABASE}"
+    dsn = f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
     if not exists:
         return dsn, False
     connection = await asyncpg.connect(dsn)
@@ -86,7 +92,7 @@ async def reset(url: str) -> None:
     await connection.close()
 
 
-async def load(url: str, customers: int) -> None:
+async def load(url: str, customers: int, server_side: bool = False) -> None:
     import asyncpg
 
     from storage.migrate import upgrade
@@ -96,7 +102,10 @@ async def load(url: str, customers: int) -> None:
     await connection.execute(
         "TRUNCATE customers, customer_identities, queues, users, agent_states, contacts CASCADE"
     )
-    await copy_customers(connection, customers, datetime.now(UTC))
+    if server_side:
+        await generate_customers(connection, customers)
+    else:
+        await copy_customers(connection, customers, datetime.now(UTC))
     for queue in ("vip", "complaints", "english", "general", "overflow"):
         await connection.execute(
             "INSERT INTO queues (name, description, days, timezone) VALUES ($1, '', '[0,1,2,3,4,5,6]', 'Asia/Shanghai')",
@@ -142,7 +151,7 @@ def serve_floor(kind: str, port: int, dsn: str) -> None:
     web.run_app(make(), host="127.0.0.1", port=port, access_log=None, print=None)
 
 
-def serve_app(port: int, url: str) -> None:
+def serve_app(port: int, url: str, synchronous_commit: bool = True) -> None:
     import logging
 
     from aiohttp import web
@@ -156,6 +165,7 @@ def serve_app(port: int, url: str) -> None:
         cti_token=CTI_TOKEN,
         twilio_auth_token=TWILIO_TOKEN,
         public_url=f"{PUBLIC}:{port}",
+        routing_synchronous_commit=synchronous_commit,
     )
     web.run_app(create_app(settings), host="127.0.0.1", port=port, access_log=None, print=None)
 
@@ -194,6 +204,15 @@ def twilio_request(customers: int, port: int) -> Any:
     return make
 
 
+def peak_rss_mb(pid: int | None) -> float:
+    """The server process's peak resident memory (Linux), NaN where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return float("nan")
+
+
 def measure(
     target: Any, args: tuple[Any, ...], port: int, path: str, make: Any, options: argparse.Namespace
 ) -> dict[str, float]:
@@ -213,6 +232,7 @@ def measure(
             client.join()
         result = summary(latencies, elapsed)
         result["errors"] = errors
+        result["server_mb"] = peak_rss_mb(server.pid)
         return result
     finally:
         server.terminate()
@@ -227,17 +247,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--max-requests", type=int, default=200_000)
+    # Another name keeps a second size loaded beside the first (docs/scale.md: 1 M and 5 M).
+    parser.add_argument("--database", default=BENCH_DATABASE, help="a contactdesk_bench_* database")
+    parser.add_argument(
+        "--generate",
+        action="store_true",
+        help="make the customers in PostgreSQL (generate_series), not by COPY",
+    )
+    parser.add_argument(
+        "--async-commit", action="store_true", help="CONTACTDESK_ROUTING_SYNCHRONOUS_COMMIT=false in the app"
+    )
     options = parser.parse_args()
+    if not options.database.startswith("contactdesk_bench_"):
+        parser.error("--database must start with contactdesk_bench_")
 
     multiprocessing.set_start_method("fork")
-    dsn, loaded = asyncio.run(open_database(options.customers))
+    dsn, loaded = asyncio.run(open_database(options.customers, options.database))
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
     print(f"machine: {machine()}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if loaded:
-        print(f"reusing {options.customers:,} customers in {BENCH_DATABASE}", flush=True)
+        print(f"reusing {options.customers:,} customers in {options.database}", flush=True)
     else:
-        print(f"loading {options.customers:,} customers into {BENCH_DATABASE} ...", flush=True)
-        asyncio.run(load(url, options.customers))
+        print(f"loading {options.customers:,} customers into {options.database} ...", flush=True)
+        started = time.perf_counter()
+        asyncio.run(load(url, options.customers, options.generate))
+        seconds = time.perf_counter() - started
+        print(f"loaded in {seconds:.0f} s ({options.customers / seconds:,.0f} customers/s)", flush=True)
     asyncio.run(reset(url))
     make_cti = cti_request(options.customers)
     results = {
@@ -248,11 +283,11 @@ def main() -> None:
             serve_floor, ("fetch", 18602, dsn), 18602, "/telephony/cti", make_cti, options
         ),
         "contactdesk CTI newCall": measure(
-            serve_app, (18603, url), 18603, "/telephony/cti", make_cti, options
+            serve_app, (18603, url, not options.async_commit), 18603, "/telephony/cti", make_cti, options
         ),
         "contactdesk Twilio voice": measure(
             serve_app,
-            (18604, url),
+            (18604, url, not options.async_commit),
             18604,
             "/telephony/twilio/voice",
             twilio_request(options.customers, 18604),
@@ -260,21 +295,30 @@ def main() -> None:
         ),
     }
     floor = results["floor: parse + 1 indexed fetch"]["rps"]
-    print(f"\n{options.concurrency} concurrent connections, {options.seconds:.0f} s each, one server process")
-    print(f"{'target':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs fetch floor':>15}")
+    commit = "routing commits without waiting for the disk" if options.async_commit else "synchronous commit"
+    print(
+        f"\n{options.concurrency} concurrent connections, {options.seconds:.0f} s each, one server process, {commit}"
+    )
+    print(
+        f"{'target':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs fetch floor':>15}"
+        f" {'server MB':>10}"
+    )
     for label, r in results.items():
         print(
             f"{label:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['errors']):7d} {r['rps'] / floor:14.2f}x"
+            f" {r['server_mb']:10.0f}"
         )
     values: dict[str, float] = {}
     for (_label, r), short in zip(results.items(), ("bare", "floor", "cti", "twilio"), strict=True):
         values.update(
             {f"{short}_rps": r["rps"], f"{short}_p99_ms": r["p99_ms"], f"{short}_errors": r["errors"]}
         )
+        values[f"{short}_server_mb"] = r["server_mb"]
         values[f"{short}_vs_floor"] = r["rps"] / floor
     for short in ("cti", "twilio"):
         values[f"{short}_p99_vs_floor_p99"] = values[f"{short}_p99_ms"] / max(values["floor_p99_ms"], 1e-9)
-    result(customers=options.customers, **values)
+    print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} at the end")
+    result(customers=options.customers, async_commit=options.async_commit, **values)
 
 
 if __name__ == "__main__":

@@ -180,8 +180,12 @@ class Bootstrap:
             settings.database_url,
             statement_timeout=settings.database_statement_timeout_seconds,
             connect_timeout=settings.database_connect_timeout_seconds,
+            pool_size=settings.database_pool_size,
         )
-        events = _event_bus(settings.database_url, settings.database_connect_timeout_seconds)
+        events_url = settings.database_url
+        if settings.events_database_url and not is_sqlite(settings.database_url):
+            events_url = settings.events_database_url  # past PgBouncer (docs/scale.md)
+        events = _event_bus(events_url, settings.database_connect_timeout_seconds)
         try:
             yield Database(engine=engine, sessions=create_sessionmaker(engine), events=events)
         finally:

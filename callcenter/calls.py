@@ -120,6 +120,7 @@ async def _compiled_routing(app: web.Application) -> AsyncIterator[None]:
             .render_as_string(hide_password=False),
             compiled_rules(routing.rules),
             pool_size=settings.routing_pool_size,
+            synchronous_commit=settings.routing_synchronous_commit,
             statement_timeout=settings.database_statement_timeout_seconds,
         )
     except ValueError as error:

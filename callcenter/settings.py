@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # the Python engine (the reference the compiled rules are tested against).
     routing_compiled: bool = True
     routing_pool_size: int = Field(default=16, ge=1)
+    # False: a routed call's commit does not wait for the disk (PostgreSQL's synchronous_commit
+    # off on the routing connections only). A crash of the database server may lose the last
+    # fraction of a second of routed calls' log rows and agent claims (docs/scale.md).
+    routing_synchronous_commit: bool = True
 
     # Telegram: long polling instead of the webhook (development), and the sender's limits.
     telegram_polling: bool = False
@@ -164,6 +168,15 @@ class Settings(BaseSettings):
     # that meets either gets a 503 `database-unavailable` instead of hanging.
     database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The SQLAlchemy pool of one serving process (console, API, webhooks on the Python path,
+    # in-process workers), with no overflow: about the requests it serves at once. Compiled
+    # routing and the event bus hold connections of their own (docs/scale.md adds them up).
+    # (The same default as storage/db.py's, for commands that build an engine themselves.)
+    database_pool_size: int = Field(default=20, ge=1)
+    # The event bus's own connections (LISTEN, and its NOTIFYs), straight to PostgreSQL when
+    # CONTACTDESK_DATABASE_URL goes through PgBouncer in transaction pooling, where LISTEN
+    # cannot work (docs/scale.md). Unset: the database URL.
+    events_database_url: str | None = None
 
 
 def tier_limits(settings: Settings) -> TierLimits:

@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# The SQLAlchemy pool's size when nobody says (serving processes take
+# CONTACTDESK_DATABASE_POOL_SIZE): docs/scale.md counts the connections it adds up to.
+DEFAULT_POOL_SIZE = 20
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -48,6 +52,7 @@ def create_engine(
     command line (migrations, imports) sets neither."""
     url = normalise_url(url)
     if is_sqlite(url):
+        kwargs.pop("pool_size", None)  # SQLite keeps SQLAlchemy's own pool (one file, one writer)
         engine = create_async_engine(url, connect_args={"timeout": statement_timeout or 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -61,8 +66,12 @@ def create_engine(
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # A pool as large as the statements one process runs at once, and no overflow: an
+    # overflow connection is closed as soon as it is handed back, so a burst beyond the pool
+    # opened (and forked) a new backend every few calls (10 + 20 did so every ~18 calls at 64
+    # in flight). Past the pool a request waits its turn, up to the connect timeout.
+    kwargs.setdefault("pool_size", DEFAULT_POOL_SIZE)
+    kwargs.setdefault("max_overflow", 0)
     # No pre-ping: it costs a round trip on every checkout of the routing hot path; stale
     # connections are recycled instead, and a failed statement surfaces as an error.
     kwargs.setdefault("pool_recycle", 1800)

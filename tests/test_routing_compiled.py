@@ -310,3 +310,28 @@ async def test_64_calls_at_once_with_20_agents_get_an_agent_whenever_one_is_free
         assert held == {f"agent{i}": 1 for i in range(20)}
     else:  # nobody went without an agent
         assert sum(held.values()) == 3 * 64
+
+
+async def test_routing_may_commit_without_waiting_for_the_disk(database: str) -> None:
+    """CONTACTDESK_ROUTING_SYNCHRONOUS_COMMIT=false: the routing connections alone commit
+    without waiting for the WAL to reach the disk, and a call is routed and logged as before."""
+    await agents(database, 1, 1)
+    compiled = CompiledRouting(
+        dsn(database), compiled_rules(ONE_RULE), pool_size=1, statement_timeout=5, synchronous_commit=False
+    )
+    try:
+        call = InboundCall("lazy", "+14155550100")
+        decision = await route_compiled(compiled, call, ONE_RULE, QUEUES, region="CN", now=datetime.now(UTC))
+        pool = await compiled._connections()
+        assert await pool.fetchval("SHOW synchronous_commit") == "off"
+    finally:
+        await compiled.close()
+    assert decision is not None
+    assert decision.agent == "agent0"
+    assert await claims(database) == {"agent0": 1}
+    connection = await asyncpg.connect(dsn(database))
+    try:  # the application's other connections keep the server's setting
+        assert await connection.fetchval("SHOW synchronous_commit") == "on"
+        assert await connection.fetchval("SELECT count(*) FROM contacts WHERE external_id = 'lazy'") == 1
+    finally:
+        await connection.close()

@@ -244,13 +244,24 @@ class CompiledRouting:
     calls routed at once, so that no call opens a connection (nor waits for the ORM's)."""
 
     def __init__(
-        self, dsn: str, rules: Sequence[CompiledRule], *, pool_size: int, statement_timeout: float
+        self,
+        dsn: str,
+        rules: Sequence[CompiledRule],
+        *,
+        pool_size: int,
+        statement_timeout: float,
+        synchronous_commit: bool = True,
     ) -> None:
         self.statement = compile_rules(rules)
         self.rules = tuple(rules)
         self._dsn = dsn
         self._pool_size = pool_size
         self._timeout = statement_timeout
+        # False: these connections' commits do not wait for the WAL to reach the disk. A crash
+        # of the database server may then lose the last fraction of a second of routed calls
+        # (their contact-log rows and agent claims together); the statement no longer waits on
+        # the disk (docs/scale.md: 3× the statements a second on a loaded machine).
+        self._synchronous_commit = synchronous_commit
         self._pool: asyncpg.Pool | None = None
 
     async def _connections(self) -> asyncpg.Pool:
@@ -261,7 +272,11 @@ class CompiledRouting:
                 max_size=self._pool_size,
                 timeout=self._timeout,
                 command_timeout=self._timeout + 1,
-                server_settings={"jit": "off", "statement_timeout": str(max(1, round(self._timeout * 1000)))},
+                server_settings={
+                    "jit": "off",
+                    "statement_timeout": str(max(1, round(self._timeout * 1000))),
+                    "synchronous_commit": "on" if self._synchronous_commit else "off",
+                },
                 # Nothing on these connections leaves session state behind: no reset query
                 # per release (asyncpg would send one).
                 reset=no_reset,
