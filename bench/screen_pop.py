@@ -118,6 +118,104 @@ async def seed(url: str, agents: int, customers: int) -> str:
     return version
 
 
+CARDS = 200  # customers with a history, for the card pass
+
+
+async def seed_histories(url: str, customers: int) -> None:
+    """A history for the last CARDS customers (two products, two open complaints, five
+    contacts, three answered surveys) and an ended call from each, offered to agent0: the card
+    pass's calls. The passes through the servers call from the first customers, with none."""
+    import asyncpg
+
+    from handlers.offers import shipped_catalogue
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    agent = await connection.fetchval("SELECT id FROM users WHERE login = 'agent0'")
+    products = [
+        await connection.fetchval(
+            "INSERT INTO products (code, name, category, monthly_price) VALUES ($1, $1, '', 0) RETURNING id",
+            offer.code,
+        )
+        for offer in shipped_catalogue()
+    ]
+    for customer in range(customers - CARDS + 1, customers + 1):
+        for k, product in enumerate(products[customer % 3 : customer % 3 + 2]):
+            await connection.execute(
+                "INSERT INTO holdings (customer_id, product_id, since, monthly_spend) "
+                "VALUES ($1, $2, current_date - $3::int, 49.90)",
+                customer,
+                product,
+                100 + k,
+            )
+        for k in range(2):
+            await connection.execute(
+                "INSERT INTO complaints (ticket, customer_id, category, severity, state, description, "
+                "channel, created_at, updated_at, reopen_count, verified, attachments) "
+                "VALUES ($1, $2, 'billing', 'standard', 'received', 'bench', 'phone', now(), now(), 0, true, '[]')",
+                f"B{customer}-{k}",
+                customer,
+            )
+        for k in range(6):
+            await connection.execute(
+                "INSERT INTO contacts (channel, direction, external_id, customer_id, from_number, to_number, "
+                "created_at, ended_at, extra, fallback, action, reason, priority, agent_id, skills) "
+                "VALUES ('phone', 'in', $1, $2, '', '', now() - make_interval(hours => $3), now(), '{}', "
+                "false, 'route', 'bench', 0, $4, '[]')",
+                f"card-{customer}" if k == 0 else f"card-{customer}-{k}",
+                customer,
+                k,
+                agent,
+            )
+        for k in range(3):
+            await connection.execute(
+                "INSERT INTO surveys (customer_id, kind, trigger, channel, created_at, expires_at, "
+                "answered_at, score) VALUES ($1, 'csat', 'call', 'telegram', now(), now(), now(), $2)",
+                customer,
+                k + 3,
+            )
+    await connection.execute("ANALYZE")
+    await connection.close()
+
+
+async def card_pass(url: str, customers: int, rounds: int) -> dict[str, list[float]]:
+    """The card alone, one at a time, in this process: the ORM path, the one statement, and a
+    floor of one indexed fetch of a customer row on a bare asyncpg connection."""
+    import asyncpg
+
+    from handlers import screen_pop
+    from storage.db import create_engine, create_sessionmaker
+    from storage.users import get_by_login
+
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    async with sessions() as session:
+        agent = await get_by_login(session, "agent0")
+    assert agent is not None
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    times: dict[str, list[float]] = {"floor": [], "orm": [], "one": []}
+    one_statement = screen_pop._one_statement
+    try:
+        for n in range(rounds):
+            customer = customers - n % CARDS
+            call_id = f"card-{customer}"
+            started = time.perf_counter()
+            await connection.fetchrow("SELECT * FROM customers WHERE id = $1", customer)
+            times["floor"].append(time.perf_counter() - started)
+            for path in ("orm", "one"):
+                screen_pop._one_statement = one_statement if path == "one" else (lambda _session: False)
+                started = time.perf_counter()
+                async with sessions() as session:
+                    pop = await screen_pop.for_call(session, agent, call_id, via="bench")
+                times[path].append(time.perf_counter() - started)
+                assert pop.customer is not None
+                assert len(pop.open_complaints) == 2
+    finally:
+        screen_pop._one_statement = one_statement
+        await connection.close()
+        await engine.dispose()
+    return times
+
+
 def serve_floor(port: int) -> None:
     from aiohttp import web
 
@@ -318,7 +416,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight in the throughput pass")
     parser.add_argument("--warmup", type=int, default=200, help="calls before each target's passes")
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--card-rounds", type=int, default=300, help="cards read in the card pass, per path")
     options = parser.parse_args()
+    if options.customers < 3 * (options.warmup + 2 * options.calls) + CARDS:
+        parser.error("--customers too few: each call comes from a customer with no history")
     if options.concurrency > options.agents:
         parser.error("--concurrency must not exceed --agents (each call in flight holds one agent)")
 
@@ -333,6 +434,8 @@ def main() -> None:
             f"loading {options.customers:,} customers and {options.agents} agents into {name} ...", flush=True
         )
         version = asyncio.run(seed(url, options.agents, options.customers))
+        asyncio.run(seed_histories(url, options.customers))
+        cards = asyncio.run(card_pass(url, options.customers, options.card_rounds))
         results = {
             "floor: POST → fixed push on a socket": measure(
                 "floor", [(serve_floor, (FLOOR_PORT,), FLOOR_PORT)], FLOOR_PORT, FLOOR_PORT, options, phones
@@ -377,6 +480,22 @@ def main() -> None:
             values[f"{short}_{in_flight}_pops_per_s"] = rate
             values[f"{short}_{in_flight}_p99_ms"] = p99 * 1000
             values[f"{short}_{in_flight}_rate_vs_floor"] = rate / base_rate
+    print(
+        f"\nthe card alone ({options.card_rounds} cards one at a time, a caller with two products, two open "
+        "complaints, five past contacts, three answered surveys; in the bench's process)"
+    )
+    print(f"{'path':44} {'p50 ms':>8} {'p99 ms':>8} {'p50 vs floor':>13}")
+    floor_p50 = percentile(cards["floor"], 0.50)
+    for path, label in (
+        ("floor", "floor: one indexed fetch (asyncpg)"),
+        ("orm", "ORM path (SQLite's)"),
+        ("one", "one statement (PostgreSQL's)"),
+    ):
+        p50, p99 = percentile(cards[path], 0.50), percentile(cards[path], 0.99)
+        print(f"{label:44} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {p50 / floor_p50:12.1f}x")
+        values[f"card_{path}_p50_ms"] = p50 * 1000
+        values[f"card_{path}_p99_ms"] = p99 * 1000
+    values["card_one_vs_orm_p50"] = percentile(cards["one"], 0.50) / percentile(cards["orm"], 0.50)
     result(**values)
 
 

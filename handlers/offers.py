@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -75,14 +76,33 @@ async def best_offer(
     or one with an open complaint (selling to an unhappy customer backfires). `catalogue`
     replaces the shipped one (tests)."""
     facts = await repo.facts(session, customer_id)
-    if facts is None or facts.blacklisted or facts.open_complaints:
+    candidates = _candidates(facts, catalogue, today)
+    if facts is None or not candidates:
         return None
+    return _best(facts, candidates, await repo.peer_counts(session, customer_id))
+
+
+def offer_from(facts: OfferFacts | None, peers: Mapping[str, int] | None) -> OfferView | None:
+    """`best_offer` with the shipped catalogue, from facts and peers read already (the screen
+    pop's one statement: peers None when no offer may be made, counted for the catalogue's
+    products)."""
+    candidates = _candidates(facts, None, None)
+    if facts is None or not candidates or peers is None:
+        return None
+    return _best(facts, candidates, peers)
+
+
+def _candidates(
+    facts: OfferFacts | None, catalogue: tuple[Offer, ...] | None, today: date | None
+) -> list[Offer]:
+    if facts is None or facts.blacklisted or facts.open_complaints:
+        return []
     today = today or datetime.now(UTC).date()
     offers = shipped_catalogue() if catalogue is None else catalogue
-    candidates = [o for o in offers if eligible(o, facts, today)]
-    if not candidates:
-        return None
-    peers = await repo.peer_counts(session, customer_id)
+    return [o for o in offers if eligible(o, facts, today)]
+
+
+def _best(facts: OfferFacts, candidates: list[Offer], peers: Mapping[str, int]) -> OfferView:
     # Ties keep the catalogue's order, so a new customer with no peers still gets the first.
     best = max(candidates, key=lambda o: (peers.get(o.code, 0), -candidates.index(o)))
     count = peers.get(best.code, 0)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import offers
 from handlers.errors import Forbidden, NotFound
 from handlers.roles import AGENT
+from storage import cards
 from storage import complaints as complaints_repo
 from storage import customers as customers_repo
 from storage import inbox as inbox_repo
@@ -18,6 +19,7 @@ from storage import surveys as surveys_repo
 from storage.audit import Actor, audit
 from storage.complaints import OPEN_STATES, ComplaintView
 from storage.customers import CustomerRecord
+from storage.models.base import utcnow
 from storage.routing import contact_log
 from storage.routing.contact_log import ContactView
 from storage.surveys import SurveyView
@@ -80,6 +82,8 @@ async def for_call(
     """The card for a call; an agent may open only the calls offered to them. Every card
     that shows a customer is a read of their record, audited (`replay`: resent to a
     reconnecting socket)."""
+    if _one_statement(session):
+        return await _for_call_at_once(session, agent, call_id, via=via, replay=replay, channel=channel)
     contact = await _offered(session, agent, call_id, channel)
     found = await _context(
         session,
@@ -89,6 +93,45 @@ async def for_call(
         subject=("call", call_id),
         replay=replay,
         skip=contact.id,
+    )
+    return found.pop(call_id, contact.queue, contact.reason, contact.from_number, contact.created_at)
+
+
+def _one_statement(session: AsyncSession) -> bool:
+    """PostgreSQL reads the card in one statement (storage/cards.py), on a session that has
+    not begun a transaction (its connection goes to autocommit)."""
+    return session.get_bind().dialect.name == "postgresql" and not session.in_transaction()
+
+
+async def _for_call_at_once(
+    session: AsyncSession, agent: UserRecord, call_id: str, *, via: str, replay: bool, channel: str
+) -> ScreenPop:
+    """`for_call` in one round trip: the same checks, card and audit entry as the ORM path."""
+    details: dict[str, object] = {"call_id": call_id}
+    if replay:
+        details["replay"] = True
+    actor = Actor.of(agent, via)
+    rows = await cards.for_call(
+        session,
+        channel=channel,
+        call_id=call_id,
+        offered_to=agent.id if agent.role == AGENT else None,
+        actor=(actor.name, actor.via, actor.user_id),
+        details=details,
+        now=utcnow(),
+        catalogue=[offer.code for offer in offers.shipped_catalogue()],
+    )
+    contact = rows.contact
+    if contact is None:
+        raise NotFound("no such call", call_id=call_id)
+    if agent.role == AGENT and contact.agent_id != agent.id:
+        raise Forbidden("this call was not offered to you")
+    found = _Context(
+        rows.customer,
+        rows.open_complaints,
+        tuple(c for c in rows.recent if c.id != contact.id)[:5],
+        rows.satisfaction,
+        offers.offer_from(rows.facts, rows.peers),
     )
     return found.pop(call_id, contact.queue, contact.reason, contact.from_number, contact.created_at)
 

@@ -73,7 +73,7 @@ def _to_record(row: Customer, *, details: bool) -> CustomerRecord:
         )
         holdings = tuple(
             HoldingView(h.product.code, h.product.name, h.since, h.monthly_spend)
-            for h in sorted(row.holdings, key=lambda h: h.since)
+            for h in sorted(row.holdings, key=lambda h: (h.since, h.id))
         )
     return CustomerRecord(
         id=row.id,
