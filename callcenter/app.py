@@ -15,6 +15,7 @@ from callcenter import (
     api_conversations,
     api_customers,
     api_live_report,
+    api_questionnaires,
     api_users,
     calls,
     complaints_setup,
@@ -75,6 +76,7 @@ def create_app(
     api_conversations.setup(app)
     api_alerts.setup(app)
     api_live_report.setup(app)
+    api_questionnaires.setup(app)
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
     page_campaigns.setup(app)
