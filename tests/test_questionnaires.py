@@ -3,6 +3,8 @@ app, the Bot API stand-in, updates in Telegram's JSON through the webhook."""
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.settings import Settings
+from handlers import questionnaires, surveys
 from handlers.customers import NewCustomer, create_customer
+from handlers.questionnaires import Given
 from storage.models import Survey, SurveyAnswer
 from tests.conftest import Staff
 from tests.inbox_fixtures import Client, bot_app, drain
@@ -184,3 +188,168 @@ async def test_the_survey_command_resumes_in_chinese(
     assert await answers(sessions, survey) == [(5, None), (None, None), (10, None)]
     [none] = await wang.say("/survey")
     assert none == "目前没有需要您作答的问卷。"
+
+
+async def answer_all(
+    sessions: async_sessionmaker[AsyncSession], survey_id: int, given: list[Given | None], channel: str
+) -> None:
+    """Answers as a channel records them, question by question (None: not reached)."""
+    async with sessions() as session:
+        found = await questionnaires.progress(session, survey_id)
+        for question, item in zip(found.questionnaire.questions, given, strict=False):
+            if item is not None:
+                await questionnaires.answer(session, survey_id, question.id, item, channel=channel)
+
+
+@pytest.fixture
+async def yearly_answered(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> dict[str, Any]:
+    """The shipped yearly survey, answered by three customers of known tier, region and channel."""
+    response = await client.get("/api/v1/questionnaires", headers=staff.supervisor)
+    assert response.status == 200
+    [yearly] = [q for q in (await response.json())["questionnaires"] if q["key"] == "yearly"]
+    assert [q["kind"] for q in yearly["questions"]] == ["scale5", "scale5", "scale10", "choice", "text"]
+    people = (
+        (
+            "Ann",
+            "13800000011",
+            "vip",
+            "north",
+            "telegram",
+            [Given(value=5), Given(value=4), Given(value=10), Given(value=1), Given(text="great")],
+        ),
+        (
+            "Bo",
+            "13800000012",
+            "vip",
+            "south",
+            "ivr",
+            [Given(value=3), Given(value=2), Given(value=6), Given(value=2), Given(skip=True)],
+        ),
+        (
+            "Cy",
+            "13800000013",
+            "regular",
+            "north",
+            "agent",
+            [Given(value=2), Given(skip=True), Given(value=8), None, None],
+        ),
+    )
+    async with sessions() as session:
+        for name, phone, tier, region, channel, given in people:
+            customer = await create_customer(
+                session, None, NewCustomer(name=name, phones=(phone,), tier=tier, region=region)
+            )
+            survey = await surveys.send_survey(
+                session,
+                customer_id=customer.id,
+                kind="quest",
+                trigger="periodic",
+                channel="api",
+                questionnaire_id=yearly["id"],
+            )
+            await answer_all(sessions, survey.id, given, channel)
+    return yearly
+
+
+def segment(found: dict[str, Any], dimension: str, name: str, position: int) -> dict[str, Any]:
+    [row] = [r for r in found["segments"][dimension] if r["segment"] == name]
+    [figures] = [q for q in row["questions"] if q["position"] == position]
+    return dict(figures)
+
+
+async def test_the_report_per_question_and_per_segment(
+    client: Client, staff: Staff, yearly_answered: dict[str, Any]
+) -> None:
+    response = await client.get(
+        f"/api/v1/reports/questionnaires/{yearly_answered['id']}", headers=staff.supervisor
+    )
+    assert response.status == 200
+    found = await response.json()
+    assert found["surveys"] == {"sent": 3, "started": 3, "finished": 2}
+    service, pricing, recommend, improve, words = found["questions"]
+    assert (service["answers"], service["mean"]) == (3, 3.33)
+    assert service["distribution"] == {"1": 0, "2": 1, "3": 1, "4": 0, "5": 1}
+    assert (pricing["answers"], pricing["skipped"], pricing["mean"]) == (2, 1, 3.0)
+    assert (recommend["mean"], recommend["nps"]) == (8.0, 0.0)  # one promoter, one detractor of three
+    assert improve["distribution"] == {"1": 1, "2": 1, "3": 0, "4": 0}
+    assert improve["mean"] is None
+    assert (words["answers"], words["skipped"]) == (1, 1)
+    assert [t["text"] for t in words["latest"]] == ["great"]
+    assert segment(found, "tier", "vip", 1)["mean"] == 4.0
+    assert segment(found, "tier", "regular", 1)["mean"] == 2.0
+    assert segment(found, "region", "north", 1)["mean"] == 3.5
+    assert segment(found, "region", "south", 3)["nps"] == -100.0
+    assert segment(found, "channel", "ivr", 1)["distribution"]["3"] == 1
+    assert segment(found, "channel", "agent", 2)["skipped"] == 1
+    assert [r["segment"] for r in found["segments"]["channel"]] == ["agent", "ivr", "telegram"]
+
+
+async def test_the_report_as_csv_in_each_language(
+    client: Client, staff: Staff, yearly_answered: dict[str, Any]
+) -> None:
+    url = f"/api/v1/reports/questionnaires/{yearly_answered['id']}"
+    response = await client.get(url, params={"format": "csv"}, headers=staff.supervisor)
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert rows[0] == ["dimension", "segment", "question", "question_text", "kind", "answer", "count", "mean"]
+    service = "How satisfied are you with the quality of our service?"
+    assert ["all", "", "1", service, "scale5", "5", "1", "3.33"] in rows
+    assert ["tier", "vip", "1", service, "scale5", "3", "1", "4.0"] in rows
+    assert [
+        "region",
+        "north",
+        "4",
+        "What should we improve first?",
+        "choice",
+        "Network coverage",
+        "1",
+        "",
+    ] in rows
+    assert [
+        "channel",
+        "agent",
+        "2",
+        "How satisfied are you with our prices?",
+        "scale5",
+        "skipped",
+        "1",
+        "",
+    ] in rows
+    response = await client.get(url, params={"format": "csv", "lang": "zh"}, headers=staff.admin)
+    text = (await response.read()).decode("utf-8-sig")
+    assert "tier,vip,4,您最希望我们先改进哪一方面？,choice,资费套餐,1," in text
+
+
+async def test_only_supervisors_and_admins_read_questionnaires(
+    client: Client, staff: Staff, yearly_answered: dict[str, Any]
+) -> None:
+    url = f"/api/v1/reports/questionnaires/{yearly_answered['id']}"
+    assert (await client.get(url, headers=staff.agent)).status == 403
+    assert (await client.get(url)).status == 401
+    assert (await client.get("/api/v1/questionnaires", headers=staff.agent)).status == 403
+    assert (await client.post("/api/v1/questionnaires", json=THREE, headers=staff.agent)).status == 403
+    assert (await client.get(url, params={"format": "pdf"}, headers=staff.supervisor)).status == 400
+    missing = await client.get("/api/v1/reports/questionnaires/999999", headers=staff.supervisor)
+    assert missing.status == 404
+
+
+async def test_a_questionnaire_is_written_in_both_languages_with_real_choices(
+    client: Client, staff: Staff
+) -> None:
+    only_english = {"title": {"en": "T"}, "questions": [{"kind": "scale5", "text": {"en": "Q", "zh": "问"}}]}
+    response = await client.post("/api/v1/questionnaires", json=only_english, headers=staff.supervisor)
+    assert response.status == 400
+    assert (await response.json())["details"]["field"] == "title"
+    one_choice = {
+        "title": {"en": "T", "zh": "题"},
+        "questions": [
+            {"kind": "choice", "text": {"en": "Q", "zh": "问"}, "choices": [{"en": "A", "zh": "甲"}]}
+        ],
+    }
+    response = await client.post("/api/v1/questionnaires", json=one_choice, headers=staff.supervisor)
+    assert response.status == 400
+    assert "2 to 9 options" in (await response.json())["message"]
