@@ -25,7 +25,7 @@ from callcenter.openapi import (
     query,
     returned,
 )
-from callcenter.params import Id, path_id, query_int, query_moment
+from callcenter.params import Id, OptionalId, path_id, query_int, query_moment
 from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
@@ -75,7 +75,7 @@ class SurveyIn(BaseModel):
     kind: str = Field(json_schema_extra={"enum": list(surveys.KINDS)})
     trigger: str = Field(default="periodic", json_schema_extra={"enum": list(surveys.TRIGGERS)})
     channel: str = "telegram"
-    questionnaire_id: Id | None = Field(default=None, description="for kind quest: the questionnaire to ask")
+    questionnaire_id: OptionalId = Field(default=None, description="for kind quest: the questionnaire to ask")
 
 
 class AnswerIn(BaseModel):

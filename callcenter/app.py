@@ -28,6 +28,7 @@ from callcenter import (
     page_complaints,
     page_customers,
     page_escalations,
+    page_questionnaires,
     page_satisfaction,
     page_supervisor,
     page_users,
@@ -79,6 +80,7 @@ def create_app(
     api_questionnaires.setup(app)
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
+    page_questionnaires.setup(app)
     page_campaigns.setup(app)
     page_complaints.setup(app)
     page_customers.setup(app)

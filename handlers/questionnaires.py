@@ -339,6 +339,12 @@ async def record_for_customer(
     return after
 
 
+async def totals(session: AsyncSession, questionnaire_id: int) -> dict[str, int]:
+    """How many surveys of it were sent, begun and finished."""
+    sent, started, finished = await repo.survey_totals(session, questionnaire_id)
+    return {"sent": sent, "started": started, "finished": finished}
+
+
 # The report -----------------------------------------------------------------------------
 
 
@@ -408,7 +414,6 @@ async def report(
     """Per question (count, mean, NPS for 0–10, the spread of answers, the latest texts) and
     per segment: the customer's tier and region, the channel the answer came by."""
     questionnaire = await get(session, questionnaire_id)
-    sent, started, finished = await repo.survey_totals(session, questionnaire_id)
     overall = _grouped(await repo.counts(session, questionnaire_id, None, start, end))
     texts: dict[int, list[dict[str, Any]]] = {}
     for question_id, text, at in await repo.recent_texts(session, questionnaire_id, start=start, end=end):
@@ -449,7 +454,7 @@ async def report(
         },
         "from": start,
         "to": end,
-        "surveys": {"sent": sent, "started": started, "finished": finished},
+        "surveys": await totals(session, questionnaire_id),
         "questions": questions,
         "segments": segments,
     }

@@ -21,7 +21,9 @@ from storage.models import Survey, SurveyAnswer
 from tests.conftest import Staff
 from tests.inbox_fixtures import Client, bot_app, drain
 from tests.telegram_standin import BotApiStandIn, bot_api
+from tests.test_routing_twilio import post, twilio_app
 from tests.test_telegram_bot import EMILY, WANG, Chat
+from tests.twiml import gather_action, parse, says
 
 THREE = {
     "title": {"en": "After your repair", "zh": "维修回访"},
@@ -353,3 +355,65 @@ async def test_a_questionnaire_is_written_in_both_languages_with_real_choices(
     response = await client.post("/api/v1/questionnaires", json=one_choice, headers=staff.supervisor)
     assert response.status == 400
     assert "2 to 9 options" in (await response.json())["message"]
+
+
+async def test_the_yearly_survey_by_keypad_on_a_signed_twilio_call(
+    settings: Settings, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Scales by key (0–10 ended by #), the choice by digit, free text skipped; a wrong key
+    is asked again; a repeated webhook records nothing twice; an unsigned one is refused."""
+    async with twilio_app(settings) as client:
+        async with sessions() as session:
+            ids = await questionnaires.ensure_templates(session)
+            customer = await create_customer(session, None, NewCustomer(name="Li", phones=("13800000021",)))
+            survey = await surveys.send_survey(
+                session,
+                customer_id=customer.id,
+                kind="quest",
+                trigger="periodic",
+                channel="phone",
+                questionnaire_id=ids["yearly"],
+            )
+        start = f"/telephony/twilio/questionnaire?survey={survey.id}&lang=en"
+        status, text = await post(client, start, {"CallSid": "CAQ1"})
+        assert status == 200
+        root = parse(text)
+        assert [s.text for s in says(root)][:2] == [
+            "Thank you for taking our short survey. Please answer each question with your keypad.",
+            "Question 1 of 5. How satisfied are you with the quality of our service?\n"
+            "Press a key from 1, very dissatisfied, to 5, very satisfied.",
+        ]
+        gather = root.find("Gather")
+        assert gather is not None
+        assert gather.attrib["numDigits"] == "1"
+        first = gather_action(root)
+        # 7 is no answer to a 1–5 question: asked again, with an apology.
+        _, text = await post(client, first, {"CallSid": "CAQ1", "Digits": "7"})
+        assert says(parse(text))[0].text == "Sorry, that is not one of the answers."
+        again = gather_action(parse(text))
+        assert "attempt=2" in again
+        _, text = await post(client, again, {"CallSid": "CAQ1", "Digits": "4"})
+        second = gather_action(parse(text))
+        assert "Question 2 of 5" in (says(parse(text))[0].text or "")
+        # Twilio delivers the same answer twice: the first stands, the call goes on.
+        for _ in range(2):
+            _, text = await post(client, second, {"CallSid": "CAQ1", "Digits": "2"})
+        root = parse(text)
+        gather = root.find("Gather")
+        assert gather is not None
+        assert gather.attrib.get("finishOnKey") == "#"
+        assert "then press the hash key" in (says(root)[0].text or "")
+        _, text = await post(client, gather_action(root), {"CallSid": "CAQ1", "Digits": "10"})
+        assert "For Network coverage, press 1. For Prices and plans, press 2." in (
+            says(parse(text))[0].text or ""
+        )
+        _, text = await post(client, gather_action(parse(text)), {"CallSid": "CAQ1", "Digits": "3"})
+        assert [s.text for s in says(parse(text))] == ["Thank you for your answers. Goodbye."]
+        forged = await post(client, start, {"CallSid": "CAQ1"}, sign=False)
+        assert forged[0] == 403
+    assert await answers(sessions, survey.id) == [(4, None), (2, None), (10, None), (3, None), (None, None)]
+    async with sessions() as session:
+        channels = (await session.execute(select(SurveyAnswer.channel).distinct())).scalars().all()
+        done = (await session.execute(select(Survey.answered_at).where(Survey.id == survey.id))).scalar_one()
+    assert channels == ["ivr"]
+    assert done is not None
