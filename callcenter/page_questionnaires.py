@@ -1,5 +1,5 @@
-"""Questionnaire pages. Supervisors: `/supervisor/questionnaires` (the list, the shipped yearly
-survey among them) and `/supervisor/questionnaires/{id}` (a chart per question and the figures
+"""Questionnaire pages. Supervisors: `/supervisor/satisfaction/questionnaires` (the list, the shipped yearly
+survey among them) and `/supervisor/satisfaction/questionnaires/{id}` (a chart per question and the figures
 per segment, downloadable as CSV). Agents: `/surveys/{id}/answers`, the form on which the agent
 on a dialer call records the answers the customer reads out."""
 
@@ -42,7 +42,7 @@ def _chart(question: dict[str, Any]) -> BarChart | None:
         return None
     labels = list(question["distribution"])
     counts = [question["distribution"][v] for v in labels]
-    return bar_chart(labels, {"answers": counts}, width=390, height=150)
+    return bar_chart(labels, {"answers": counts}, width=390, height=140)
 
 
 async def report_page(request: web.Request) -> web.Response:
@@ -141,7 +141,7 @@ def _refusal(problem: DomainError) -> dict[str, Any]:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/supervisor/questionnaires", list_page)
-    app.router.add_get("/supervisor/questionnaires/{questionnaire_id}", report_page)
+    app.router.add_get("/supervisor/satisfaction/questionnaires", list_page)
+    app.router.add_get("/supervisor/satisfaction/questionnaires/{questionnaire_id}", report_page)
     app.router.add_get("/surveys/{survey_id}/answers", answers_page)
     app.router.add_post("/surveys/{survey_id}/answers", record_answers)

@@ -131,4 +131,28 @@ async def test_the_agent_records_the_answers_on_a_dialer_call(
         done = (await session.execute(select(Survey.answered_at).where(Survey.id == survey_id))).scalar_one()
     assert done is not None
     # The supervisor's pages: the agent may not open them.
-    assert (await desk.get(f"/supervisor/questionnaires/{yearly}")).status == 403
+    assert (await desk.get(f"/supervisor/satisfaction/questionnaires/{yearly}")).status == 403
+
+
+async def test_the_campaign_form_offers_each_questionnaire_as_a_survey(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await sign_in(client, "supervisor", "pw-supervisor")
+    page = await (await client.get("/supervisor/campaigns")).text()
+    yearly = await yearly_id(client, staff)
+    assert f'<option value="quest:{yearly}">Yearly satisfaction survey</option>' in page
+    fields = {
+        "csrf": csrf_in(page),
+        "name": "Yearly survey 2026",
+        "kind": "satisfaction",
+        "survey_kind": f"quest:{yearly}",
+        "channel": "telegram",
+        "hour_from": "9",
+        "hour_to": "20",
+        "weekdays": "0",
+    }
+    created = await client.post("/supervisor/campaigns", data=fields, allow_redirects=False)
+    assert created.status == 303, await created.text()
+    listed = await (await client.get("/api/v1/campaigns", headers=staff.supervisor)).json()
+    [ours] = [r["campaign"] for r in listed["campaigns"] if r["campaign"]["name"] == "Yearly survey 2026"]
+    assert (ours["survey_kind"], ours["questionnaire_id"]) == ("quest", yearly)
