@@ -45,9 +45,10 @@ def _value(rng: random.Random, kind: str, choices: int, tier: str) -> int:
 async def load_questionnaires(session: AsyncSession, audience: Sequence[Recipient], now: datetime) -> None:
     ids = await questionnaires.ensure_templates(session)
     yearly = await questionnaires.get(session, ids["yearly"])
-    rng = random.Random("yearly answers")  # noqa: S311 - demo data, not secrets
     asked_at = now - timedelta(days=DAYS_AGO)
     for person in audience:
+        # Each customer's own draws: loading again decides the same for everyone.
+        rng = random.Random(f"yearly answers {person.customer_id}")  # noqa: S311 - demo data
         if person.blacklisted or rng.random() > 0.65:
             continue
         channel = rng.choices([c for c, _ in CHANNELS], weights=[w for _, w in CHANNELS])[0]
