@@ -297,8 +297,11 @@ async def questionnaire_answer(request: web.Request, params: Form) -> web.Stream
                 return await _ask_questionnaire(
                     request, survey_id, language, intro=sorry, attempt=attempt + 1
                 )
-            skipped = Given(skip=True)
-            await questionnaires.answer(session, survey_id, question_id, skipped, channel="ivr")
+            try:
+                skipped = Given(skip=True)
+                await questionnaires.answer(session, survey_id, question_id, skipped, channel="ivr")
+            except DomainError as error:
+                log.info("IVR questionnaire %s skip not recorded: %s", survey_id, error.error_id)
         except DomainError as error:  # an expired survey, a question not of this survey
             log.info("IVR questionnaire %s answer not recorded: %s", survey_id, error.error_id)
     return await _ask_questionnaire(request, survey_id, language, intro=None)

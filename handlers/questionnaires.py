@@ -134,8 +134,9 @@ async def ensure_templates(session: AsyncSession) -> dict[str, int]:
     ids = {}
     for spec in TEMPLATES:
         assert spec.key is not None  # noqa: S101 - every template has its key
-        found = await repo.id_by_key(session, spec.key)
-        ids[spec.key] = found if found is not None else (await create(session, spec)).id
+        title, questions = _texts(spec.title, "title", 120), _questions(spec.questions)
+        ids[spec.key] = await repo.insert_once(session, spec.key, title, questions, utcnow())
+    await session.commit()
     return ids
 
 

@@ -63,18 +63,47 @@ async def insert(
     row = Questionnaire(key=key, title=dict(title), created_by_id=created_by_id, created_at=now)
     session.add(row)
     await session.flush()
+    _add_questions(session, row.id, questions)
+    await session.flush()
+    return row.id
+
+
+def _add_questions(session: AsyncSession, questionnaire_id: int, questions: Sequence[NewQuestion]) -> None:
     for position, question in enumerate(questions, start=1):
         session.add(
             QuestionnaireQuestion(
-                questionnaire_id=row.id,
+                questionnaire_id=questionnaire_id,
                 position=position,
                 kind=question.kind,
                 text=dict(question.text),
                 choices=[dict(c) for c in question.choices],
             )
         )
+
+
+async def insert_once(
+    session: AsyncSession, key: str, title: dict[str, str], questions: Sequence[NewQuestion], now: datetime
+) -> int:
+    """The questionnaire shipped under `key`, inserted unless it is there: two first loads at
+    once (two instances starting, two pages opened) leave one (ON CONFLICT DO NOTHING waits
+    for the other insert)."""
+    found = await id_by_key(session, key)
+    if found is not None:
+        return found
+    statement = (
+        dialect_insert(session)(Questionnaire)
+        .values(key=key, title=dict(title), created_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Questionnaire.id)
+    )
+    inserted = (await session.execute(statement)).scalar_one_or_none()
+    if inserted is None:
+        found = await id_by_key(session, key)
+        assert found is not None  # noqa: S101 - the conflicting row is there
+        return found
+    _add_questions(session, inserted, questions)
     await session.flush()
-    return row.id
+    return int(inserted)
 
 
 async def id_by_key(session: AsyncSession, key: str) -> int | None:
