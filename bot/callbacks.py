@@ -54,6 +54,25 @@ class NpsScore(CallbackData, prefix="nps"):
 SCORES: dict[str, type[CsatScore] | type[NpsScore]] = {"csat": CsatScore, "nps": NpsScore}
 
 
+class QuestionnaireStart(CallbackData, prefix="qstart"):
+    """The "Start" button under a questionnaire's invitation: ask its first unanswered question."""
+
+    survey_id: int = Field(ge=1, le=MAX_ID)
+
+
+# A skipped question's value in `QuestionAnswer`.
+SKIPPED = -1
+
+
+class QuestionAnswer(CallbackData, prefix="qa"):
+    """An answer to one question of a questionnaire: the score, the option's number from 1,
+    or SKIPPED. The bounds are the wire's; each question's own range is checked on arrival."""
+
+    survey_id: int = Field(ge=1, le=MAX_ID)
+    question_id: int = Field(ge=1, le=MAX_ID)
+    value: int = Field(ge=SKIPPED, le=99)
+
+
 class OfferInterest(CallbackData, prefix="offer"):
     """ "Interested" under a cross-sell message: a conversion."""
 

@@ -10,8 +10,18 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.callbacks import SCORES, Category, Confirm, Satisfied, Skip
+from bot.callbacks import (
+    SCORES,
+    SKIPPED,
+    Category,
+    Confirm,
+    QuestionAnswer,
+    QuestionnaireStart,
+    Satisfied,
+    Skip,
+)
 from bot.texts import category_name, t
+from storage.questionnaires import QuestionView
 
 REMOVE = ReplyKeyboardRemove()
 
@@ -53,6 +63,28 @@ def confirm(language: str) -> InlineKeyboardMarkup:
     )
 
 
+def question(survey_id: int, asked: QuestionView, language: str) -> InlineKeyboardMarkup:
+    """A questionnaire question's buttons: the scale, the options one a row, or Skip for text."""
+
+    def button(label: str, value: int) -> InlineKeyboardButton:
+        data = QuestionAnswer(survey_id=survey_id, question_id=asked.id, value=value).pack()
+        return InlineKeyboardButton(text=label, callback_data=data)
+
+    if asked.kind == "scale5":
+        rows = [[button(str(v), v) for v in range(1, 6)]]
+    elif asked.kind == "scale10":
+        scale = [button(str(v), v) for v in range(11)]
+        rows = [scale[:6], scale[6:]]
+    elif asked.kind == "choice":
+        rows = [
+            [button(choice.get(language) or next(iter(choice.values())), n)]
+            for n, choice in enumerate(asked.choices, start=1)
+        ]
+    else:
+        rows = [[button(t("button_skip", language), SKIPPED)]]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def for_outbox(kind: str, payload: dict[str, object], language: str) -> InlineKeyboardMarkup | None:
     """The buttons a queued message carries, by its kind (see the outbox contract)."""
     if kind == "satisfaction_question":
@@ -70,6 +102,11 @@ def for_outbox(kind: str, payload: dict[str, object], language: str) -> InlineKe
                     ),
                 ]
             ]
+        )
+    if kind == "quest_survey":
+        start = QuestionnaireStart(survey_id=int(str(payload["survey_id"]))).pack()
+        return InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text=t("button_start", language), callback_data=start)]]
         )
     if kind in ("csat_survey", "nps_survey"):
         survey = int(str(payload["survey_id"]))

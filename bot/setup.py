@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.fsm_storage import DatabaseStorage
 from bot.middlewares import Unhandled, UpdateContext
-from bot.routers import complaints, inbox, membership, start, surveys
+from bot.routers import complaints, inbox, membership, questionnaires, start, surveys
 from bot.routers.inbox import InboxWiring
 from bot.sender import RateLimiter, TelegramChannel
 from bot.settings import Settings
@@ -64,7 +64,9 @@ def build_dispatcher(
         start.build(),
         complaints.build(),
         surveys.build(),
+        questionnaires.build(),
         inbox.build(),
+        questionnaires.build_resume(),
         start.build_fallback(),
     )
     return dispatcher

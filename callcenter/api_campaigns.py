@@ -21,7 +21,7 @@ from callcenter.openapi import (
     obj,
     returned,
 )
-from callcenter.params import Id, Moment, path_id
+from callcenter.params import Id, Moment, OptionalId, path_id
 from callcenter.serialize import json_response, parse, read_json
 from callcenter.telephony_cti import authorised
 from callcenter.web_errors import json_error
@@ -49,7 +49,8 @@ class CampaignIn(BaseModel):
     kind: str = Field(json_schema_extra={"enum": list(campaigns.KINDS)})
     channel: str = Field(default="telegram", json_schema_extra={"enum": list(campaigns.CHANNELS)})
     messages: dict[str, str] = Field(default_factory=dict)
-    survey_kind: str | None = None
+    survey_kind: str | None = Field(default=None, description="for satisfaction: csat, nps or quest")
+    questionnaire_id: OptionalId = Field(default=None, description="for survey_kind quest: the questionnaire")
     offer_code: str | None = None
     audience: dict[str, Any] = Field(default_factory=dict)
     schedule: ScheduleIn = Field(default_factory=ScheduleIn)
@@ -91,6 +92,7 @@ async def create_campaign(request: web.Request) -> web.Response:
         channel=body.channel,
         messages=body.messages,
         survey_kind=body.survey_kind,
+        questionnaire_id=body.questionnaire_id,
         offer_code=body.offer_code,
         audience=body.audience,
         starts_at=body.schedule.starts_at,
@@ -246,6 +248,7 @@ PATHS: dict[str, Any] = {
                             "language": {"type": "string"},
                             "script": {"type": "string"},
                             "survey_id": nullable(id_schema()),
+                            "answer_url": nullable({"type": "string"}),
                             "lease_seconds": {"type": "integer"},
                         }
                     )

@@ -25,7 +25,7 @@ from callcenter.openapi import (
     query,
     returned,
 )
-from callcenter.params import Id, path_id, query_int, query_moment
+from callcenter.params import Id, OptionalId, path_id, query_int, query_moment
 from callcenter.serialize import json_response, parse, plain, read_json
 from handlers import complaints, reports, surveys
 from handlers.errors import InvalidInput
@@ -72,9 +72,10 @@ class SatisfactionIn(BaseModel):
 
 class SurveyIn(BaseModel):
     customer_id: Id
-    kind: str = Field(json_schema_extra={"enum": list(surveys.SCALES)})
+    kind: str = Field(json_schema_extra={"enum": list(surveys.KINDS)})
     trigger: str = Field(default="periodic", json_schema_extra={"enum": list(surveys.TRIGGERS)})
     channel: str = "telegram"
+    questionnaire_id: OptionalId = Field(default=None, description="for kind quest: the questionnaire to ask")
 
 
 class AnswerIn(BaseModel):
@@ -199,7 +200,12 @@ async def create_survey(request: web.Request) -> web.Response:
     body = parse(SurveyIn, await read_json(request))
     async with request.app[SESSIONS]() as session:
         survey = await surveys.send_survey(
-            session, customer_id=body.customer_id, kind=body.kind, trigger=body.trigger, channel=body.channel
+            session,
+            customer_id=body.customer_id,
+            kind=body.kind,
+            trigger=body.trigger,
+            channel=body.channel,
+            questionnaire_id=body.questionnaire_id,
         )
     return json_response(survey, status=201)
 

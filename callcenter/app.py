@@ -15,6 +15,7 @@ from callcenter import (
     api_conversations,
     api_customers,
     api_live_report,
+    api_questionnaires,
     api_users,
     calls,
     complaints_setup,
@@ -27,6 +28,7 @@ from callcenter import (
     page_complaints,
     page_customers,
     page_escalations,
+    page_questionnaires,
     page_satisfaction,
     page_supervisor,
     page_users,
@@ -75,8 +77,10 @@ def create_app(
     api_conversations.setup(app)
     api_alerts.setup(app)
     api_live_report.setup(app)
+    api_questionnaires.setup(app)
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)
+    page_questionnaires.setup(app)
     page_campaigns.setup(app)
     page_complaints.setup(app)
     page_customers.setup(app)

@@ -126,13 +126,16 @@ def spec(form: MultiDict[str], zone: tzinfo) -> CampaignSpec:
     messages = {lang: str(form.get(f"message_{lang}", "")) for lang in ("zh", "en")}
     weekdays = [_number({"weekdays": day}, "weekdays") for day in form.getall("weekdays", [])]
     hour_from, hour_to = _number(form, "hour_from"), _number(form, "hour_to")
+    # The survey select offers CSAT, NPS and each questionnaire as `quest:<id>`.
+    survey, _, questionnaire = str(form.get("survey_kind") or "csat").partition(":")
     return CampaignSpec(
         name=str(form.get("name", "")),
         kind=kind,
         channel="telegram" if kind == "care" else str(form.get("channel", "telegram")),
         # A care campaign says the care calendar's greetings: its form hides the texts.
         messages={} if kind == "care" else {lang: text for lang, text in messages.items() if text.strip()},
-        survey_kind=str(form.get("survey_kind") or "csat") if kind == "satisfaction" else None,
+        survey_kind=survey if kind == "satisfaction" else None,
+        questionnaire_id=whole_number(questionnaire, low=1) if kind == "satisfaction" else None,
         offer_code=str(form.get("offer_code") or "") or None,
         audience=audience(form),
         starts_at=_moment(form, "starts_at", zone),

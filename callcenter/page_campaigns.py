@@ -16,7 +16,7 @@ from callcenter.keys import SESSIONS, SETTINGS
 from callcenter.params import path_id, query_int
 from callcenter.serialize import json_response, read_form
 from callcenter.web_errors import json_error
-from handlers import campaigns, offers
+from handlers import campaigns, offers, questionnaires
 from handlers.customers import TIERS
 from handlers.errors import DomainError, InvalidInput
 from handlers.roles import MANAGERS
@@ -53,6 +53,8 @@ async def campaigns_page(
         found = await campaigns.overview(session, before)
         on_sale = await offers.on_sale(session)
         products = await offers.products(session)
+        await questionnaires.ensure_templates(session)
+        surveys = await questionnaires.list_all(session)
     return await render_page(
         request,
         "console/campaigns.html.j2",
@@ -65,6 +67,7 @@ async def campaigns_page(
         actions=campaigns.MOVES,
         values=typed or campaign_form.BLANK,
         offers=on_sale,
+        questionnaires=surveys,
         products=products,
         tiers=TIERS,
         form_fields=campaign_form.FIELDS,

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from handlers.errors import InvalidInput
 from handlers.inputs import MAX_ID, whole_number
 
 # A row id in a JSON body (pydantic): the same bounds as in a path.
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# An id a body may leave out: documented as the id it is when given.
+OptionalId = Annotated[Id | None, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ID})]
 
 
 def in_utc(value: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """Twilio voice webhooks: route the call (TwiML `<Enqueue>`, `<Reject/>`, an IVR `<Gather>`),
-record its progress, and ask the post-call CSAT question on the same call."""
+record its progress, ask the post-call CSAT question on the same call, and ask a phone
+questionnaire's questions by keypad."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ from callcenter.twilio_twiml import (
     voice_for,
 )
 from callcenter.web_errors import json_error
-from handlers import surveys
+from handlers import questionnaires, surveys
 from handlers.errors import DomainError, InvalidInput
 from handlers.inputs import whole_number
+from handlers.questionnaires import Given
 from handlers.routing import post_call_survey
 from handlers.routing.rules import InboundCall
 from templates import LANGUAGES, message
@@ -37,6 +39,8 @@ ENDED = {"completed", "busy", "no-answer", "failed", "canceled"}
 # <Dial>'s outcomes: the agent talked with the caller, or never picked up (then the queue).
 DIAL_ANSWERED = {"completed", "answered"}
 DIAL_MISSED = {"no-answer", "busy", "failed"}
+# The URL a call placed for a phone questionnaire points Twilio at (`?survey=&lang=`).
+QUESTIONNAIRE_URL = "/telephony/twilio/questionnaire"
 MAX_CALL_SID = 64
 MAX_DURATION = 2**31 - 1  # seconds; the column is a 32-bit integer
 Form = MultiMapping[str]
@@ -216,6 +220,93 @@ async def survey_answer(request: web.Request, params: Form) -> web.StreamRespons
     )
 
 
+def _questionnaire_url(survey_id: int, question_id: int, language: str, attempt: int) -> str:
+    query = f"survey={survey_id}&question={question_id}&lang={language}&attempt={attempt}"
+    return f"{QUESTIONNAIRE_URL}/answer?{query}"
+
+
+def _language(request: web.Request) -> str:
+    language = request.query.get("lang", "zh")
+    return language if language in LANGUAGES else "zh"
+
+
+async def _ask_questionnaire(
+    request: web.Request, survey_id: int, language: str, *, intro: str | None, attempt: int = 1
+) -> web.Response:
+    """The survey's next question a keypad can answer (a free-text one is skipped), or thanks
+    when none is left."""
+    settings = request.app[SETTINGS]
+    voice = voice_for(settings, language)
+    async with request.app[SESSIONS]() as session:
+        try:
+            found = await questionnaires.progress(session, survey_id)
+            while found.next is not None and found.next.kind == "text" and not found.expired:
+                skipped = Given(skip=True)
+                found = await questionnaires.answer(session, survey_id, found.next.id, skipped, channel="ivr")
+        except DomainError as error:
+            log.info("IVR questionnaire %s: %s", survey_id, error.error_id)
+            found = None
+    asked = found.next if found is not None and not found.expired else None
+    if found is None or asked is None:
+        return twiml("goodbye", voice=voice, goodbye=message("ivr_quest_goodbye", language))
+    question = message(
+        "ivr_quest_question",
+        language,
+        number=found.number(asked),
+        count=found.count,
+        text=asked.text.get(language) or next(iter(asked.text.values())),
+        kind=asked.kind,
+        choices=[c.get(language) or next(iter(c.values())) for c in asked.choices],
+    )
+    return twiml(
+        "questionnaire",
+        voice=voice,
+        intro=intro,
+        question=question,
+        until_hash=asked.kind == "scale10",
+        goodbye=message("ivr_goodbye", language),
+        answer_url=_questionnaire_url(survey_id, asked.id, language, attempt),
+    )
+
+
+async def questionnaire_start(request: web.Request, params: Form) -> web.StreamResponse:
+    """The call placed for a phone questionnaire (`?survey=&lang=`): its first open question."""
+    survey_id = query_int(request, "survey", low=1)
+    if survey_id is None:
+        raise InvalidInput("survey is required", field="survey")
+    language = _language(request)
+    return await _ask_questionnaire(request, survey_id, language, intro=message("ivr_quest_intro", language))
+
+
+async def questionnaire_answer(request: web.Request, params: Form) -> web.StreamResponse:
+    """A question's keys: recorded, then the next question. A key that is no answer is asked
+    again once, then the question is skipped; a repeated webhook changes nothing."""
+    survey_id = query_int(request, "survey", low=1)
+    question_id = query_int(request, "question", low=1)
+    if survey_id is None or question_id is None:
+        raise InvalidInput("survey and question are required", field="survey")
+    language = _language(request)
+    attempt = query_int(request, "attempt", low=1, high=9) or 1
+    value = whole_number((params.get("Digits") or "").rstrip("#"), high=99)
+    async with request.app[SESSIONS]() as session:
+        try:
+            await questionnaires.answer(session, survey_id, question_id, Given(value=value), channel="ivr")
+        except InvalidInput:
+            if attempt < 2:
+                sorry = message("ivr_quest_invalid", language)
+                return await _ask_questionnaire(
+                    request, survey_id, language, intro=sorry, attempt=attempt + 1
+                )
+            try:
+                skipped = Given(skip=True)
+                await questionnaires.answer(session, survey_id, question_id, skipped, channel="ivr")
+            except DomainError as error:
+                log.info("IVR questionnaire %s skip not recorded: %s", survey_id, error.error_id)
+        except DomainError as error:  # an expired survey, a question not of this survey
+            log.info("IVR questionnaire %s answer not recorded: %s", survey_id, error.error_id)
+    return await _ask_questionnaire(request, survey_id, language, intro=None)
+
+
 _PARAMETERS_READ = (
     "CallSid",
     "From",
@@ -264,6 +355,18 @@ PATHS = {
         query("attempt", {"type": "integer", "minimum": 1}),
     ),
     "/telephony/twilio/dial": _webhook("Twilio <Dial> action: the agent answered (survey) or not (queue)"),
+    QUESTIONNAIRE_URL: _webhook(
+        "The URL of a call placed for a phone questionnaire: its questions by keypad",
+        query("survey", id_schema()),
+        query("lang", {"type": "string", "enum": list(LANGUAGES)}),
+    ),
+    QUESTIONNAIRE_URL + "/answer": _webhook(
+        "Twilio <Gather> action: the keys answering one questionnaire question",
+        query("survey", id_schema()),
+        query("question", id_schema()),
+        query("lang", {"type": "string", "enum": list(LANGUAGES)}),
+        query("attempt", {"type": "integer", "minimum": 1, "maximum": 9}),
+    ),
 }
 
 
@@ -275,4 +378,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/telephony/twilio/survey", signed(after_queue))
     app.router.add_post("/telephony/twilio/survey/answer", signed(survey_answer))
     app.router.add_post("/telephony/twilio/dial", signed(after_dial))
+    app.router.add_post(QUESTIONNAIRE_URL, signed(questionnaire_start))
+    app.router.add_post(QUESTIONNAIRE_URL + "/answer", signed(questionnaire_answer))
     app[OPENAPI].add(PATHS)

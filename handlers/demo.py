@@ -24,6 +24,7 @@ from handlers.complaints.policy import ComplaintPolicy
 from handlers.defaults import TIMEZONE
 from handlers.demo_calls import Agents, Caller, load_calls, load_surveys
 from handlers.demo_campaigns import Recipient, load_campaigns
+from handlers.demo_questionnaires import load_questionnaires
 from handlers.errors import NotFound
 from handlers.identities import normalise_phone
 from handlers.routing import calls
@@ -333,6 +334,7 @@ async def load_demo(
         for demo, customer_id in people
     ]
     await load_campaigns(session, recipients, now)
+    await load_questionnaires(session, recipients, now)
     return passwords
 
 

@@ -10,6 +10,7 @@ from handlers import notify
 from handlers.defaults import SURVEY_LIFETIME
 from handlers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import customers as customers_repo
+from storage import questionnaires as questionnaires_repo
 from storage import surveys as repo
 from storage.audit import Actor, audit, audit_each_customer
 from storage.models.base import utcnow
@@ -17,6 +18,9 @@ from storage.surveys import NewSurvey, SurveyView
 from storage.users import UserRecord
 
 SCALES = {"csat": (1, 5), "nps": (0, 10)}
+# A questionnaire (several questions, handlers/questionnaires.py) is a survey of kind `quest`.
+QUESTIONNAIRE = "quest"
+KINDS = (*SCALES, QUESTIONNAIRE)
 TRIGGERS = ("complaint", "call", "chat", "campaign", "periodic")
 EXTERNAL_REF_LENGTH = 80
 
@@ -33,14 +37,21 @@ async def queue_survey(
     agent_id: int | None = None,
     campaign_id: int | None = None,
     external_ref: str | None = None,
+    questionnaire_id: int | None = None,
     now: datetime | None = None,
     ttl: timedelta = SURVEY_LIFETIME,
 ) -> SurveyView:
     """Create a survey and queue its question; the caller commits. A phone survey is asked
     on the call itself (IVR), so nothing is queued for it. With `external_ref` (the sender's
     id for what triggered it, e.g. `twilio:<CallSid>`) a repeated trigger gets the same survey."""
-    if kind not in SCALES:
-        raise InvalidInput("a survey is csat or nps", field="kind", allowed=list(SCALES))
+    if kind not in KINDS:
+        raise InvalidInput("a survey is csat, nps or quest", field="kind", allowed=list(KINDS))
+    if (kind == QUESTIONNAIRE) != (questionnaire_id is not None):
+        raise InvalidInput(
+            "a questionnaire survey (quest) names its questionnaire_id, and only it", field="questionnaire_id"
+        )
+    if questionnaire_id is not None and await questionnaires_repo.get(session, questionnaire_id) is None:
+        raise NotFound("no such questionnaire", questionnaire_id=questionnaire_id)
     if trigger not in TRIGGERS:
         raise InvalidInput("unknown survey trigger", field="trigger", allowed=list(TRIGGERS))
     now = now or utcnow()
@@ -53,6 +64,7 @@ async def queue_survey(
         contact_id=contact_id,
         agent_id=agent_id,
         campaign_id=campaign_id,
+        questionnaire_id=questionnaire_id,
         created_at=now,
         expires_at=now + ttl,
     )
@@ -96,6 +108,10 @@ async def answer(
     survey = await repo.get(session, survey_id)
     if survey is None or (customer_id is not None and survey.customer_id != customer_id):
         raise NotFound("no such survey", survey_id=survey_id)
+    if survey.kind not in SCALES:
+        raise Conflict(
+            "a questionnaire is answered question by question", error_id="questionnaire", survey_id=survey_id
+        )
     low, high = SCALES[survey.kind]
     if not isinstance(score, int) or isinstance(score, bool) or not low <= score <= high:
         raise InvalidInput(f"the score is a whole number from {low} to {high}", field="score")

@@ -26,6 +26,7 @@ class NewSurvey:
     contact_id: int | None = None
     agent_id: int | None = None
     campaign_id: int | None = None
+    questionnaire_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class SurveyView:
     contact_id: int | None
     agent_id: int | None
     campaign_id: int | None
+    questionnaire_id: int | None = None
 
 
 def _view(row: Survey) -> SurveyView:
@@ -62,6 +64,7 @@ def _view(row: Survey) -> SurveyView:
         contact_id=row.contact_id,
         agent_id=row.agent_id,
         campaign_id=row.campaign_id,
+        questionnaire_id=row.questionnaire_id,
     )
 
 

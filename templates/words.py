@@ -118,7 +118,21 @@ WORDS: dict[str, dict[str, str]] = {
         "english": N_("English line"),
         "overflow": N_("Overflow"),
     },
-    "survey": {"csat": N_("CSAT"), "nps": N_("NPS")},
+    "survey": {"csat": N_("CSAT"), "nps": N_("NPS"), "quest": N_("Questionnaire")},
+    # A questionnaire's questions and where their answers came from (handlers/questionnaires.py).
+    "question_kind": {
+        "scale5": N_("1–5 scale"),
+        "scale10": N_("0–10 scale"),
+        "choice": N_("Single choice"),
+        "text": N_("Free text"),
+    },
+    "answer_channel": {
+        "telegram": N_("Telegram"),
+        "ivr": N_("Keypad (IVR)"),
+        "agent": N_("Agent on the phone"),
+        "api": N_("API"),
+    },
+    "segment": {"tier": N_("Tier"), "region": N_("Region"), "channel": N_("Channel")},
     "survey_trigger": {
         "complaint": N_("Complaint"),
         "call": N_("Call"),

@@ -44,6 +44,9 @@ DETAILS: list[tuple[str, str, str]] = [
     ("supervisor", "/customers/6/conversations/1", "conversation"),
     ("supervisor", "/complaints/escalations", "escalations"),
     ("admin", "/admin/users/agent1", "user"),
+    # The questionnaires (linked from the satisfaction page) and the demo's yearly survey.
+    ("supervisor", "/supervisor/satisfaction/questionnaires", "questionnaires"),
+    ("supervisor", "/supervisor/satisfaction/questionnaires/*", "questionnaire"),
 ]
 # What a page shows once its socket has pushed (the pop of the demo call), waited for.
 PUSHED = {"agent": ".screen-pop .caller-name"}

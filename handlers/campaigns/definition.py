@@ -11,11 +11,13 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import campaign_templates, offers
+from handlers import campaign_templates, offers, questionnaires
 from handlers.campaign_templates import OverBudget
 from handlers.campaigns.audience import audience_json, parse_audience
 from handlers.customers import TIERS
 from handlers.errors import InvalidInput, NotFound
+from handlers.surveys import KINDS as SURVEY_KINDS
+from handlers.surveys import QUESTIONNAIRE
 from storage.campaign_audience import Audience
 from storage.campaigns import definitions as repo
 from storage.campaigns import views
@@ -34,6 +36,8 @@ class CampaignSpec:
     channel: str = "telegram"
     messages: dict[str, str] = field(default_factory=dict)
     survey_kind: str | None = None
+    # With survey_kind `quest`: the questionnaire to send (handlers/questionnaires.py).
+    questionnaire_id: int | None = None
     offer_code: str | None = None
     audience: dict[str, Any] = field(default_factory=dict)
     starts_at: datetime | None = None
@@ -105,8 +109,19 @@ def validate(spec: CampaignSpec) -> Audience:
         raise InvalidInput("unknown campaign kind", field="kind", allowed=list(KINDS))
     if spec.channel not in CHANNELS:
         raise InvalidInput("unknown channel", field="channel", allowed=list(CHANNELS))
-    if spec.kind == "satisfaction" and spec.survey_kind not in ("csat", "nps"):
-        raise InvalidInput("a satisfaction campaign asks csat or nps", field="survey_kind")
+    if spec.kind == "satisfaction" and spec.survey_kind not in SURVEY_KINDS:
+        raise InvalidInput(
+            "a satisfaction campaign asks csat, nps or a questionnaire (quest)",
+            field="survey_kind",
+            allowed=list(SURVEY_KINDS),
+        )
+    if spec.kind == "satisfaction" and (spec.survey_kind == QUESTIONNAIRE) != (
+        spec.questionnaire_id is not None
+    ):
+        raise InvalidInput(
+            "a questionnaire campaign (survey_kind quest) names its questionnaire_id",
+            field="questionnaire_id",
+        )
     if spec.kind == "cross_sell" and not spec.offer_code:
         raise InvalidInput("a cross-sell campaign names its offer", field="offer_code")
     if spec.kind == "care":
@@ -163,6 +178,9 @@ async def create(
     now = now or utcnow()
     audience = validate(spec)
     offer_name = await _offer_on_sale(session, spec.offer_code)
+    questionnaire_id = spec.questionnaire_id if spec.kind == "satisfaction" else None
+    if questionnaire_id is not None:
+        await questionnaires.get(session, questionnaire_id)  # NotFound for one that does not exist
     await asyncio.to_thread(_check_renders, spec, offer_name)
     if audience.sample_share is not None and "sample_seed" not in spec.audience:
         audience = Audience(**{**asdict(audience), "sample_seed": secrets.randbelow(2**31)})
@@ -174,6 +192,7 @@ async def create(
         state="scheduled" if schedule else "draft",
         messages=dict(spec.messages),
         survey_kind=spec.survey_kind if spec.kind == "satisfaction" else None,
+        questionnaire_id=questionnaire_id,
         offer_code=spec.offer_code if spec.kind == "cross_sell" else None,
         audience=audience_json(audience),
         starts_at=spec.starts_at or now,

@@ -75,6 +75,8 @@ async def next_dial(
                     "language": target.language,
                     "script": script,
                     "survey_id": survey_id,
+                    # A questionnaire: the console form the agent records the answers on.
+                    "answer_url": f"/surveys/{survey_id}/answers" if campaign.questionnaire_id else None,
                     "lease_seconds": int(policy.lease.total_seconds()),
                 }
     return None

@@ -274,6 +274,7 @@ async def survey_for(
         surveys_repo.NewSurvey(
             customer_id=target.customer_id,
             kind=campaign.survey_kind or "csat",
+            questionnaire_id=campaign.questionnaire_id,
             trigger="campaign",
             channel="phone" if target.channel == "dialer" else "telegram",
             campaign_id=campaign.id,

@@ -104,6 +104,7 @@ async def _schedule_next(
         state="scheduled",
         messages=campaign.messages,
         survey_kind=campaign.survey_kind,
+        questionnaire_id=campaign.questionnaire_id,
         offer_code=campaign.offer_code,
         audience=campaign.audience,
         starts_at=starts_at,

@@ -35,6 +35,7 @@ async def insert(
     parent_id: int | None = None,
     created_by_id: int | None = None,
     created_at: datetime | None = None,
+    questionnaire_id: int | None = None,
 ) -> CampaignView:
     row = Campaign(
         name=name,
@@ -43,6 +44,7 @@ async def insert(
         state=state,
         messages=messages,
         survey_kind=survey_kind,
+        questionnaire_id=questionnaire_id,
         offer_code=offer_code,
         audience=audience,
         starts_at=starts_at,

@@ -42,6 +42,7 @@ class CampaignView:
     started_at: datetime | None
     finished_at: datetime | None
     settled_tallies: dict[str, dict[str, int]] | None = None
+    questionnaire_id: int | None = None  # a satisfaction campaign's questionnaire (survey_kind quest)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def campaign_view(row: Campaign) -> CampaignView:
         state=row.state,
         messages=dict(row.messages or {}),
         survey_kind=row.survey_kind,
+        questionnaire_id=row.questionnaire_id,
         offer_code=row.offer_code,
         audience=dict(row.audience or {}),
         starts_at=row.starts_at,

@@ -6,6 +6,7 @@ from storage.models.complaints import Complaint, ComplaintEvent
 from storage.models.customers import Customer, CustomerIdentity, Holding, Product
 from storage.models.inbox import InboxConversation, InboxMessage
 from storage.models.outbox import OutboxMessage
+from storage.models.questionnaires import Questionnaire, QuestionnaireQuestion, SurveyAnswer
 from storage.models.routing import AgentState, Contact, Queue
 from storage.models.surveys import Alert, ComplaintTimer, Survey
 from storage.models.telegram import (
@@ -38,8 +39,11 @@ __all__ = [
     "OfferConversion",
     "OutboxMessage",
     "Product",
+    "Questionnaire",
+    "QuestionnaireQuestion",
     "Queue",
     "Survey",
+    "SurveyAnswer",
     "TelegramBlockedChat",
     "TelegramConversation",
     "TelegramRejectedUpdate",

@@ -22,7 +22,11 @@ class Campaign(Base):
     # draft | scheduled | running | paused | finished | cancelled
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     messages: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)  # language -> template text
-    survey_kind: Mapped[str | None] = mapped_column(String(8))  # csat | nps, for satisfaction
+    survey_kind: Mapped[str | None] = mapped_column(String(8))  # csat | nps | quest, for satisfaction
+    # The questionnaire a satisfaction campaign sends (survey_kind `quest`).
+    questionnaire_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("questionnaires.id", ondelete="RESTRICT")
+    )
     offer_code: Mapped[str | None] = mapped_column(String(64))  # for cross-sell
     audience: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,7 +22,7 @@ class Survey(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(8))  # csat | nps
+    kind: Mapped[str] = mapped_column(String(8))  # csat | nps | quest (a questionnaire)
     trigger: Mapped[str] = mapped_column(String(16))  # complaint | call | campaign | periodic
     channel: Mapped[str] = mapped_column(String(16))  # telegram | phone | rasa | api
     complaint_id: Mapped[int | None] = mapped_column(
@@ -40,6 +40,10 @@ class Survey(Base):
     # The sender's own id for what triggered the survey (`twilio:<CallSid>`): a repeated
     # callback finds the same survey instead of creating another.
     external_ref: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # A questionnaire's survey: its answers are rows of survey_answers, one per question.
+    questionnaire_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("questionnaires.id", ondelete="RESTRICT"), index=True
+    )
 
 
 class ComplaintTimer(Base):
