@@ -15,6 +15,7 @@ from callcenter import (
     api_conversations,
     api_customers,
     api_live_report,
+    api_tiers,
     api_users,
     calls,
     complaints_setup,
@@ -74,6 +75,7 @@ def create_app(
     api_complaints.setup(app)
     api_conversations.setup(app)
     api_alerts.setup(app)
+    api_tiers.setup(app, policies.tiers)
     api_live_report.setup(app)
     api_campaigns.setup(app, policies.campaigns)
     page_satisfaction.setup(app)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from callcenter.bootstrap import Bootstrap, running
+from callcenter.cli_tiers import add_parser as add_tiers_parser
 from callcenter.cli_users import add_parser as add_user_parser
 from callcenter.cli_users import run as run_user_command
 from callcenter.settings import Settings
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print a new API token for a user")
     token.add_argument("user")
     add_user_parser(commands)
+    add_tiers_parser(commands)
     return parser
 
 
@@ -165,6 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_token(boot, args.user))
         elif args.command == "user":
             asyncio.run(run_user_command(boot, args))
+        elif args.command == "tiers":
+            from callcenter.cli_tiers import run as run_tiers_command
+
+            if is_sqlite(url):
+                _migrate(url)
+            return asyncio.run(run_tiers_command(boot, args))
     except DomainError as error:
         print(f"contactdesk: {error.message}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ from storage.models.telegram import (
     TelegramRejectedUpdate,
     TelegramUpdate,
 )
+from storage.models.tiers import MonthlySpend, TierProposal, TierReview
 from storage.models.users import ApiToken, AuditEntry, LoginFailure, User, UserSession
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "InboxConversation",
     "InboxMessage",
     "LoginFailure",
+    "MonthlySpend",
     "OfferConversion",
     "OutboxMessage",
     "Product",
@@ -43,6 +45,8 @@ __all__ = [
     "TelegramConversation",
     "TelegramRejectedUpdate",
     "TelegramUpdate",
+    "TierProposal",
+    "TierReview",
     "User",
     "UserSession",
 ]

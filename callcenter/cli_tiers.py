@@ -1,0 +1,40 @@
+"""`contactdesk tiers review`: grade every customer now and print what it proposes. The
+proposals wait for a supervisor on /supervisor/tiers; no tier changes here."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from callcenter.bootstrap import Bootstrap
+from callcenter.cli_actor import operator
+from storage.models.base import utcnow
+
+
+def add_parser(commands: Any) -> None:
+    tiers = commands.add_parser("tiers", help="the half-yearly tier review")
+    kinds = tiers.add_subparsers(dest="tiers_command", required=True)
+    kinds.add_parser("review", help="grade every customer now; proposals wait for a supervisor")
+
+
+async def run(boot: Bootstrap, args: argparse.Namespace) -> int:
+    from handlers.tiers.review import run_review
+
+    policy = boot.policies.tiers
+    async with boot.command_session() as session:
+        outcome = await run_review(session, operator("cli"), policy, utcnow())
+    if outcome is None:
+        print("contactdesk: another tier review is running; try again when it has finished")
+        return 1
+    review = outcome.review
+    print(
+        f"Tier review {review.id}: {review.graded:,} customers graded "
+        f"(VIP quota {review.vip_quota:,}, preferred quota {review.preferred_quota:,}), "
+        f"six months' revenue {review.revenue:,.2f}."
+    )
+    print(f"{review.proposals:,} proposals wait for a supervisor at /supervisor/tiers:")
+    for change, count in sorted(outcome.proposed.items()):
+        print(f"  {change:<20} {count:,}")
+    if outcome.superseded:
+        print(f"{outcome.superseded:,} undecided proposals of the last review were replaced.")
+    return 0
