@@ -30,6 +30,7 @@ from callcenter import (
     page_escalations,
     page_satisfaction,
     page_supervisor,
+    page_tiers,
     page_users,
     rasa_webhook,
     telegram_webhook,
@@ -83,6 +84,7 @@ def create_app(
     page_complaints.setup(app)
     page_customers.setup(app)
     page_escalations.setup(app)
+    page_tiers.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)

@@ -20,7 +20,8 @@ from sqlalchemy import Boolean, Date, Integer, Numeric, bindparam, func, select,
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer, TierProposal, TierReview
+from storage.db import dialect_insert
+from storage.models import Customer, MonthlySpend, TierProposal, TierReview
 from storage.models.base import UTCDateTime
 
 
@@ -295,5 +296,32 @@ async def finish(
             vip_quota=vip_quota,
             preferred_quota=preferred_quota,
             revenue=revenue,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    customer_id: int
+    month: date  # its first day
+    amount: Decimal
+    paid_late: bool = False
+
+
+async def record_spend(session: AsyncSession, rows: list[SpendRow]) -> None:
+    """Each customer's bill for a month, replacing what was recorded for that month."""
+    if not rows:
+        return
+    insert = dialect_insert(session)
+    statement = insert(MonthlySpend).values(
+        [
+            {"customer_id": r.customer_id, "month": r.month, "amount": r.amount, "paid_late": r.paid_late}
+            for r in rows
+        ]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["customer_id", "month"],
+            set_={"amount": statement.excluded.amount, "paid_late": statement.excluded.paid_late},
         )
     )

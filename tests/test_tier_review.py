@@ -36,6 +36,7 @@ from storage.models import (
     TierReview,
 )
 from tests.conftest import Staff
+from tests.console_client import csrf_in, sign_in
 from tests.telegram_standin import bot_api
 
 Client = TestClient[web.Request, web.Application]
@@ -359,3 +360,57 @@ async def test_an_approved_downgrade_is_told_on_the_right_day_of_the_customer_an
         assert tier == "regular"
         # A new review does not propose the same downgrade while it waits, nor after.
     assert (await proposals_of(sessions, "applied"))[0].decided_by == "supervisor"
+
+
+async def test_the_tiers_page_lists_the_proposals_and_its_bulk_form_approves_the_ticked_ones(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ids = await reviewed(sessions, settings)
+    pending = {p.customer_id: p.id for p in await proposals_of(sessions)}
+    assert (await sign_in(client, "agent1", "pw-agent1")).status == 302
+    assert (await client.get("/supervisor/tiers")).status == 403
+    await client.post("/logout", data={"csrf": csrf_in(await (await client.get("/agent")).text())})
+    assert (await sign_in(client, "supervisor", "pw-supervisor")).status == 302
+    page = await (await client.get("/supervisor/tiers")).text()
+    assert "Rich" in page
+    assert "Fallen" in page
+    assert "¥30,000" in page
+    assert "Quotas: VIP at most 1, preferred at most 3." in page
+    response = await client.post(
+        "/supervisor/tiers/decide",
+        data={
+            "csrf": csrf_in(page),
+            "ids": [str(pending[ids["fallen"]]), str(pending[ids["rich"]])],
+            "decision": "approve",
+            "reason": "half-year review",
+            "back": "/supervisor/tiers?state=pending",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/supervisor/tiers?state=pending"
+    assert "No proposals here." in await (await client.get("/supervisor/tiers")).text()
+    applied = await (await client.get("/supervisor/tiers?state=applied")).text()
+    assert "Rich" in applied
+    assert "half-year review" in applied
+    waiting = await (await client.get("/supervisor/tiers?state=approved&direction=down")).text()
+    assert "Fallen" in waiting
+
+
+async def test_a_row_refused_on_the_page_says_why_in_chinese(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ids = await reviewed(sessions, settings)
+    pending = {p.customer_id: p.id for p in await proposals_of(sessions)}
+    assert (await sign_in(client, "supervisor", "pw-supervisor")).status == 302
+    page = await (await client.get("/supervisor/tiers", headers={"Accept-Language": "zh-CN"})).text()
+    await client.post("/language", data={"csrf": csrf_in(page), "language": "zh"})
+    page = await (await client.get("/supervisor/tiers")).text()
+    assert "客户等级评定" in page
+    response = await client.post(
+        "/supervisor/tiers/decide",
+        data={"csrf": csrf_in(page), "one": f"{pending[ids['rich']]}:approve"},
+        allow_redirects=False,
+    )
+    assert response.status == 409
+    assert "未处理" in await response.text()
