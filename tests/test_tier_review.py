@@ -414,3 +414,31 @@ async def test_a_row_refused_on_the_page_says_why_in_chinese(
     )
     assert response.status == 409
     assert "未处理" in await response.text()
+
+
+async def test_the_customer_profile_shows_the_waiting_downgrade_then_its_history_with_the_approver(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ids = await reviewed(sessions, settings)
+    pending = {p.customer_id: p.id for p in await proposals_of(sessions)}
+    assert (await sign_in(client, "supervisor", "pw-supervisor")).status == 302
+    profile = f"/customers/{ids['fallen']}"
+    assert (
+        "The tier review proposes VIP → Regular; it waits for a supervisor."
+        in await (await client.get(profile)).text()
+    )
+    response = await client.post(
+        f"/api/v1/tiers/proposals/{pending[ids['fallen']]}/approve",
+        json={"reason": "no spend"},
+        headers=staff.supervisor,
+    )
+    decided = await response.json()
+    page = await (await client.get(profile)).text()
+    assert "VIP → Regular approved by supervisor on" in page
+    async with sessions() as session:
+        assert await apply_due(session, datetime.fromisoformat(decided["effective_at"])) == 1
+    page = await (await client.get(profile)).text()
+    assert "approved by supervisor" not in page
+    history = page.split('id="tier-history"')[1].split("</section>")[0]
+    assert "<td>supervisor</td>" in history
+    assert f"tier review {decided['review_id']}: no spend" in history
