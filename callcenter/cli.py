@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         help="load even if the file pushes a tier over its quota (recorded in the audit trail)",
     )
 
+    spend = import_kinds.add_parser(
+        "spend", help="customers' monthly bills from a CSV file (the tier review's input)"
+    )
+    spend.add_argument("file", help="CSV: phone or customer_id, month (2026-06), amount, paid_late")
+
     token = commands.add_parser("token", help="print a new API token for a user")
     token.add_argument("user")
     add_user_parser(commands)
@@ -157,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if is_sqlite(url):
                 _migrate(url)
             asyncio.run(_demo(boot, args.url))
+        elif args.command == "import" and args.import_kind == "spend":
+            from callcenter.cli_tiers import import_spend_command
+
+            if is_sqlite(url):
+                _migrate(url)
+            return import_spend_command(boot, args.file)
         elif args.command == "import":
             from callcenter.cli_import import import_customers_command
 

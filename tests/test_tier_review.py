@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -442,3 +443,61 @@ async def test_the_customer_profile_shows_the_waiting_downgrade_then_its_history
     history = page.split('id="tier-history"')[1].split("</section>")[0]
     assert "<td>supervisor</td>" in history
     assert f"tier review {decided['review_id']}: no spend" in history
+
+
+async def test_bills_imported_from_the_billing_export_are_what_the_review_grades(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    from io import StringIO
+
+    from handlers.tiers.spend_import import import_spend
+
+    async with sessions() as session:
+        first = await add_customer(session, "By id", 0)
+        second = Customer(name="By phone", tier="regular", attributes={})
+        session.add(second)
+        await session.flush()
+        session.add(CustomerIdentity(customer_id=second.id, kind="phone", value="+8613812345678"))
+        await session.commit()
+        export = StringIO(
+            "customer_id,phone,month,amount,paid_late\n"
+            f"{first},,2026-01,120.50,no\n"
+            ",138 1234 5678,2026-01,300,yes\n"
+            ",138 1234 5678,2026-01,310,yes\n"  # the same month again: the last wins
+            f"{first},,2026-13,1,no\n"
+            ",13900000000,2026-01,1,no\n"
+            f"{first},,2026-02,lots,no\n"
+        )
+        outcome = await import_spend(session, export, region="CN")
+        assert outcome.loaded == 2
+        assert outcome.rejected == [
+            (5, "month is '2026-13'; write it as 2026-06"),
+            (6, "no such customer"),
+            (7, "amount is 'lots', not a number"),
+        ]
+        bills = (
+            await session.execute(select(MonthlySpend).where(MonthlySpend.month == date(2026, 1, 1)))
+        ).scalars()
+        assert {(b.customer_id, b.amount, b.paid_late) for b in bills} == {
+            (first, Decimal("120.50"), False),
+            (second.id, Decimal("310.00"), True),
+        }
+
+
+def test_the_operator_loads_bills_and_runs_a_review_from_the_command_line(tmp_path: Path) -> None:
+    from tests.test_cli import contactdesk
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert contactdesk("demo", database_url=url, cwd=tmp_path).returncode == 0
+    bills = tmp_path / "bills.csv"
+    bills.write_text(
+        "phone,month,amount,paid_late\n+8613800000010,2026-01,880,no\n13800000010,2026-02,x,no\n"
+    )
+    loaded = contactdesk("import", "spend", str(bills), database_url=url, cwd=tmp_path)
+    assert loaded.returncode == 1
+    assert "1 monthly bills loaded, 1 rows rejected" in loaded.stdout
+    assert "line 3: amount is 'x', not a number" in loaded.stderr
+    review = contactdesk("tiers", "review", database_url=url, cwd=tmp_path)
+    assert review.returncode == 0, review.stderr
+    assert "Tier review 1: 50 customers graded (VIP quota 7, preferred quota 15)" in review.stdout
+    assert "proposals wait for a supervisor at /supervisor/tiers" in review.stdout
