@@ -56,6 +56,7 @@ BENCH_DASHBOARD ?= --customers 10000 --contacts 50000 --requests 5 --warmup 1 --
 BENCH_PAGES ?= --customers 10000 --complaints 2000 --requests 5 --warmup 1 --page-seconds 5 \
 	--database contactdesk_bench_make_pages --reseed --drop
 BENCH_COMPLAINT_LIST ?= --customers 20000 --complaints 5000
+BENCH_TIER_REVIEW ?= --customers 20000 --complaints 2000
 bench: install
 	$(BIN)/python bench/campaign.py $(BENCH_CAMPAIGN)
 	$(BIN)/python bench/import_customers.py $(BENCH_IMPORT)
@@ -64,3 +65,4 @@ bench: install
 	$(BIN)/python bench/dashboard.py $(BENCH_DASHBOARD)
 	$(BIN)/python bench/pages.py $(BENCH_PAGES)
 	$(BIN)/python bench/complaint_list.py $(BENCH_COMPLAINT_LIST)
+	$(BIN)/python bench/tier_review.py $(BENCH_TIER_REVIEW)

@@ -501,3 +501,21 @@ def test_the_operator_loads_bills_and_runs_a_review_from_the_command_line(tmp_pa
     assert review.returncode == 0, review.stderr
     assert "Tier review 1: 50 customers graded (VIP quota 7, preferred quota 15)" in review.stdout
     assert "proposals wait for a supervisor at /supervisor/tiers" in review.stdout
+
+
+async def test_a_proposal_for_a_customer_whose_tier_was_changed_by_hand_since_is_not_approved(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    ids = await reviewed(sessions, settings)
+    pending = {p.customer_id: p.id for p in await proposals_of(sessions)}
+    changed = await client.patch(
+        f"/api/v1/customers/{ids['fallen']}",
+        json={"tier": "preferred", "reason": "call"},
+        headers=staff.supervisor,
+    )
+    assert changed.status == 200, await changed.text()
+    response = await client.post(
+        f"/api/v1/tiers/proposals/{pending[ids['fallen']]}/approve", json={}, headers=staff.supervisor
+    )
+    assert response.status == 409
+    assert "changed since the review" in (await response.json())["message"]

@@ -59,6 +59,11 @@ async def decide(
         await session.rollback()
         raise Conflict(f"this proposal is already {proposal.state}", state=proposal.state)
     actor = Actor.of(user, via)
+    customer = await customers_repo.get(session, proposal.customer_id)
+    if decision == "approve" and (customer is None or customer.tier != proposal.from_tier):
+        # Someone changed the tier by hand since the review: its figures no longer apply.
+        await session.rollback()
+        raise Conflict("the customer's tier has changed since the review; reject this proposal")
     if decision == "reject":
         await repo.decide(
             session,
@@ -85,7 +90,6 @@ async def decide(
             applied_at=now,
         )
         await _apply(session, proposal, actor, approved_by=user.login, reason=reason)
-        customer = await customers_repo.get(session, proposal.customer_id)
         zone = policy.zone(customer.timezone if customer else None)
         await notify.enqueue(
             session,
@@ -100,7 +104,6 @@ async def decide(
             dedupe_key=f"tier:{proposal.id}",
         )
     else:
-        customer = await customers_repo.get(session, proposal.customer_id)
         zone = policy.zone(customer.timezone if customer else None)
         day, effective_at, notice_at = downgrade_dates(now, zone, policy)
         await repo.decide(
