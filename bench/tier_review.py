@@ -7,6 +7,11 @@ complaints), and prints the review's plan with --plans.
 
     python bench/tier_review.py                       # a million customers
     python bench/tier_review.py --customers 20000     # what `make bench` runs
+    python bench/tier_review.py --database contactdesk_bench_tiers   # seed once, keep it
+    python bench/tier_review.py --database contactdesk_bench_tiers   # …and time it again
+
+Seeding a million customers takes minutes; with --database the seeded database is kept and
+a second run reuses it (--drop drops it at the end).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import asyncpg
 from sqlalchemy import text
 
-from bench._common import create_database, drop_database, machine, result
+from bench._common import ADMIN_DSN, create_database, drop_database, machine, result
 from callcenter.bootstrap import policies_from
 from callcenter.settings import Settings
 from handlers.tiers.review import run_review
@@ -70,8 +76,24 @@ FLOOR = [
 REVIEW_DAY = datetime(2026, 3, 15, 4, tzinfo=UTC)
 
 
-async def run(customers: int, complaints: int, plans: bool) -> None:
-    name, dsn = await create_database()
+async def _named(name: str) -> tuple[str, bool]:
+    """The database `name` next to the admin's, created when missing; whether it is new."""
+    connection = await asyncpg.connect(ADMIN_DSN)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}", not exists
+
+
+async def run(customers: int, complaints: int, plans: bool, database: str | None, drop: bool) -> None:
+    if database:
+        name = database
+        dsn, fresh = await _named(database)
+    else:
+        (name, dsn), fresh, drop = await create_database(), True, True
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
     try:
         await upgrade(url)
@@ -79,11 +101,20 @@ async def run(customers: int, complaints: int, plans: bool) -> None:
         engine = create_engine(url, isolation_level="AUTOCOMMIT")  # VACUUM outside a transaction
         started = time.perf_counter()
         async with engine.connect() as connection:
-            seed = SEED.replace("{customers}", str(customers)).replace("{complaints}", str(complaints))
-            for part in seed.split(";\n"):
-                if part.strip():
-                    await connection.execute(text(part))
-            print(f"seeded in {time.perf_counter() - started:.0f} s")
+            held = (await connection.execute(text("SELECT count(*) FROM customers"))).scalar()
+            if fresh or held != customers:
+                if held:
+                    raise SystemExit(f"{name} holds {held:,} customers, not {customers:,}: drop it first")
+                seed = SEED.replace("{customers}", str(customers)).replace("{complaints}", str(complaints))
+                for part in seed.split(";\n"):
+                    if part.strip():
+                        await connection.execute(text(part))
+                print(f"seeded in {time.perf_counter() - started:.0f} s")
+            else:
+                await connection.execute(text("DELETE FROM tier_proposals"))
+                await connection.execute(text("DELETE FROM tier_reviews"))
+                await connection.execute(text("VACUUM ANALYZE tier_proposals"))
+                print(f"reusing {name}")
             began = time.perf_counter()
             for statement in FLOOR:
                 await connection.execute(text(statement))
@@ -128,7 +159,8 @@ async def run(customers: int, complaints: int, plans: bool) -> None:
                 print("\n".join(f"    {line}" for line in plan.scalars()))
         await engine.dispose()
     finally:
-        await drop_database(name)
+        if drop:
+            await drop_database(name)
     result(
         customers=customers,
         complaints=complaints,
@@ -147,8 +179,10 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--complaints", type=int, default=100_000)
     parser.add_argument("--plans", action="store_true", help="print the review's EXPLAIN ANALYZE")
+    parser.add_argument("--database", help="seed this database once and keep it (reused when it exists)")
+    parser.add_argument("--drop", action="store_true", help="drop --database at the end")
     options = parser.parse_args()
-    asyncio.run(run(options.customers, options.complaints, options.plans))
+    asyncio.run(run(options.customers, options.complaints, options.plans, options.database, options.drop))
 
 
 if __name__ == "__main__":

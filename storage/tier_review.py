@@ -184,18 +184,26 @@ WITH spend AS (
            * (1 + :holding * CASE WHEN holdings > 6 THEN 5 WHEN holdings > 1 THEN holdings - 1 ELSE 0 END)
            AS score
     FROM ranked
-), vip AS (
-    SELECT id FROM scored WHERE abc = 'A'
-    ORDER BY score DESC, spend DESC, id LIMIT :vip_quota
-), preferred AS (
-    SELECT id FROM scored WHERE abc IN ('A', 'B') AND id NOT IN (SELECT id FROM vip)
-    ORDER BY score DESC, spend DESC, id LIMIT :preferred_quota
-), graded AS (
+), ranked_a AS (
+    -- Places are given by rank, never by `IN (subquery)`: a million ids in a subquery that
+    -- outgrows work_mem is a nested loop of a million by a hundred thousand.
     SELECT scored.*,
-           CASE WHEN id IN (SELECT id FROM vip) THEN 'vip'
-                WHEN id IN (SELECT id FROM preferred) THEN 'preferred'
-                ELSE 'regular' END AS proposed
+           CASE WHEN abc = 'A' THEN ROW_NUMBER() OVER (
+               PARTITION BY abc = 'A' ORDER BY score DESC, spend DESC, id) END AS a_rank
     FROM scored
+), vip AS (
+    SELECT ranked_a.*, abc = 'A' AND a_rank <= :vip_quota AS is_vip FROM ranked_a
+), graded AS (
+    SELECT vip.*,
+           CASE WHEN is_vip THEN 'vip'
+                WHEN abc IN ('A', 'B')
+                     -- rank among A and B, less the VIPs ahead: rank among those left
+                     AND ROW_NUMBER() OVER w
+                         - SUM(CASE WHEN is_vip THEN 1 ELSE 0 END) OVER w <= :preferred_quota
+                THEN 'preferred'
+                ELSE 'regular' END AS proposed
+    FROM vip
+    WINDOW w AS (PARTITION BY abc IN ('A', 'B') ORDER BY score DESC, spend DESC, id)
 )
 INSERT INTO tier_proposals (
     review_id, customer_id, from_tier, to_tier, direction, spend, abc, late_months, complaints,
