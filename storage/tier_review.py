@@ -103,6 +103,9 @@ async def claim(
         if not took:
             return None
         await session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}"))
+        # The review sorts the whole base three times: in memory, not in temporary files
+        # (twice a year, on one connection).
+        await session.execute(text("SET LOCAL work_mem = '256MB'"))
     if follows is None:
         follows = (await session.execute(select(func.max(TierReview.id)))).scalar() or 0
     review = TierReview(
@@ -167,7 +170,7 @@ WITH spend AS (
     WHERE c.blacklisted = :no AND c.merged_into_id IS NULL
 ), ranked AS (
     SELECT base.*,
-           SUM(spend) OVER (ORDER BY spend DESC, id) - spend AS before,
+           SUM(spend) OVER (ORDER BY spend DESC, id ROWS UNBOUNDED PRECEDING) - spend AS before,
            SUM(spend) OVER () AS total
     FROM base
 ), scored AS (
@@ -203,7 +206,8 @@ WITH spend AS (
                 THEN 'preferred'
                 ELSE 'regular' END AS proposed
     FROM vip
-    WINDOW w AS (PARTITION BY abc IN ('A', 'B') ORDER BY score DESC, spend DESC, id)
+    -- ROWS: running figures need no look-ahead for peers (the order is unique anyway).
+    WINDOW w AS (PARTITION BY abc IN ('A', 'B') ORDER BY score DESC, spend DESC, id ROWS UNBOUNDED PRECEDING)
 )
 INSERT INTO tier_proposals (
     review_id, customer_id, from_tier, to_tier, direction, spend, abc, late_months, complaints,
