@@ -118,11 +118,12 @@ async def claim(
         preferred_quota=0,
         revenue=Decimal(0),
     )
+    # No savepoint: the claim is the transaction's first write, so a refusal rolls it all back.
+    session.add(review)
     try:
-        async with session.begin_nested():
-            session.add(review)
-            await session.flush()
+        await session.flush()
     except (IntegrityError, OperationalError):  # another worker followed it first (or holds SQLite)
+        await session.rollback()
         return None
     return review.id
 
