@@ -59,6 +59,7 @@ BENCH_COMPLAINT_LIST ?= --customers 20000 --complaints 5000
 BENCH_ROUTING_DB ?= --customers 10000 --seconds 2
 BENCH_DB_POOL ?= --rounds 3
 BENCH_RETENTION ?= --customers 2000 --per-day 1000 --days 10
+BENCH_TIER_REVIEW ?= --customers 20000 --complaints 2000
 bench: install
 	$(BIN)/python bench/campaign.py $(BENCH_CAMPAIGN)
 	$(BIN)/python bench/import_customers.py $(BENCH_IMPORT)
@@ -70,3 +71,4 @@ bench: install
 	$(BIN)/python bench/complaint_list.py $(BENCH_COMPLAINT_LIST)
 	$(BIN)/python bench/db_pool.py $(BENCH_DB_POOL)
 	$(BIN)/python bench/retention.py $(BENCH_RETENTION)
+	$(BIN)/python bench/tier_review.py $(BENCH_TIER_REVIEW)

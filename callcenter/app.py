@@ -16,6 +16,7 @@ from callcenter import (
     api_customers,
     api_live_report,
     api_questionnaires,
+    api_tiers,
     api_users,
     calls,
     complaints_setup,
@@ -31,6 +32,7 @@ from callcenter import (
     page_questionnaires,
     page_satisfaction,
     page_supervisor,
+    page_tiers,
     page_users,
     rasa_webhook,
     telegram_webhook,
@@ -76,6 +78,7 @@ def create_app(
     api_complaints.setup(app)
     api_conversations.setup(app)
     api_alerts.setup(app)
+    api_tiers.setup(app, policies.tiers)
     api_live_report.setup(app)
     api_questionnaires.setup(app)
     api_campaigns.setup(app, policies.campaigns)
@@ -85,6 +88,7 @@ def create_app(
     page_complaints.setup(app)
     page_customers.setup(app)
     page_escalations.setup(app)
+    page_tiers.setup(app)
     api_audit.setup(app)
     api_users.setup(app, policies.routing)
     page_audit.setup(app)

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callcenter.background import stop_tasks
-from callcenter.settings import Settings
+from callcenter.settings import Settings, tier_limits
 from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
 from storage.events import EventBus, InProcessBus
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from handlers.inbox.routing import InboxPolicy
     from handlers.reports import Targets
     from handlers.routing.rules import Rules
+    from handlers.tiers.policy import TierPolicy
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Policies:
     campaigns: CampaignPolicy
     routing: Rules
     inbox: InboxPolicy  # chats: the routing rules and the holidays
+    tiers: TierPolicy  # the half-yearly review and its quotas
 
 
 def policies_from(settings: Settings) -> Policies:
@@ -68,6 +70,8 @@ def policies_from(settings: Settings) -> Policies:
     from handlers.inbox.routing import InboxPolicy
     from handlers.reports import Targets
     from handlers.routing.rules import load_rules
+    from handlers.tiers.policy import TierPolicy
+    from storage.tier_review import Weights
 
     routing = load_rules(settings.routing_rules, settings.timezone)
     calendar = WorkCalendar.from_settings(settings.timezone, settings.holidays, settings.extra_workdays)
@@ -97,6 +101,18 @@ def policies_from(settings: Settings) -> Policies:
         ),
         routing=routing,
         inbox=InboxPolicy(rules=routing, calendar=calendar),
+        tiers=TierPolicy(
+            limits=tier_limits(settings),
+            weights=Weights(),
+            every_months=settings.tier_review_every_months,
+            downgrade_days=settings.tier_downgrade_days,
+            # The notice goes out before the change, at the latest the day before it.
+            notice_days=min(settings.tier_notice_days, settings.tier_downgrade_days),
+            notice_hour=settings.tier_notice_hour,
+            timezone=settings.timezone,
+            timeout_seconds=settings.tier_review_timeout_seconds,
+            interval_seconds=settings.tier_worker_seconds,
+        ),
     )
 
 
@@ -209,6 +225,7 @@ class Bootstrap:
         from callcenter.complaints_setup import deadline_worker
         from handlers.campaigns import run_worker as campaign_worker
         from handlers.inbox.routing import run_sweeper
+        from handlers.tiers.worker import run_worker as tier_worker
 
         settings, policies = self.settings, self.policies
         telegram = self.telegram
@@ -233,6 +250,7 @@ class Bootstrap:
                 "inbox_sweep",
                 lambda: run_sweeper(db.sessions, db.events, policies.inbox, settings.inbox_sweep_seconds),
             ),
+            Worker("tier_review", lambda: tier_worker(db.sessions, policies.tiers)),
         ]
         if telegram is not None:
             from handlers import outbox, telegram_updates

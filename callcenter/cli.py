@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from callcenter.bootstrap import Bootstrap, running
+from callcenter.cli_tiers import add_parser as add_tiers_parser
 from callcenter.cli_users import add_parser as add_user_parser
 from callcenter.cli_users import run as run_user_command
 from callcenter.settings import Settings
@@ -71,9 +72,15 @@ def _parser() -> argparse.ArgumentParser:
         help="load even if the file pushes a tier over its quota (recorded in the audit trail)",
     )
 
+    spend = import_kinds.add_parser(
+        "spend", help="customers' monthly bills from a CSV file (the tier review's input)"
+    )
+    spend.add_argument("file", help="CSV: phone or customer_id, month (2026-06), amount, paid_late")
+
     token = commands.add_parser("token", help="print a new API token for a user")
     token.add_argument("user")
     add_user_parser(commands)
+    add_tiers_parser(commands)
     return parser
 
 
@@ -155,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if is_sqlite(url):
                 _migrate(url)
             asyncio.run(_demo(boot, args.url))
+        elif args.command == "import" and args.import_kind == "spend":
+            from callcenter.cli_tiers import import_spend_command
+
+            if is_sqlite(url):
+                _migrate(url)
+            return import_spend_command(boot, args.file)
         elif args.command == "import":
             from callcenter.cli_import import import_customers_command
 
@@ -165,6 +178,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_token(boot, args.user))
         elif args.command == "user":
             asyncio.run(run_user_command(boot, args))
+        elif args.command == "tiers":
+            from callcenter.cli_tiers import run as run_tiers_command
+
+            if is_sqlite(url):
+                _migrate(url)
+            return asyncio.run(run_tiers_command(boot, args))
     except DomainError as error:
         print(f"contactdesk: {error.message}", file=sys.stderr)
         return 1

@@ -43,6 +43,7 @@ PAGES = (
     NavLink(N_("Supervisor"), "/supervisor", MANAGERS),
     NavLink(N_("Campaigns"), "/supervisor/campaigns", MANAGERS),
     NavLink(N_("Satisfaction"), "/supervisor/satisfaction", MANAGERS),
+    NavLink(N_("Tiers"), "/supervisor/tiers", MANAGERS),
     NavLink(N_("Audit"), "/supervisor/audit", audit.READERS),
     NavLink(N_("Users"), "/admin/users", frozenset({ADMIN})),
 )

@@ -162,6 +162,18 @@ class Settings(BaseSettings):
     # without them every client behind the balancer would share one address limit.
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
+    # The tier review (issue 18, docs/programme.md): once in each period of this many calendar
+    # months (January and July for six; 0: only `contactdesk tiers review`); an approved
+    # downgrade takes effect this many days later at the customer's midnight and they are told
+    # this many days before, at this hour of their day; how long the review's statements may
+    # run on PostgreSQL; how often the worker looks.
+    tier_review_every_months: int = Field(default=6, ge=0, le=24)
+    tier_downgrade_days: int = Field(default=5, ge=1, le=60)
+    tier_notice_days: int = Field(default=2, ge=1, le=60)
+    tier_notice_hour: int = Field(default=10, ge=0, le=23)
+    tier_review_timeout_seconds: float = Field(default=1800.0, gt=0)
+    tier_worker_seconds: float = Field(default=300.0, gt=0)
+
     # Webhooks and database faults (issue 11): a statement running longer than this is
     # cancelled (PostgreSQL's statement_timeout; on SQLite, the wait for a lock), and nobody
     # waits longer than the connect timeout for a connection, new or from the pool. A request

@@ -422,7 +422,8 @@ async def tier_history(session: AsyncSession, customer_id: int) -> list[TierChan
     return [
         TierChange(
             at=e.at,
-            by=e.actor,
+            # A tier review's downgrade is applied by the worker on its day: the approver is who.
+            by=str(e.details.get("approved_by") or e.actor),
             old=str(e.details.get("from", "")),
             new=str(e.details.get("to", "")),
             reason=str(e.details.get("reason", "")),

@@ -25,6 +25,7 @@ from handlers.defaults import TIMEZONE
 from handlers.demo_calls import Agents, Caller, load_calls, load_surveys
 from handlers.demo_campaigns import Recipient, load_campaigns
 from handlers.demo_questionnaires import load_questionnaires
+from handlers.demo_spend import load_spend
 from handlers.errors import NotFound
 from handlers.identities import normalise_phone
 from handlers.routing import calls
@@ -335,6 +336,9 @@ async def load_demo(
     ]
     await load_campaigns(session, recipients, now)
     await load_questionnaires(session, recipients, now)
+    prices = {code: price for code, _, _, price in PRODUCTS}
+    totals = {demo.phone: sum((prices[c] for c in demo.products), Decimal(0)) for demo, _ in people}
+    await load_spend(session, [(demo.phone, customer_id) for demo, customer_id in people], totals, now)
     return passwords
 
 

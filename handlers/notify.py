@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +23,10 @@ async def enqueue(
     template: str,
     payload: dict[str, Any],
     dedupe_key: str | None = None,
+    at: datetime | None = None,
 ) -> str:
-    """Queue the message in the caller's transaction; returns its status: `pending`,
+    """Queue the message in the caller's transaction, to go out now or `at` a later
+    moment (the sender leaves it until then); returns its status: `pending`,
     `unreachable` (recorded, not sent: the customer has no channel we can write to) or
     `duplicate` (already queued)."""
     if dedupe_key is not None and await repo.is_queued(session, dedupe_key):
@@ -41,7 +44,7 @@ async def enqueue(
         payload=payload,
         status=status,
         dedupe_key=dedupe_key,
-        next_attempt_at=utcnow(),
+        next_attempt_at=at or utcnow(),
     )
     if status == "unreachable":
         log.info("customer %s has no reachable channel; %s recorded as unreachable", customer_id, template)

@@ -22,6 +22,7 @@ PAGES = (
     "/supervisor",
     "/supervisor/campaigns",
     "/supervisor/satisfaction",
+    "/supervisor/tiers",
     "/supervisor/audit",
 )
 SUPERVISOR_PAGES = PAGES[3:]

@@ -12,7 +12,8 @@ navigation bar (each taken as the first demo user whose role opens it) and in DE
 On its own server it first has agent1 offer a compensation above the approval limit on the
 demo's case under investigation (the escalations page then has one to approve), places the
 calls of the last hour through the CTI webhook with their times (the supervisor's wallboard
-then has figures) and rings agent1 with a call from the demo's VIP (the agent page's pop)."""
+then has figures), runs the tier review (the tiers page has proposals) and rings agent1 with a
+call from the demo's VIP (the agent page's pop)."""
 
 from __future__ import annotations
 
@@ -93,8 +94,11 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
     from callcenter.settings import Settings
     from handlers.complaints import escalate_due
     from handlers.demo import load_demo
+    from handlers.tiers.review import run_review
+    from storage.audit import SYSTEM
     from storage.db import normalise_url
     from storage.migrate import upgrade_sync
+    from storage.models.base import utcnow
 
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(database_url=f"sqlite:///{folder}/demo.db", cti_token=CTI_TOKEN)
@@ -107,6 +111,8 @@ async def demo_server() -> AsyncIterator[tuple[str, dict[str, str]]]:
             # The deadline worker's first pass, as `make run` makes it on starting (this server
             # runs no workers): the demo's overdue complaints have their alerts.
             await escalate_due(session)
+            # The tier worker's first pass too: the demo's proposals wait on /supervisor/tiers.
+            await run_review(session, SYSTEM, boot.policies.tiers, utcnow())
         server = TestServer(create_app(boot=boot))
         await server.start_server()
         try:

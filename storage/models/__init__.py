@@ -15,6 +15,7 @@ from storage.models.telegram import (
     TelegramRejectedUpdate,
     TelegramUpdate,
 )
+from storage.models.tiers import MonthlySpend, TierProposal, TierReview
 from storage.models.users import ApiToken, AuditEntry, LoginFailure, User, UserSession
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "InboxConversation",
     "InboxMessage",
     "LoginFailure",
+    "MonthlySpend",
     "OfferConversion",
     "OutboxMessage",
     "Product",
@@ -48,6 +50,8 @@ __all__ = [
     "TelegramConversation",
     "TelegramRejectedUpdate",
     "TelegramUpdate",
+    "TierProposal",
+    "TierReview",
     "User",
     "UserSession",
 ]

@@ -12,9 +12,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision = "0018"
-# TEMPORARY: 0017 is another branch's (the tier review); the lead sets this to "0017" when
-# both are merged. Until then this branch's chain is 0016 → 0018.
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
