@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, UniqueConstraint, exists, func, select, update
+from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, and_, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -217,17 +217,35 @@ async def set_holding(
     await session.flush()
 
 
-def _clashes(table: Table, target_id: int) -> list[Any]:
-    """For each unique key of `table` that holds `customer_id`: "the target already has a row
-    with this row's other values" (both customers in one campaign's targets, say). Such rows
-    stay with the source, which is kept, marked merged, so nothing is lost."""
-    found = []
-    for constraint in table.constraints:
-        if not isinstance(constraint, UniqueConstraint) or "customer_id" not in constraint.columns:
+def _clashes(table: Table, target_id: int, dialect: str) -> list[Any]:
+    """For each unique key of `table` that holds `customer_id` (a unique constraint, the
+    primary key, a unique index, partial ones within their condition): "the target already
+    has a row with this row's other values" (both customers in one campaign's targets, a bill
+    for the same month, a live chat each, say). Such rows stay with the source, which is
+    kept, marked merged, so nothing is lost."""
+    keys: list[tuple[list[str], Any]] = [
+        ([c.name for c in constraint.columns], None)
+        for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)
+    ]
+    keys += [
+        ([c.name for c in index.columns], index.dialect_options[dialect].get("where"))
+        for index in table.indexes
+        if index.unique
+    ]
+    found: list[Any] = []
+    for columns, where in keys:
+        if "customer_id" not in columns:
             continue
         other = table.alias()
-        same = [other.c[c.name] == c for c in constraint.columns if c.name != "customer_id"]
-        found.append(exists().where(other.c.customer_id == target_id, *same))
+        same = [other.c[name] == table.c[name] for name in columns if name != "customer_id"]
+        if where is None:
+            found.append(exists().where(other.c.customer_id == target_id, *same))
+        else:
+            # The condition names bare columns: inside the subquery they are the target's row,
+            # outside it the row being moved.
+            condition = text(str(where))
+            found.append(and_(condition, exists().where(other.c.customer_id == target_id, condition, *same)))
     return found
 
 
@@ -262,7 +280,7 @@ async def merge(session: AsyncSession, source_id: int, target_id: int) -> None:
         if column is None or not any(fk.column.table.name == "customers" for fk in column.foreign_keys):
             continue
         moved = update(table).where(column == source_id)
-        for clash in _clashes(table, target_id):
+        for clash in _clashes(table, target_id, session.get_bind().dialect.name):
             moved = moved.where(~clash)
         await session.execute(moved.values(customer_id=target_id))
     await session.execute(

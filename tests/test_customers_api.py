@@ -290,3 +290,43 @@ async def test_merging_two_customers_of_one_campaign_keeps_both_messages(
     async with sessions() as session:
         owners = (await session.execute(select(CampaignTarget.customer_id))).scalars().all()
     assert sorted(owners) == sorted([kept["id"], gone["id"]])
+
+
+async def test_merging_two_customers_billed_for_one_month_with_a_live_chat_each_loses_nothing(
+    client: Client, staff: Staff, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The fuzzer found both a 500: a bill for the same month (the key is customer and month)
+    and a live chat each (one live chat per customer). The survivor keeps its own; the merged
+    record keeps the other; a month only the merged record was billed for moves."""
+    from datetime import date
+    from decimal import Decimal
+
+    from storage.models import InboxConversation
+    from storage.models.tiers import MonthlySpend
+
+    kept = await create(client, staff, name="李雷", phones=["13800000021"])
+    gone = await create(client, staff, name="李雷", phones=["13800000022"])
+    async with sessions() as session:
+        for customer, months in ((kept, (6,)), (gone, (6, 7))):
+            for month in months:
+                session.add(
+                    MonthlySpend(customer_id=customer["id"], month=date(2026, month, 1), amount=Decimal(99))
+                )
+            session.add(
+                InboxConversation(
+                    customer_id=customer["id"], address=str(customer["id"]), state="open", queue="general"
+                )
+            )
+        await session.commit()
+
+    merged = await client.post(
+        f"/api/v1/customers/{kept['id']}/merge", json={"source_id": gone["id"]}, headers=staff.supervisor
+    )
+    assert merged.status == 200, await merged.text()
+    async with sessions() as session:
+        bills = (await session.execute(select(MonthlySpend.customer_id, MonthlySpend.month))).all()
+        chats = (await session.execute(select(InboxConversation.customer_id))).scalars().all()
+    assert sorted(bills) == sorted(
+        [(kept["id"], date(2026, 6, 1)), (gone["id"], date(2026, 6, 1)), (kept["id"], date(2026, 7, 1))]
+    )
+    assert sorted(chats) == sorted([kept["id"], gone["id"]])
