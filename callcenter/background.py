@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Collection
 
 log = logging.getLogger(__name__)
@@ -30,3 +31,26 @@ async def stop_tasks(tasks: Collection[asyncio.Task[None]], *, grace: float = 10
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("%s ended with an error", task.get_name(), exc_info=task.exception())
+
+
+async def let_closing_sqlite_connections_finish(*, grace: float = 6.0) -> None:
+    """Wait, a bounded time, for SQLite connections whose task was cancelled mid-query.
+
+    aiosqlite runs each connection's statements on a thread of its own. A worker cancelled
+    while its statement waits on SQLite's lock (5 s by default) leaves that thread running;
+    were the event loop to close first, the thread would die handing back the result, before
+    it closes the connection, and the connection would hold the database's lock until it is
+    garbage-collected ("database is locked" for whoever comes next). Such a thread has been
+    told to stop (`_running` false); the others belong to connections still in use."""
+    closing = [
+        thread
+        for thread in threading.enumerate()
+        if type(thread).__module__.startswith("aiosqlite") and not getattr(thread, "_running", True)
+    ]
+    if closing:
+        deadline = asyncio.get_running_loop().time() + grace
+        for thread in closing:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            await asyncio.to_thread(thread.join, left)

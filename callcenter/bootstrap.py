@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from callcenter.background import stop_tasks
+from callcenter.background import let_closing_sqlite_connections_finish, stop_tasks
 from callcenter.settings import Settings, tier_limits
 from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
 from storage.events import EventBus, InProcessBus
@@ -279,3 +279,4 @@ async def running(workers: list[Worker]) -> AsyncIterator[None]:
         yield
     finally:
         await stop_tasks(tasks)
+        await let_closing_sqlite_connections_finish()
