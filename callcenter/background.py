@@ -1,13 +1,63 @@
-"""Stopping background tasks for good at shutdown."""
+"""Stopping background tasks for good at shutdown.
+
+Workers stop between passes: each rests with `Stop.sleep`, which ends the worker once
+shutdown has begun. A pass in progress finishes, so no statement is left running on a
+connection whose task is gone (on SQLite, such a statement's thread outlived the event loop
+and died holding the database's lock). Only a worker that does not come to rest within the
+grace is cancelled, as before.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+class Stopping(BaseException):
+    """Raised by `Stop.sleep` once shutdown has begun. A BaseException, so that the workers'
+    `except Exception` (which keeps a loop alive through a bad pass) lets it through."""
+
+
+class Stop:
+    """Shutdown as the workers see it: a rest between passes, cut short when it begins."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def sleep(self, seconds: float) -> None:
+        if not self._event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), seconds)
+        if self._event.is_set():
+            raise Stopping
+
+
+async def run_until_stopped(run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    with contextlib.suppress(Stopping):
+        await run()
+
+
+async def stop_workers(tasks: Collection[asyncio.Task[None]], stop: Stop, *, grace: float = 10.0) -> None:
+    """Tell the workers to stop, let each finish its pass, and cancel those still busy
+    after `grace` seconds."""
+    stop.set()
+    pending = [task for task in tasks if not task.done()]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=grace)
+        if late:
+            log.warning(
+                "workers still in a pass %ss into shutdown: %s", grace, sorted(t.get_name() for t in late)
+            )
+    await stop_tasks(tasks)
 
 
 async def stop_tasks(tasks: Collection[asyncio.Task[None]], *, grace: float = 10.0) -> None:

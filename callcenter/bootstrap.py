@@ -20,20 +20,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from callcenter.background import let_closing_sqlite_connections_finish, stop_tasks
+from callcenter.background import (
+    Stop,
+    let_closing_sqlite_connections_finish,
+    run_until_stopped,
+    stop_workers,
+)
 from callcenter.settings import Settings, tier_limits
 from storage.db import create_engine, create_sessionmaker, is_sqlite, normalise_url
 from storage.events import EventBus, InProcessBus
+
+Sleep = Callable[[float], Awaitable[None]]
 
 if TYPE_CHECKING:
     from bot.setup import Telegram
@@ -127,10 +134,11 @@ class Database:
 
 @dataclass(frozen=True)
 class Worker:
-    """One background loop; it runs until cancelled."""
+    """One background loop. It rests between passes with the sleep it is given, which ends it
+    once shutdown begins (callcenter/background.py)."""
 
     name: str
-    run: Callable[[], Coroutine[Any, Any, None]]
+    run: Callable[[Sleep], Coroutine[Any, Any, None]]
 
 
 def _event_bus(url: str, timeout: float) -> EventBus:
@@ -233,24 +241,27 @@ class Bootstrap:
         workers = [
             Worker(
                 "deadline_worker",
-                lambda: deadline_worker(
-                    db.sessions, policies.targets, metrics, settings.timer_interval_seconds
+                lambda sleep: deadline_worker(
+                    db.sessions, policies.targets, metrics, settings.timer_interval_seconds, sleep
                 ),
             ),
             Worker(
                 "campaign_worker",
-                lambda: campaign_worker(
+                lambda sleep: campaign_worker(
                     db.sessions,
                     telegram.channel if telegram else None,
                     policies.campaigns,
                     settings.campaign_idle_seconds,
+                    sleep,
                 ),
             ),
             Worker(
                 "inbox_sweep",
-                lambda: run_sweeper(db.sessions, db.events, policies.inbox, settings.inbox_sweep_seconds),
+                lambda sleep: run_sweeper(
+                    db.sessions, db.events, policies.inbox, settings.inbox_sweep_seconds, sleep
+                ),
             ),
-            Worker("tier_review", lambda: tier_worker(db.sessions, policies.tiers)),
+            Worker("tier_review", lambda sleep: tier_worker(db.sessions, policies.tiers, sleep)),
         ]
         if telegram is not None:
             from handlers import outbox, telegram_updates
@@ -259,13 +270,13 @@ class Bootstrap:
             workers += [
                 Worker(
                     "outbox_drain",
-                    lambda: outbox.run_sender(
-                        db.sessions, telegram.channel, db.events, settings.telegram_sender_idle_seconds
+                    lambda sleep: outbox.run_sender(
+                        db.sessions, telegram.channel, db.events, settings.telegram_sender_idle_seconds, sleep
                     ),
                 ),
                 Worker(
                     "update_retention",
-                    lambda: telegram_updates.forget_periodically(db.sessions, retention),
+                    lambda sleep: telegram_updates.forget_periodically(db.sessions, retention, sleep=sleep),
                 ),
             ]
         return workers
@@ -274,9 +285,13 @@ class Bootstrap:
 @asynccontextmanager
 async def running(workers: list[Worker]) -> AsyncIterator[None]:
     """The workers run inside this block and are stopped for good when it ends."""
-    tasks = [asyncio.create_task(worker.run(), name=worker.name) for worker in workers]
+    stop = Stop()
+    tasks = [
+        asyncio.create_task(run_until_stopped(partial(worker.run, stop.sleep)), name=worker.name)
+        for worker in workers
+    ]
     try:
         yield
     finally:
-        await stop_tasks(tasks)
+        await stop_workers(tasks, stop)
         await let_closing_sqlite_connections_finish()

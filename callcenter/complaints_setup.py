@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -65,14 +66,18 @@ async def run_deadline_check(
 
 
 async def deadline_worker(
-    sessions: async_sessionmaker[AsyncSession], targets: Targets, metrics: ComplaintMetrics, interval: float
+    sessions: async_sessionmaker[AsyncSession],
+    targets: Targets,
+    metrics: ComplaintMetrics,
+    interval: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     while True:
         try:
             await run_deadline_check(sessions, targets, metrics)
         except Exception:  # the loop must outlive a database hiccup; the next pass retries
             log.exception("deadline check failed; retrying in %ss", interval)
-        await asyncio.sleep(interval)
+        await sleep(interval)
 
 
 def setup(app: web.Application, policy: ComplaintPolicy, targets: Targets) -> None:

@@ -103,5 +103,6 @@ async def run_sender(
                 outcomes = await drain_once(session, channel, events)
         except Exception:  # the sender must outlive a bad moment; the next pass retries
             log.exception("outbox drain failed")
-        if not outcomes:
-            await sleep(idle)
+        # Straight on while there is more to send, still through `sleep`, where the sender
+        # learns that shutdown has begun.
+        await sleep(idle if not outcomes else 0)

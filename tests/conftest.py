@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,11 +48,26 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("db") / "contactdesk.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade_sync(url)
-    return url
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated schema, once per run; each test gets a copy (`sqlite_copy`)."""
+    path = tmp_path_factory.mktemp("db") / "migrated.db"
+    upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def sqlite_copy(template: Path, directory: Path) -> str:
+    path = directory / "contactdesk.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def sqlite_database(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database file of this test's own. On one shared file, a connection an earlier test
+    left behind (its task cancelled mid-statement at shutdown, its thread outliving the event
+    loop) held the file's lock, and the next tests failed with "database is locked" at their
+    first DELETE: a failure of the earlier test's shutdown, reported as someone else's."""
+    return sqlite_copy(sqlite_template, tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -26,7 +27,7 @@ from yarl import URL
 from callcenter.app import create_app
 from callcenter.settings import Settings
 from storage.db import create_engine, create_sessionmaker
-from tests.conftest import empty_tables
+from tests.conftest import empty_tables, sqlite_copy
 from tests.routing_fixtures import seed
 from tests.telegram_standin import BotApiStandIn, bot_api
 
@@ -63,7 +64,8 @@ class Fuzz:
 
 
 @pytest.fixture(scope="module")
-def fuzz(sqlite_database: str) -> Iterator[Fuzz]:
+def fuzz(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
+    sqlite_database = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("db"))
     with asyncio.Runner() as runner:
         telegram = bot_api()
         standin = runner.run(telegram.__aenter__())

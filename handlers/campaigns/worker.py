@@ -42,5 +42,6 @@ async def run_worker(
             raise
         except Exception:  # the worker outlives a bad moment; the next pass retries
             log.exception("campaign pass failed")
-        if not busy:
-            await sleep(idle)
+        # A busy pass rests not at all, but still passes through `sleep`: that is where the
+        # worker learns that shutdown has begun.
+        await sleep(0 if busy else idle)
