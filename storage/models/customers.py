@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,8 +34,22 @@ NAME_SEARCH_INDEX = "ix_customers_name_search"
 NAME_SEARCH_KEY = 'lower(name) COLLATE "C"'
 
 
+MERGED = "merged_into_id IS NOT NULL"
+
+
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        # The few merged records, for a merge's re-pointing of earlier merges and for the
+        # foreign key's SET NULL when a customer is deleted: without it both scan every
+        # customer (a merge at 1 M customers read the whole table).
+        Index(
+            "ix_customers_merged_into_id",
+            "merged_into_id",
+            postgresql_where=text(MERGED),
+            sqlite_where=text(MERGED),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
