@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.auth import require_user
 from callcenter.complaints_setup import POLICY
-from callcenter.keys import OPENAPI, SESSIONS
+from callcenter.keys import OPENAPI, REPORT_SESSIONS, SESSIONS
 from callcenter.openapi import (
     error_responses,
     id_in_path,
@@ -225,7 +225,7 @@ async def satisfaction_report(request: web.Request) -> web.Response:
     start = query_moment(request, "from", now - timedelta(days=30))
     end = query_moment(request, "to", now)
     group_by = request.query.get("group_by") or None
-    async with request.app[SESSIONS]() as session:
+    async with request.app[REPORT_SESSIONS]() as session:
         rows = await reports.satisfaction(session, start, end, group_by)
     return json_response({"from": start, "to": end, "group_by": group_by, "rows": rows})
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from callcenter.auth import require_user
 from callcenter.console_auth import check_form
-from callcenter.keys import CLOCK, EVENTS, INBOX_POLICY, OPENAPI, SESSIONS
+from callcenter.keys import CLOCK, EVENTS, INBOX_POLICY, OPENAPI, REPORT_SESSIONS, SESSIONS
 from callcenter.openapi import (
     error_responses,
     id_in_path,
@@ -133,7 +133,7 @@ async def conversations_report(request: web.Request) -> web.Response:
     start = query_moment(request, "from", now - timedelta(days=30))
     end = query_moment(request, "to", now)
     group_by = request.query.get("group_by") or "agent"
-    async with request.app[SESSIONS]() as session:
+    async with request.app[REPORT_SESSIONS]() as session:
         rows = await reports.conversations(session, start, end, group_by)
     return json_response({"from": start, "to": end, "group_by": group_by, "rows": rows})
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from callcenter.auth import require_user
-from callcenter.keys import OPENAPI, SESSIONS
+from callcenter.keys import OPENAPI, REPORT_SESSIONS, SESSIONS
 from callcenter.openapi import error_responses, id_in_path, json_body, json_ok, obj, query
 from callcenter.params import path_id, query_moment
 from callcenter.serialize import json_response, parse, read_json
@@ -87,7 +87,7 @@ async def report(request: web.Request) -> web.Response:
         raise InvalidInput("format is json or csv", field="format", allowed=["json", "csv"])
     if language not in LANGUAGES:
         raise InvalidInput("unknown language", field="lang", allowed=list(LANGUAGES))
-    async with request.app[SESSIONS]() as session:
+    async with request.app[REPORT_SESSIONS]() as session:
         found = await questionnaires.report(session, questionnaire_id, start=start, end=end)
     if wanted == "json":
         return json_response(found)

@@ -5,7 +5,8 @@ one-off command (`token`, `demo`) pays for a database session and nothing else:
 
 - `policies`: the operator's rules as plain values (complaint calendar and categories,
   satisfaction targets, campaign limits, routing rules), the one copy every use case gets;
-- `database()`: the engine, session factory and event bus of a serving process;
+- `database()`: the engine, session factory and event bus of a serving process, and the
+  reports' session factory (on a replica's engine when one is configured);
 - `telegram`: the bot, its rate limiter and campaign channel (aiogram is imported only here,
   and only with a bot token);
 - `workers(db)`: the background loops, an explicit list: complaint deadlines, campaign
@@ -130,6 +131,8 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     events: EventBus
+    # The reads that aggregate history and write nothing: a replica's sessions, or `sessions`.
+    reports: async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -200,21 +203,51 @@ class Bootstrap:
         """For serving processes: a statement or a connection wait that takes too long is an
         error to report, not a hang, and screen pops travel on the event bus."""
         settings = self.settings
-        engine = create_engine(
-            settings.database_url,
-            statement_timeout=settings.database_statement_timeout_seconds,
-            connect_timeout=settings.database_connect_timeout_seconds,
-            pool_size=settings.database_pool_size,
-        )
+        engine = self._serving_engine(settings.database_url, settings.database_pool_size)
         events_url = settings.database_url
         if settings.events_database_url and not is_sqlite(settings.database_url):
             events_url = settings.events_database_url  # past PgBouncer (docs/scale.md)
         events = _event_bus(events_url, settings.database_connect_timeout_seconds)
+        sessions = create_sessionmaker(engine)
+        replica = self._reports_engine()
         try:
-            yield Database(engine=engine, sessions=create_sessionmaker(engine), events=events)
+            yield Database(
+                engine=engine,
+                sessions=sessions,
+                events=events,
+                reports=create_sessionmaker(replica) if replica is not None else sessions,
+            )
         finally:
             await events.close()
+            if replica is not None:
+                await replica.dispose()
             await engine.dispose()
+
+    def _reports_engine(self) -> AsyncEngine | None:
+        """The replica's engine, when the reports have one (docs/scale.md). Its connections
+        start read-only: a write on a report's path fails on any server, not only on a hot
+        standby, so it is found before it meets one."""
+        settings = self.settings
+        if not settings.reports_database_url:
+            return None
+        if is_sqlite(settings.database_url):
+            log.warning("CONTACTDESK_REPORTS_DATABASE_URL ignored: SQLite has no replica to read")
+            return None
+        return self._serving_engine(
+            settings.reports_database_url,
+            settings.reports_pool_size,
+            connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+        )
+
+    def _serving_engine(self, url: str, pool_size: int, **kwargs: Any) -> AsyncEngine:
+        settings = self.settings
+        return create_engine(
+            url,
+            statement_timeout=settings.database_statement_timeout_seconds,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            pool_size=pool_size,
+            **kwargs,
+        )
 
     @asynccontextmanager
     async def command_session(self) -> AsyncIterator[AsyncSession]:

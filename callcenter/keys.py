@@ -17,6 +17,9 @@ from storage.events import EventBus
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+# Sessions for the reports that aggregate history and write nothing: on the read replica when
+# CONTACTDESK_REPORTS_DATABASE_URL names one, else the same as SESSIONS (docs/scale.md).
+REPORT_SESSIONS = web.AppKey("report_sessions", async_sessionmaker[AsyncSession])
 METRICS = web.AppKey("metrics", Metrics)
 OPENAPI = web.AppKey("openapi", OpenAPI)
 EVENTS = web.AppKey("events", EventBus)

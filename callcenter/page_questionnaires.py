@@ -12,7 +12,7 @@ from aiohttp import web
 from callcenter.charts import BarChart, bar_chart
 from callcenter.console_auth import check_csrf
 from callcenter.console_pages import page_language, render_page, require_page_user
-from callcenter.keys import SESSIONS
+from callcenter.keys import REPORT_SESSIONS, SESSIONS
 from callcenter.params import path_id
 from callcenter.serialize import read_form
 from callcenter.web_errors import status_for
@@ -51,7 +51,7 @@ async def report_page(request: web.Request) -> web.Response:
     by = request.query.get("by", "tier")
     if by not in DIMENSIONS:
         raise InvalidInput("by is tier, region or channel", field="by", allowed=list(DIMENSIONS))
-    async with request.app[SESSIONS]() as session:
+    async with request.app[REPORT_SESSIONS]() as session:
         found = await questionnaires.report(session, questionnaire_id)
     charts = {q["id"]: _chart(q) for q in found["questions"]}
     language = await page_language(request, user)

@@ -10,7 +10,7 @@ from aiohttp import web
 from callcenter.charts import bar_chart, line_chart
 from callcenter.complaints_setup import TARGETS
 from callcenter.console_pages import render_page, require_page_user
-from callcenter.keys import SESSIONS, SETTINGS
+from callcenter.keys import REPORT_SESSIONS, SETTINGS
 from handlers import reports
 from handlers.roles import MANAGERS
 from storage.models.base import utcnow
@@ -25,7 +25,7 @@ async def satisfaction_page(request: web.Request) -> web.Response:
     now = utcnow()
     targets = request.app[TARGETS]
     zone = ZoneInfo(request.app[SETTINGS].timezone)
-    async with request.app[SESSIONS]() as session:
+    async with request.app[REPORT_SESSIONS]() as session:
         found = await reports.overview(session, now, targets, WEEKS)
         since = now - timedelta(days=CHAT_DAYS)
         chats = {

@@ -6,8 +6,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork
+from pydantic import BaseModel, Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from handlers.defaults import COMPLAINT_CATEGORIES, TIMEZONE
 
@@ -189,6 +191,26 @@ class Settings(BaseSettings):
     # CONTACTDESK_DATABASE_URL goes through PgBouncer in transaction pooling, where LISTEN
     # cannot work (docs/scale.md). Unset: the database URL.
     events_database_url: str | None = None
+    # The reports' own database, a PostgreSQL streaming replica (docs/scale.md): the reads that
+    # aggregate history and write nothing go there, through a pool of this many connections
+    # opened read-only. Unset: the reports read the database URL; ignored, like the events URL,
+    # when that is SQLite (one file, no replica).
+    reports_database_url: str | None = None
+    reports_pool_size: int = Field(default=4, ge=1)
+
+    @field_validator("reports_database_url")
+    @classmethod
+    def _reports_on_postgresql(cls, url: str | None) -> str | None:
+        # A replica is PostgreSQL's: a SQLite file here would be a second, separate database.
+        if not url:
+            return None
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            backend = None
+        if backend not in ("postgres", "postgresql"):
+            raise ValueError("the reports database is a PostgreSQL replica: a postgresql:// URL")
+        return url
 
 
 def tier_limits(settings: Settings) -> TierLimits:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from callcenter.bootstrap import Bootstrap, Database
-from callcenter.keys import ENGINE, EVENTS, SESSIONS, SETTINGS
+from callcenter.keys import ENGINE, EVENTS, REPORT_SESSIONS, SESSIONS, SETTINGS
 
 DATABASE = web.AppKey("database", Database)
 
@@ -21,6 +21,7 @@ def attach(app: web.Application, boot: Bootstrap) -> None:
             app[DATABASE] = db
             app[ENGINE] = db.engine
             app[SESSIONS] = db.sessions
+            app[REPORT_SESSIONS] = db.reports
             app[EVENTS] = db.events
             yield
 
