@@ -19,7 +19,7 @@ from handlers import agents
 from handlers.routing import budget, calls, dial
 from handlers.routing.budget import CallRouting
 from handlers.routing.calls import Answerer, CallUpdate
-from handlers.routing.compiled import compiled_rules
+from handlers.routing.compiled import compiled_rules, end_compiled
 from handlers.routing.route import Decision
 from handlers.routing.rules import InboundCall, Rules
 from storage.db import is_sqlite, normalise_url
@@ -82,6 +82,11 @@ async def ended(
     duration: int | None,
     now: datetime | None = None,
 ) -> CallUpdate:
+    compiled = app[ROUTING].compiled
+    if compiled is not None:  # on PostgreSQL: one statement, as routing
+        update = await end_compiled(compiled, call_id, cause=cause, duration=duration, now=now)
+        if update is not None:
+            return update
     async with app[SESSIONS]() as session:
         return await calls.ended(session, app[EVENTS], call_id, cause=cause, duration=duration, now=now)
 
@@ -102,8 +107,9 @@ async def _let_routing_unwind(app: web.Application) -> None:
 
 
 async def _compiled_routing(app: web.Application) -> AsyncIterator[None]:
-    """On PostgreSQL with its event bus (the statement NOTIFYs): route new calls with the
-    compiled rules. A rule file the compiler cannot take keeps the Python engine."""
+    """On PostgreSQL with its event bus (the statements NOTIFY): route new calls with the
+    compiled rules, and end calls in one statement. A rule file the compiler cannot take
+    keeps the Python engine (and the ORM's hangup)."""
     settings = app[SETTINGS]
     routing = app[ROUTING]
     if (

@@ -1,7 +1,8 @@
 """Routing a new call with the rules compiled into one PostgreSQL statement
 (storage/routing/hot_path.py): the same decision as `route.route_call`, in one round trip,
 its events sent by the statement itself. A call id already logged (a repeated webhook, or
-the caller's answer to the IVR menu) goes the Python engine's way, which knows both."""
+the caller's answer to the IVR menu) goes the Python engine's way, which knows both.
+A call's end is one statement too (`end_compiled`): `calls.ended`'s work and events."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from datetime import datetime
 
 from handlers.errors import InvalidInput
 from handlers.identities import mask
+from handlers.routing.calls import CallUpdate
 from handlers.routing.route import Decision, caller_language, caller_number, log, new_decision
 from handlers.routing.rules import InboundCall, Rules, call_holds, no_rule_matched, resolve_queue
-from storage.routing.hot_path import CompiledRouting, CompiledRule, PerCall
+from storage.models.base import utcnow
+from storage.routing.hot_path import REFUSED, CompiledRouting, CompiledRule, PerCall
 from storage.routing.presence import AgentEndpoint
 from storage.routing.queues import QueueView
 
@@ -96,3 +99,23 @@ async def route_compiled(
         contact_id=routed.contact_id,
         announced=True,
     )
+
+
+async def end_compiled(
+    compiled: CompiledRouting,
+    call_id: str,
+    *,
+    channel: str = "phone",
+    cause: str | None = None,
+    duration: int | None = None,
+    now: datetime | None = None,
+) -> CallUpdate | None:
+    """`calls.ended` in one statement, its events sent by the statement. None when the
+    database refuses a value: the ORM's path reports it as usual."""
+    try:
+        ended = await compiled.end(channel, call_id, now or utcnow(), cause, duration)
+    except REFUSED:
+        return None
+    if ended is None:
+        return CallUpdate(call_id, None, None, None, known=False)
+    return CallUpdate(call_id, ended.agent, ended.customer_id, ended.queue, known=True)

@@ -8,7 +8,11 @@ What does not depend on the caller (the IVR input, the number dialled, hours and
 queue after business hours and overflow, whether the rule offers the menu first) is worked
 out in Python before the statement and passed as one array per rule; the conditions on the
 caller are compiled into a CASE. The Python engine (handlers/routing/rules.py) stays the
-reference: tests/test_routing_compiled.py compares the two on random rule files."""
+reference: tests/test_routing_compiled.py compares the two on random rule files.
+
+A call's end (`HANG_UP`) is one statement on the same connections too: the stamp, the agent
+freed and the three events; the ORM's `handlers/routing/calls.py::ended` stays its
+reference (tests/test_hangup_one_statement.py)."""
 
 from __future__ import annotations
 
@@ -233,10 +237,58 @@ SELECT u.login, u.twilio_client, u.phone,
            'type', 'agent_state', 'agent', u.login, 'state', 'busy')::text) AS busy
 FROM claimed JOIN users u ON u.id = claimed.user_id
 """  # noqa: S608
+# A call's end (handlers/routing/calls.py::ended, the reference): stamp it, free its agent and
+# announce it, in one statement. The stamp is conditional (`ended_at IS NULL`, rechecked on the
+# row's latest version once a concurrent hangup commits) and only the statement that stamped
+# the call releases its agent, so two hangups that cross free the agent once. A call ended
+# already is announced again and changes nothing; an unknown call returns no row and
+# announces nothing.
+HANG_UP = f"""
+WITH known AS (
+    SELECT k.customer_id, k.queue, u.login
+    FROM contacts k LEFT JOIN users u ON u.id = k.agent_id
+    WHERE k.channel = $1::text AND k.external_id = $2::text
+), stamped AS (
+    UPDATE contacts AS t
+    SET ended_at = $3::timestamptz,
+        duration_seconds = coalesce($5::int, CASE WHEN t.answered_at IS NOT NULL
+            THEN trunc(extract(epoch FROM $3::timestamptz - t.answered_at))::int END),
+        disposition = coalesce(nullif(t.disposition, ''),
+            CASE WHEN t.answered_at IS NULL AND $4::text <> '' THEN $4::text END)
+    WHERE t.channel = $1::text AND t.external_id = $2::text AND t.ended_at IS NULL
+    RETURNING t.agent_id
+), released AS (
+    UPDATE agent_states AS s
+    SET active_contacts = greatest(s.active_contacts - 1, 0),
+        state = CASE WHEN s.state IN ('busy', 'available') THEN 'available' ELSE s.state END,
+        since = CASE WHEN s.state IN ('busy', 'available') THEN $3::timestamptz ELSE s.since END
+    FROM stamped WHERE s.user_id = stamped.agent_id
+    RETURNING s.user_id
+)
+SELECT known.login, known.customer_id, known.queue, EXISTS (SELECT 1 FROM stamped) AS stamped,
+       pg_notify({_text(PREFIX + CALLS)}, json_build_object(
+           'type', 'call_ended', 'call_id', $2::text, 'agent', known.login,
+           'customer_id', known.customer_id, 'queue', known.queue)::text) AS ended,
+       pg_notify({_text(PREFIX + SUPERVISOR)}, '{{"type":"queues_changed"}}') AS moved,
+       CASE WHEN known.login IS NOT NULL THEN pg_notify({_text(PREFIX + SUPERVISOR)}, json_build_object(
+           'type', 'agent_state', 'agent', known.login, 'state', 'available')::text) END AS available
+FROM known
+"""  # noqa: S608
+
 # How long to wait before each further try: the locks in the way last one statement.
 CLAIM_RETRIES = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.1, 0.2)
 
 _QUEUES = "SELECT name, opens, closes, days, timezone, overflow FROM queues"
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A known call's end, announced already; `stamped` False: it had ended before."""
+
+    agent: str | None
+    customer_id: int | None
+    queue: str | None
+    stamped: bool
 
 
 class CompiledRouting:
@@ -343,6 +395,16 @@ class CompiledRouting:
             if row is not None:
                 return row
         return None
+
+    async def end(
+        self, channel: str, call_id: str, now: datetime, cause: str | None, duration: int | None
+    ) -> Ended | None:
+        """End a call as `HANG_UP` says; None when no such call was logged."""
+        pool = await self._connections()
+        row = await pool.fetchrow(HANG_UP, channel, call_id, now, cause, duration)
+        if row is None:
+            return None
+        return Ended(row["login"], row["customer_id"], row["queue"], row["stamped"])
 
     async def queues(self) -> list[dict[str, Any]]:
         pool = await self._connections()
