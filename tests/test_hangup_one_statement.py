@@ -16,7 +16,6 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,7 +29,6 @@ from handlers.routing.rules import Rule, Rules
 from storage.db import create_engine, create_sessionmaker
 from storage.events import CALLS, SUPERVISOR, Event
 from storage.events_postgres import PostgresBus
-from storage.models import AgentState
 from storage.routing.hot_path import CompiledRouting
 from tests.conftest import Staff
 from tests.console_client import CTI, CTI_TOKEN
@@ -368,19 +366,3 @@ async def test_a_hangup_at_the_webhook_frees_the_agent_and_reaches_both_consoles
     assert again["agent"] == "agent1"
     missing = await console.post("/telephony/cti", json={"event": "hangup", "call_id": "never"}, headers=CTI)
     assert missing.status == 404
-
-
-async def test_hangups_crossing_at_the_webhook_never_let_an_agent_take_more_calls_than_they_can(
-    console: Client, callers: Callers, sessions: async_sessionmaker[AsyncSession]
-) -> None:
-    async with sessions() as session:
-        await session.execute(update(AgentState).values(capacity=2))
-        await session.commit()
-    for call_id in ("cap-1", "cap-2"):
-        assert (await cti(console, "newCall", call_id, **{"from": "13800000001"}))["agent"] == "agent1"
-    # the PBX delivers the first call's hangup eight times at once
-    await asyncio.gather(*(cti(console, "hangup", "cap-1") for _ in range(8)))
-    third = await cti(console, "newCall", "cap-3", **{"from": "13800000001"})
-    assert third["agent"] == "agent1"  # the one unit the hangup freed
-    fourth = await cti(console, "newCall", "cap-4", **{"from": "13800000001"})
-    assert fourth.get("agent") != "agent1"  # and no more

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.app import create_app
 from callcenter.keys import EVENTS
 from callcenter.settings import Settings
 from storage.events import CALLS
-from storage.models import Contact
+from storage.models import AgentState, Contact
 from tests.conftest import Staff
 from tests.routing_fixtures import Callers, seed
 
@@ -185,6 +185,22 @@ async def test_answer_and_hangup_move_the_agent_and_reach_the_bus(
     # agent1 is free again: the next VIP call is offered to them
     again = await new_call(cti, "next", "13800000001")
     assert again["agent"] == "agent1"
+
+
+async def test_a_hangup_delivered_several_times_at_once_frees_the_agent_once(
+    cti: Client, callers: Callers, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        await session.execute(update(AgentState).values(capacity=2))
+        await session.commit()
+    for call_id in ("cap-1", "cap-2"):
+        assert (await new_call(cti, call_id, "13800000001"))["agent"] == "agent1"
+    hangup = {"event": "hangup", "call_id": "cap-1"}
+    answers = await asyncio.gather(*(cti.post("/telephony/cti", json=hangup, headers=AUTH) for _ in range(8)))
+    assert {answer.status for answer in answers} == {200}
+    # The one place the hangup freed goes to the next VIP call, and no more.
+    assert (await new_call(cti, "cap-3", "13800000001"))["agent"] == "agent1"
+    assert (await new_call(cti, "cap-4", "13800000001")).get("agent") != "agent1"
 
 
 async def test_an_outbound_call_joins_the_customers_contacts(

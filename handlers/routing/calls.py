@@ -147,7 +147,7 @@ async def ended(
     if contact.ended_at is None:
         if duration is None and contact.answered_at is not None:
             duration = int((now - contact.answered_at).total_seconds())
-        await contact_log.mark_ended(
+        stamped = await contact_log.mark_ended(
             session,
             channel,
             call_id,
@@ -155,7 +155,7 @@ async def ended(
             duration_seconds=duration,
             disposition=contact.disposition or (cause if cause and contact.answered_at is None else None),
         )
-        if contact.agent_id is not None:
+        if stamped and contact.agent_id is not None:
             await presence.release_agent(session, contact.agent_id, now)
         await session.commit()
     update = CallUpdate(call_id, contact.agent_login, contact.customer_id, contact.queue, known=True)

@@ -199,13 +199,16 @@ async def mark_ended(
     ended_at: datetime,
     duration_seconds: int | None,
     disposition: str | None,
-) -> None:
-    await _update(
-        session,
-        channel,
-        external_id,
-        {"ended_at": ended_at, "duration_seconds": duration_seconds, "disposition": disposition},
+) -> bool:
+    """Stamp the call's end, once: False when another hangup stamped it first (two deliveries
+    of the same hangup crossing), so that only one of them frees the agent."""
+    stamped = await session.execute(
+        update(Contact)
+        .where(Contact.channel == channel, Contact.external_id == external_id, Contact.ended_at.is_(None))
+        .values(ended_at=ended_at, duration_seconds=duration_seconds, disposition=disposition)
+        .execution_options(synchronize_session=False)
     )
+    return bool(getattr(stamped, "rowcount", 0))
 
 
 async def set_disposition(
