@@ -14,11 +14,12 @@ from aiohttp import web
 
 from callcenter import agent_views
 from callcenter.agent_dispatch import AGENT_DISPATCH, Inbox
-from callcenter.auth import require_user
+from callcenter.auth import credential, require_user
 from callcenter.console_sockets import Sender, open_socket, serve
 from callcenter.keys import SESSIONS
 from callcenter.web_security import check_origin
 from handlers import screen_pop
+from handlers.errors import SignedOut
 from handlers.inbox import lifecycle, messages
 from handlers.roles import STAFF
 from storage.users import UserRecord
@@ -46,13 +47,21 @@ class AgentFeed:
             if event["type"] == "call_offered" and call_id in self.replayed:
                 self.replayed.discard(call_id)
                 continue
-            # Before the message is built: a pop reads (and audits) the customer's record.
-            if await self.sender.signed_out():
-                return
             if event["type"] == "call_ended":
+                if await self.sender.signed_out():
+                    return
                 await self.sender.send({"type": "call_ended", "call_id": call_id})
-            else:
-                await self.sender.send(await agent_views.card(self.request, self.user, call_id, via="ws"))
+                continue
+            # A pop reads (and audits) the customer's record: the card's reading checks the
+            # sign-in first (on PostgreSQL within the card's one statement).
+            try:
+                pop = await agent_views.card(
+                    self.request, self.user, call_id, via="ws", credential=await credential(self.request)
+                )
+            except SignedOut:
+                await self.sender.close_signed_out()
+                return
+            await self.sender.send(pop)
 
     async def chats(self) -> None:
         """The agent's chats: an offer with the card, messages both ways, the delivery of
@@ -62,11 +71,18 @@ class AgentFeed:
             kind = event.get("type")
             conversation_id = int(event["conversation_id"])
             if kind == "chat_offered":
-                if await self.sender.signed_out():
+                try:
+                    offered = await agent_views.chat_offered(
+                        self.request,
+                        self.user,
+                        conversation_id,
+                        via="ws",
+                        credential=await credential(self.request),
+                    )
+                except SignedOut:
+                    await self.sender.close_signed_out()
                     return
-                await self.sender.send(
-                    await agent_views.chat_offered(self.request, self.user, conversation_id, via="ws")
-                )
+                await self.sender.send(offered)
             elif kind == "chat_message":
                 if await self.sender.signed_out():
                     return

@@ -17,6 +17,7 @@ from handlers.agents import QueueWait
 from handlers.inbox import desk
 from storage.inbox import MessageView
 from storage.models.base import utcnow
+from storage.sign_in_checks import Credential
 from storage.users import UserRecord
 from templates import render
 
@@ -39,11 +40,13 @@ async def card(
     via: str,
     replay: bool = False,
     logged: str | None = None,
+    credential: Credential | None = None,
 ) -> dict[str, Any]:
     """The `screen_pop` message for a call (a read of the caller's record, audited);
-    `logged`: the ticket the agent just logged from the card, for them to read out."""
+    `logged`: the ticket the agent just logged from the card, for them to read out;
+    `credential`: checked again in the card's reading (SignedOut when it no longer stands)."""
     async with request.app[SESSIONS]() as session:
-        pop = await screen_pop.for_call(session, user, call_id, via=via, replay=replay)
+        pop = await screen_pop.for_call(session, user, call_id, via=via, replay=replay, credential=credential)
     html = await _card_html(request, user, pop, logged)
     return {"type": "screen_pop", "call_id": call_id, "customer": _customer(pop), "html": html}
 
@@ -74,13 +77,22 @@ def _customer(pop: screen_pop.ScreenPop) -> dict[str, Any] | None:
 
 
 async def chat_offered(
-    request: web.Request, user: UserRecord, conversation_id: int, *, via: str, replay: bool = False
+    request: web.Request,
+    user: UserRecord,
+    conversation_id: int,
+    *,
+    via: str,
+    replay: bool = False,
+    credential: Credential | None = None,
 ) -> dict[str, Any]:
     """The `chat_offered` message: the same card as a call's screen pop (an audited read),
     and `panel`, the chat as the console shows it: the transcript (an audited read too), the
-    reply box with the canned replies in the customer's language, transfer and close."""
+    reply box with the canned replies in the customer's language, transfer and close.
+    `credential` as for `card`."""
     async with request.app[SESSIONS]() as session:
-        pop = await screen_pop.for_conversation(session, user, conversation_id, via=via, replay=replay)
+        pop = await screen_pop.for_conversation(
+            session, user, conversation_id, via=via, replay=replay, credential=credential
+        )
         chat = await desk.chat_desk(session, user, conversation_id, via=via)
     html = await _card_html(request, user, pop, None)
     panel = await _render(request, user, "console/chat.html.j2", desk=chat, c=chat.transcript.conversation)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from yarl import URL
 
-from callcenter.keys import SESSIONS
-from handlers.accounts import user_for_token
+from callcenter.keys import SESSIONS, SETTINGS
+from handlers.accounts import credential_stands, token_digest, user_for_token
+from storage.sign_in_checks import Credential
 from storage.users import UserRecord
 
 
@@ -26,14 +28,29 @@ AUTH = web.RequestKey("auth", _Auth)
 UserLoader = Callable[[web.Request], Awaitable[UserRecord | None]]
 LOADERS = web.AppKey("user_loaders", list[UserLoader])
 
+# The digest of the console session a request carries (the cookie session registers it), for
+# a statement to check that session again without the loader.
+SessionDigest = Callable[[web.Request], Awaitable[str | None]]
+SESSION_DIGEST: web.AppKey[SessionDigest] = web.AppKey("session_digest")
 
-async def bearer_user(request: web.Request) -> UserRecord | None:
+# What the request signed in with, worked out once.
+CREDENTIAL = web.RequestKey("credential", Credential)
+
+
+def _bearer_token(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
+    return token.strip()
+
+
+async def bearer_user(request: web.Request) -> UserRecord | None:
+    token = _bearer_token(request)
+    if token is None:
+        return None
     async with request.app[SESSIONS]() as session:
-        return await user_for_token(session, token.strip())
+        return await user_for_token(session, token)
 
 
 async def _authenticate(request: web.Request) -> _Auth:
@@ -59,6 +76,34 @@ async def still_signed_in(request: web.Request) -> bool:
     first = await current_user(request)
     now = (await _authenticate(request)).user
     return first is not None and now is not None and now.id == first.id
+
+
+async def credential(request: web.Request) -> Credential | None:
+    """What the request's user signed in with, for a statement to check again (None: nobody
+    signed in): the same bearer token and console session `_authenticate` looks at."""
+    if CREDENTIAL not in request:
+        first = await current_user(request)
+        if first is None:
+            return None
+        token = _bearer_token(request)
+        session_digest = request.app.get(SESSION_DIGEST)
+        request[CREDENTIAL] = Credential(
+            user_id=first.id,
+            token_hash=None if token is None else token_digest(token),
+            session_hash=None if session_digest is None else await session_digest(request),
+            session_max_age=timedelta(seconds=request.app[SETTINGS].session_max_age_seconds),
+        )
+    return request[CREDENTIAL]
+
+
+async def credential_still_stands(request: web.Request) -> bool:
+    """`still_signed_in` in one small statement, without touching the session's last-seen
+    time (the socket's periodic check does that): before each push of a long-lived request."""
+    found = await credential(request)
+    if found is None:
+        return False
+    async with request.app[SESSIONS]() as session:
+        return await credential_stands(session, found)
 
 
 async def signed_by_bearer(request: web.Request) -> bool:

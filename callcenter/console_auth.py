@@ -20,12 +20,13 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 from yarl import URL
 
-from callcenter.auth import LOADERS, current_user, signed_by_bearer
+from callcenter.auth import LOADERS, SESSION_DIGEST, current_user, signed_by_bearer
 from callcenter.client_address import client_address
 from callcenter.keys import SESSIONS, SETTINGS
 from callcenter.serialize import read_form
 from callcenter.settings import Settings
 from handlers import user_sessions
+from handlers.accounts import token_digest
 from handlers.errors import TooManyAttempts
 from handlers.passwords import Passwords
 from handlers.roles import AGENT
@@ -88,6 +89,13 @@ async def cookie_user(request: web.Request) -> UserRecord | None:
         return None
     async with request.app[SESSIONS]() as db:
         return await user_sessions.user_for(db, str(token), max_age=_max_age(request.app[SETTINGS]))
+
+
+async def cookie_session_digest(request: web.Request) -> str | None:
+    """The digest naming the `user_sessions` row this request's cookie carries."""
+    session = await get_session(request)
+    token = session.get(SID_KEY)
+    return token_digest(str(token)) if token else None
 
 
 async def csrf_token(request: web.Request) -> str:
@@ -208,6 +216,7 @@ def setup(app: web.Application) -> None:
     )
     app.cleanup_ctx.append(_passwords)
     app[LOADERS].append(cookie_user)
+    app[SESSION_DIGEST] = cookie_session_digest
     app.router.add_get("/", root)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from callcenter.auth import still_signed_in
+from callcenter.auth import credential_still_stands, still_signed_in
 from callcenter.keys import SETTINGS
 
 
@@ -21,11 +21,16 @@ async def open_socket(request: web.Request) -> web.WebSocketResponse:
     return socket
 
 
+async def close_signed_out(socket: web.WebSocketResponse) -> None:
+    """Close the socket, telling the page why: its user signed out or was disabled."""
+    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"signed out")
+
+
 async def signed_out(request: web.Request, socket: web.WebSocketResponse) -> bool:
-    """Close the socket, telling the page why, once its user signed out or was disabled."""
+    """Close the socket once its user signed out or was disabled."""
     if await still_signed_in(request):
         return False
-    await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"signed out")
+    await close_signed_out(socket)
     return True
 
 
@@ -63,7 +68,15 @@ class Sender:
         self._lock = asyncio.Lock()
 
     async def signed_out(self) -> bool:
-        return await signed_out(self._request, self._socket)
+        """`signed_out` before a push, in one small statement: it runs for every call, and
+        the periodic check keeps the full one (which also marks the session as seen)."""
+        if await credential_still_stands(self._request):
+            return False
+        await self.close_signed_out()
+        return True
+
+    async def close_signed_out(self) -> None:
+        await close_signed_out(self._socket)
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._lock:

@@ -14,6 +14,7 @@ from handlers.roles import ROLES
 from storage import user_sessions
 from storage import users as repo
 from storage.models.base import utcnow
+from storage.sign_in_checks import Credential, stands
 from storage.users import Actor, UserRecord
 
 
@@ -62,6 +63,12 @@ async def user_for_token(session: AsyncSession, token: str) -> UserRecord | None
     if not token:
         return None
     return await repo.by_token_hash(session, token_digest(token))
+
+
+async def credential_stands(session: AsyncSession, credential: Credential | None) -> bool:
+    """Whether what a long-lived request signed in with still stands for the same user: the
+    token not revoked, the console session not ended nor expired, the user not disabled."""
+    return credential is not None and await stands(session, credential, utcnow())
 
 
 async def disable_user(session: AsyncSession, login: str, actor: Actor) -> UserRecord:

@@ -40,8 +40,7 @@ async def states(session: AsyncSession) -> list[AgentStateView]:
 
 async def state_of(session: AsyncSession, user: UserRecord) -> str:
     """The agent's availability as the server holds it (offline until they set one)."""
-    found = await presence.agent_state(session, user.id)
-    return "offline" if found is None else found.state
+    return await presence.state_name(session, user.id) or "offline"
 
 
 async def recent_for_customer(session: AsyncSession, customer_id: int, limit: int = 5) -> list[ContactView]:

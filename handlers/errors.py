@@ -45,3 +45,10 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
         super().__init__(message, retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+class SignedOut(DomainError):
+    """The credential a long-lived request (a console socket) signed in with no longer
+    stands: signed out, expired, revoked, or its user disabled."""
+
+    error_id = "signed-out"

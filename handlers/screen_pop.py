@@ -9,7 +9,8 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import offers
-from handlers.errors import Forbidden, NotFound
+from handlers.accounts import credential_stands
+from handlers.errors import Forbidden, NotFound, SignedOut
 from handlers.roles import AGENT
 from storage import cards
 from storage import complaints as complaints_repo
@@ -22,6 +23,7 @@ from storage.customers import CustomerRecord
 from storage.models.base import utcnow
 from storage.routing import contact_log
 from storage.routing.contact_log import ContactView
+from storage.sign_in_checks import Credential
 from storage.surveys import SurveyView
 from storage.users import UserRecord
 
@@ -78,12 +80,17 @@ async def for_call(
     via: str,
     replay: bool = False,
     channel: str = "phone",
+    credential: Credential | None = None,
 ) -> ScreenPop:
     """The card for a call; an agent may open only the calls offered to them. Every card
     that shows a customer is a read of their record, audited (`replay`: resent to a
-    reconnecting socket)."""
+    reconnecting socket). `credential`: what a long-lived request signed in with; SignedOut,
+    and nothing read, once it no longer stands."""
     if _one_statement(session):
-        return await _for_call_at_once(session, agent, call_id, via=via, replay=replay, channel=channel)
+        return await _for_call_at_once(
+            session, agent, call_id, via=via, replay=replay, channel=channel, credential=credential
+        )
+    await check_signed_in(session, credential)
     contact = await _offered(session, agent, call_id, channel)
     found = await _context(
         session,
@@ -103,10 +110,24 @@ def _one_statement(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql" and not session.in_transaction()
 
 
+async def check_signed_in(session: AsyncSession, credential: Credential | None) -> None:
+    """SignedOut unless the credential (if any) still stands."""
+    if credential is not None and not await credential_stands(session, credential):
+        raise SignedOut("signed out")
+
+
 async def _for_call_at_once(
-    session: AsyncSession, agent: UserRecord, call_id: str, *, via: str, replay: bool, channel: str
+    session: AsyncSession,
+    agent: UserRecord,
+    call_id: str,
+    *,
+    via: str,
+    replay: bool,
+    channel: str,
+    credential: Credential | None,
 ) -> ScreenPop:
-    """`for_call` in one round trip: the same checks, card and audit entry as the ORM path."""
+    """`for_call` in one round trip: the same checks, card and audit entry as the ORM path,
+    and the sign-in check too."""
     details: dict[str, object] = {"call_id": call_id}
     if replay:
         details["replay"] = True
@@ -120,7 +141,10 @@ async def _for_call_at_once(
         details=details,
         now=utcnow(),
         catalogue=[offer.code for offer in offers.shipped_catalogue()],
+        credential=credential,
     )
+    if not rows.signed_in:
+        raise SignedOut("signed out")
     contact = rows.contact
     if contact is None:
         raise NotFound("no such call", call_id=call_id)
@@ -202,9 +226,17 @@ async def _context(
 
 
 async def for_conversation(
-    session: AsyncSession, agent: UserRecord, conversation_id: int, *, via: str, replay: bool = False
+    session: AsyncSession,
+    agent: UserRecord,
+    conversation_id: int,
+    *,
+    via: str,
+    replay: bool = False,
+    credential: Credential | None = None,
 ) -> ScreenPop:
-    """The same card for a chat offered to the agent (its id reads `chat-<id>`)."""
+    """The same card for a chat offered to the agent (its id reads `chat-<id>`);
+    `credential` as for a call's."""
+    await check_signed_in(session, credential)
     conversation = await inbox_repo.get(session, conversation_id)
     if conversation is None:
         raise NotFound("no such conversation", conversation_id=conversation_id)

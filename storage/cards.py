@@ -31,6 +31,7 @@ from storage.models import Complaint, Contact, Customer, CustomerIdentity, Holdi
 from storage.models.base import Base, UTCDateTime
 from storage.offers import OfferFacts
 from storage.routing.contact_log import ContactView, _contact
+from storage.sign_in_checks import Credential, stands_sql
 from storage.surveys import SurveyView
 from storage.surveys import _view as survey_view
 
@@ -80,12 +81,17 @@ _CARD = f"""
 
 # $1 channel, $2 call id, $3 the agent the call must have been offered to (NULL: any, for a
 # supervisor), $4-$6 the actor (login, door, user id), $7 the audit entry's details, $8 now,
-# $9 the catalogue's product codes. `ok` is the call when the agent may see its customer:
-# only then is the read audited and the card read.
+# $9 the catalogue's product codes, $10-$13 the credential the agent's socket signed in with
+# (user id, token and session digests, sessions created after; $10 NULL: not checked).
+# `signed` is whether that credential still stands: when it does not, not even the call is
+# read. `ok` is the call when the agent may see its customer: only then is the read audited
+# and the card read.
 FOR_CALL = f"""
-WITH k AS (
+WITH signed AS (
+    SELECT {stands_sql("$10", "$11", "$12", "$13")} AS standing
+), k AS (
     SELECT t.*, u.login FROM contacts t LEFT JOIN users u ON u.id = t.agent_id
-    WHERE t.channel = $1 AND t.external_id = $2
+    WHERE t.channel = $1 AND t.external_id = $2 AND (SELECT standing FROM signed)
 ), ok AS (
     SELECT k.id, k.customer_id FROM k
     WHERE k.customer_id IS NOT NULL AND ($3::bigint IS NULL OR k.agent_id = $3::bigint)
@@ -97,10 +103,11 @@ WITH k AS (
     RETURNING id
 )
 -- As text, parsed here: numbers stay exact (the ORM's engine decodes JSON itself, to floats).
-SELECT contact::text, audited, customer::text, identities::text, holdings::text, complaints::text,
+SELECT signed_in, contact::text, audited, customer::text, identities::text, holdings::text, complaints::text,
        recent::text, surveys::text, unresolved, names::text, peers::text
 FROM (
-    SELECT (SELECT to_jsonb(k) FROM k) AS contact, (SELECT count(*) FROM audited) AS audited, {_CARD}
+    SELECT (SELECT standing FROM signed) AS signed_in, (SELECT to_jsonb(k) FROM k) AS contact,
+           (SELECT count(*) FROM audited) AS audited, {_CARD}
     FROM (SELECT 1) AS one LEFT JOIN ok ON true
 ) AS card
 """  # noqa: S608 - our own constants
@@ -108,9 +115,11 @@ FROM (
 
 @dataclass(frozen=True)
 class CardRows:
-    """The statement's answer: the call (None: no such call), and the customer's side of
-    the card when the agent may see it (`customer` None otherwise)."""
+    """The statement's answer: whether the credential stood (when it did not, nothing was
+    read), the call (None: no such call), and the customer's side of the card when the
+    agent may see it (`customer` None otherwise)."""
 
+    signed_in: bool
     contact: ContactView | None
     customer: CustomerRecord | None
     open_complaints: tuple[ComplaintView, ...]
@@ -170,7 +179,7 @@ def _decode(row: Any) -> CardRows:
         contact = _contact(_row(Contact, contact_data), contact_data.get("login"))
     customer_data = load("customer")
     if customer_data is None:
-        return CardRows(contact, None, (), (), (), None, None)
+        return CardRows(bool(row["signed_in"]), contact, None, (), (), (), None, None)
     identities = [_row(CustomerIdentity, i) for i in load("identities")]
     holdings = [_row(Holding, h["holding"], product=_row(Product, h["product"])) for h in load("holdings")]
     customer = _row(Customer, customer_data, identities=identities, holdings=holdings)
@@ -185,6 +194,7 @@ def _decode(row: Any) -> CardRows:
         names={str(c): str(n) for c, n in (load("names") or {}).items()},
     )
     return CardRows(
+        signed_in=bool(row["signed_in"]),
         contact=contact,
         customer=record,
         open_complaints=tuple(complaint_view(_row(Complaint, c)) for c in load("complaints")),
@@ -205,10 +215,13 @@ async def for_call(
     details: dict[str, Any],
     now: datetime,
     catalogue: Sequence[str],
+    credential: Credential | None = None,
 ) -> CardRows:
     """The call and its card, and the read audited, committed: one round trip. `offered_to`:
     the agent the call must have been offered to for its customer to be read (None: anyone's
-    call, for a supervisor). The session must be PostgreSQL's and not in a transaction."""
+    call, for a supervisor); `credential`: what the agent signed in with, which must still
+    stand for anything to be read (None: not checked, the request was just authenticated).
+    The session must be PostgreSQL's and not in a transaction."""
     connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     raw = await connection.get_raw_connection()
     driver = cast(Any, raw.driver_connection)
@@ -224,5 +237,9 @@ async def for_call(
         json.dumps(details),
         now,
         list(catalogue),
+        None if credential is None else credential.user_id,
+        None if credential is None else credential.token_hash,
+        None if credential is None else credential.session_hash,
+        None if credential is None else now - credential.session_max_age,
     )
     return _decode(row)

@@ -178,6 +178,13 @@ async def test_from_the_pop_the_agent_sets_the_disposition_and_logs_a_complaint(
     assert (complaint["customer_id"], complaint["channel"]) == (callers.vip, "phone")
 
 
+async def test_an_agent_who_never_set_a_state_is_shown_offline(console: Client, staff: Staff) -> None:
+    async with console.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        while (message := await socket.receive_json(timeout=5))["type"] != "agent_state":
+            pass
+    assert message["state"] == "offline"
+
+
 async def test_the_supervisor_sees_queues_and_agent_states_move(
     console: Client, callers: Callers, staff: Staff
 ) -> None:

@@ -6,12 +6,14 @@ closes, and the customer is asked the CSAT question once."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from aiohttp import WSMsgType
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.keys import EVENTS
@@ -21,8 +23,9 @@ from handlers.chat import link_by_phone
 from handlers.inbox.routing import InboxPolicy, ask_for_agent, run_sweeper
 from handlers.routing.rules import load_rules
 from storage.events import InProcessBus
-from storage.models import Contact, InboxConversation, InboxMessage, OutboxMessage, Survey, User
+from storage.models import ApiToken, Contact, InboxConversation, InboxMessage, OutboxMessage, Survey, User
 from storage.models.base import utcnow
+from storage.users import audit_trail
 from tests.conftest import Staff
 from tests.inbox_fixtures import Client, bot_app, drain, emily, next_chat, set_state, wang
 from tests.routing_fixtures import Callers, seed
@@ -462,3 +465,29 @@ async def test_a_reply_a_dead_sender_held_is_shown_uncertain_and_never_sent_twic
     assert len(api.sent()) == sent_before
     [message] = (await transcript(client, staff, conversation.id))["messages"]  # type: ignore[misc]
     assert message["delivery"] == "uncertain"
+
+
+async def test_a_chat_offered_once_the_agents_token_is_revoked_reads_nothing_and_closes_the_socket(
+    client: Client,
+    api: BotApiStandIn,
+    staff: Staff,
+    callers: Callers,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    customer = emily(client, api)
+    await customer.share("13800000003")
+    async with client.ws_connect("/agent/ws", headers=staff.agent) as socket:
+        while (await socket.receive_json(timeout=5))["type"] != "agent_state":
+            pass  # the socket is open once it sent the availability
+        agent1 = select(User.id).where(User.login == "agent1").scalar_subquery()
+        async with sessions() as session:
+            await session.execute(delete(ApiToken).where(ApiToken.user_id == agent1))
+            await session.commit()
+        await customer.say("/agent")  # agent1 is still active and free: the chat is offered to them
+        while (closed := await socket.receive(timeout=5)).type == WSMsgType.TEXT:
+            assert json.loads(closed.data)["type"] != "chat_offered"
+    assert (closed.type, closed.data, closed.extra) == (WSMsgType.CLOSE, 1008, "signed out")
+    conversation = await conversation_of(sessions, callers.english)
+    assert conversation.agent_id is not None
+    async with sessions() as session:
+        assert await audit_trail(session, "conversation", conversation.id) == []

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handlers import screen_pop
-from handlers.errors import Forbidden, NotFound
+from handlers.errors import Forbidden, NotFound, SignedOut
+from storage import user_sessions
 from storage.db import create_engine, create_sessionmaker
 from storage.models import (
+    ApiToken,
     AuditEntry,
     Complaint,
     Contact,
@@ -30,9 +32,11 @@ from storage.models import (
     Product,
     Survey,
     User,
+    UserSession,
 )
 from storage.models.base import utcnow
-from storage.users import UserRecord, get_by_login
+from storage.sign_in_checks import Credential
+from storage.users import UserRecord, by_token_hash, get_by_login
 from tests.conftest import empty_tables
 
 pytestmark = pytest.mark.postgres
@@ -185,7 +189,13 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], seed: int) -> list[t
 
 
 async def _card(
-    sessions: async_sessionmaker[AsyncSession], user: UserRecord, call_id: str, *, orm: bool, replay: bool
+    sessions: async_sessionmaker[AsyncSession],
+    user: UserRecord,
+    call_id: str,
+    *,
+    orm: bool,
+    replay: bool,
+    credential: Credential | None = None,
 ) -> tuple[Any, list[tuple[Any, ...]]]:
     """The card (or the refusal) and the audit entries it left."""
     async with sessions() as session:
@@ -198,8 +208,10 @@ async def _card(
             await session.execute(select(1))
         assert screen_pop._one_statement(session) is not orm
         try:
-            found: Any = await screen_pop.for_call(session, user, call_id, via="ws", replay=replay)
-        except (Forbidden, NotFound) as refused:
+            found: Any = await screen_pop.for_call(
+                session, user, call_id, via="ws", replay=replay, credential=credential
+            )
+        except (Forbidden, NotFound, SignedOut) as refused:
             found = (type(refused), str(refused))
     async with sessions() as session:
         entries = (
@@ -247,3 +259,86 @@ async def test_the_one_statement_card_is_the_orm_card(engine: AsyncEngine, seed:
     assert offers_seen
     assert peers_seen
     assert complaints_seen
+
+
+MAX_AGE = timedelta(hours=12)
+
+
+async def _credentials(sessions: async_sessionmaker[AsyncSession]) -> tuple[list[str], list[str]]:
+    """Tokens and console sessions of every kind (digests): agent0's and agent1's standing,
+    agent0's ended, past the longest a session may live, or just inside it, agent2's (whom
+    this disables) standing."""
+    now = utcnow()
+    async with sessions() as session:
+        ids = {u.login: u.id for u in (await session.execute(select(User))).scalars()}
+        for login in ("agent0", "agent1", "agent2"):
+            session.add(ApiToken(user_id=ids[login], token_hash=f"token-{login}"))
+            session.add(
+                UserSession(id=f"session-{login}", user_id=ids[login], created_at=now, last_seen_at=now)
+            )
+        old = now - MAX_AGE - timedelta(seconds=1)
+        young = now - MAX_AGE + timedelta(minutes=5)
+        for name, created, ended in (("ended", now, now), ("old", old, None), ("young", young, None)):
+            session.add(
+                UserSession(
+                    id=f"session-{name}",
+                    user_id=ids["agent0"],
+                    created_at=created,
+                    last_seen_at=created,
+                    ended_at=ended,
+                )
+            )
+        (await session.get(User, ids["agent2"])).active = False  # type: ignore[union-attr]
+        await session.commit()
+    tokens = ["token-agent0", "token-agent1", "token-agent2", "token-nobody's"]
+    return tokens, [
+        "session-agent0",
+        "session-agent1",
+        "session-agent2",
+        "session-ended",
+        "session-old",
+        "session-young",
+    ]
+
+
+async def _stands_as_requests_see_it(
+    sessions: async_sessionmaker[AsyncSession], credential: Credential
+) -> bool:
+    """callcenter/auth.py's `still_signed_in`, through the ORM queries a request makes."""
+    async with sessions() as session:
+        now_user = (
+            None if credential.token_hash is None else await by_token_hash(session, credential.token_hash)
+        )
+        if now_user is None and credential.session_hash is not None:
+            live = await user_sessions.live(
+                session, credential.session_hash, created_after=utcnow() - MAX_AGE
+            )
+            now_user = None if live is None else live.user
+    return now_user is not None and now_user.id == credential.user_id
+
+
+async def test_the_one_statement_checks_the_sign_in_as_a_request_does(engine: AsyncEngine) -> None:
+    """Every credential, standing or not, on both paths: the same card or SignedOut, the same
+    audit entries (none when signed out), and signed out exactly when a request would be."""
+    sessions = create_sessionmaker(engine)
+    calls = await _fill(sessions, 3)
+    tokens, console_sessions = await _credentials(sessions)
+    async with sessions() as session:
+        users = [await get_by_login(session, f"agent{i}") for i in range(3)]
+    signed_out = signed_in = 0
+    for user in users:
+        assert user is not None
+        call_id = next(call for _, call, offered in calls if offered == user.login)
+        for token in (None, *tokens):
+            for console_session in (None, *console_sessions):
+                credential = Credential(user.id, token, console_session, MAX_AGE)
+                orm = await _card(sessions, user, call_id, orm=True, replay=False, credential=credential)
+                fast = await _card(sessions, user, call_id, orm=False, replay=False, credential=credential)
+                assert fast == orm, (user.login, token, console_session)
+                stands = await _stands_as_requests_see_it(sessions, credential)
+                assert (fast[0] != (SignedOut, "signed out")) is stands, (user.login, token, console_session)
+                assert bool(fast[1]) is stands  # audited only when it stands (each call has a customer here)
+                signed_in += stands
+                signed_out += not stands
+    assert signed_in
+    assert signed_out

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AgentState, User
@@ -183,14 +183,17 @@ async def agent_states(session: AsyncSession) -> list[AgentStateView]:
     return [_state_view(a, u) for a, u in rows]
 
 
-async def agent_state(session: AsyncSession, user_id: int) -> AgentStateView | None:
+# Each call moves an agent's state twice and their console reads it each time: Core on the
+# table, built once, so no ORM rows are made (through the ORM this read cost most of what
+# the card's own statement did, issue 17). The database, not the event, says the state:
+# events published after commit may arrive out of order.
+_STATE = select(AgentState.__table__.c.state).where(AgentState.__table__.c.user_id == bindparam("user_id"))
+
+
+async def state_name(session: AsyncSession, user_id: int) -> str | None:
     """One agent's state (their console follows it), None before they ever set one."""
-    row = (
-        await session.execute(
-            select(AgentState, User).join(User, User.id == AgentState.user_id).where(User.id == user_id)
-        )
-    ).first()
-    return None if row is None else _state_view(row[0], row[1])
+    connection = await session.connection()
+    return await connection.scalar(_STATE, {"user_id": user_id})
 
 
 @dataclass(frozen=True)
