@@ -8,7 +8,7 @@ import json
 import re
 import shlex
 from collections.abc import AsyncIterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callcenter.app import create_app
 from callcenter.demo_call import CALLER, instructions
 from callcenter.settings import Settings
+from handlers import campaigns
+from handlers.campaigns import CampaignSpec, Policy
 from handlers.complaints.lifecycle import STATES
 from handlers.defaults import TIMEZONE
-from handlers.demo import TEST_CALL_AGENT, load_demo
+from handlers.demo import BORN_TODAY, TEST_CALL_AGENT, load_demo
 from handlers.demo_calls import Agents, Caller, day_calls
 from storage.models import (
     Campaign,
@@ -189,3 +191,31 @@ async def test_the_printed_call_pops_on_the_named_agent_also_after_loading_again
         # The first call is left ringing: loading the demo again hangs it up and frees the agent.
         async with sessions() as session:
             passwords = await load_demo(session)
+
+
+async def test_a_care_campaign_started_on_the_demo_greets_the_customer_born_that_day(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime(2026, 2, 28, 1, 30, tzinfo=UTC)  # 09:30 on 28 February in Shanghai
+    async with sessions() as session:
+        await load_demo(session, now=now)
+        born_today = await session.scalar(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.kind == "phone", CustomerIdentity.value == BORN_TODAY
+            )
+        )
+    midnight = datetime.combine(now.astimezone(ZONE).date(), time(), ZONE)
+    spec = CampaignSpec(
+        name="Birthdays today", kind="care", audience={"occasions": ["birthday"]}, starts_at=midnight
+    )
+    async with sessions() as session:
+        campaign = await campaigns.create(session, spec, created_by=None, schedule=True, now=now)
+    await campaigns.expand_due(sessions, Policy(), now=now)
+    async with sessions() as session:
+        greeted = (
+            await session.scalars(
+                select(CampaignTarget.customer_id).where(CampaignTarget.campaign_id == campaign.id)
+            )
+        ).all()
+    # The demo's other birthdays (19 July, 2 November) are other days.
+    assert greeted == [born_today]
