@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from handlers.errors import InvalidInput
 from handlers.identities import national_number, normalise_phone
 from handlers.phone_fast import PhoneReader
+from handlers.routing.route import caller_language
 
 REGIONS = ("CN", "DE", "GB", "US", "CH", "FR", "IN", "BR", "JP", "RU")
 KINDS = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE)
@@ -92,3 +93,25 @@ def test_a_leading_zero_is_the_national_prefix_of_the_default_region() -> None:
 
 def test_a_national_prefix_other_than_zero_still_reads_when_nothing_else_fits() -> None:
     assert normalise_phone("8 916 123 45 67", "RU") == "+79161234567"
+
+
+def greeting_by_parse(caller: str, region: str) -> str:
+    """How a stranger's greeting language was found before the shortcut: by parsing."""
+    try:
+        country = phonenumbers.region_code_for_number(phonenumbers.parse(caller))
+    except phonenumbers.NumberParseException:
+        return "zh"
+    return "en" if country and country != region else "zh"
+
+
+@settings(max_examples=300, deadline=None)
+@example(number="+14165550123", region="US")  # Toronto: +1 is shared, the parse says CA
+@example(number="+8613800000001", region="CN")
+@example(number="+447700900123", region="CN")
+@given(
+    number=st.one_of(valid_numbers(), st.text(alphabet="+0123456789", min_size=1, max_size=16)),
+    region=st.sampled_from(REGIONS),
+)
+def test_a_strangers_greeting_language_is_the_one_their_number_parses_to(number: str, region: str) -> None:
+    caller = number if number.startswith("+") else "+" + number
+    assert caller_language(False, None, caller, region) == greeting_by_parse(caller, region)
