@@ -316,7 +316,8 @@ def serve_standin(port: int) -> None:
     async def stats(_: web.Request) -> web.Response:
         sent = standin.sent()
         chats = {str(call.params.get("chat_id")) for call in sent}
-        return web.json_response({"sent": len(sent), "chats": len(chats)})
+        cpu = time.process_time()
+        return web.json_response({"sent": len(sent), "chats": len(chats), "cpu_s": cpu})
 
     async def reset(_: web.Request) -> web.Response:
         standin.calls.clear()
@@ -365,6 +366,7 @@ def fan_out(target: Any, args_for: Any, options: argparse.Namespace) -> dict[str
             "p50_ms": percentile(latencies, 0.5) * 1000,
             "p99_ms": percentile(latencies, 0.99) * 1000,
             "errors": sum(answer[2] for answer in answers),
+            "cpu_ms": sum(answer[3] for answer in answers if len(answer) > 3) * 1000 / len(latencies),
         }
     return result
 
@@ -401,12 +403,12 @@ def drive_channel(base: str, first: int, count: int, concurrency: int, out: Any)
                 failures += delivery.status != "sent"
 
         try:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             await bot.session.close()
-        out.put((latencies, elapsed, failures))
+        out.put((latencies, elapsed, failures, cpu))
 
     asyncio.run(main())
 
@@ -458,6 +460,8 @@ def dispatch_worker(
     whole: list[tuple[float, float]] = []
     wire: list[tuple[float, float]] = []
     outcomes: dict[str, int] = {}
+    # (monotonic, process CPU seconds) after every pass: this process's CPU in the window
+    clocks: list[tuple[float, float]] = []
 
     class NoChannel:
         """Sends nothing and says it went: what contactdesk manages without any channel."""
@@ -507,6 +511,7 @@ def dispatch_worker(
                     outcomes[status] = outcomes.get(status, 0) + n
                 idle = 0 if done else idle + 1
                 window.add(done.get("sent", 0), options.warmup, options.send, exhausted=idle >= 3)
+                clocks.append((time.monotonic(), time.process_time()))
         finally:
             await bot.session.close()
             await engine.dispose()
@@ -520,7 +525,7 @@ def dispatch_worker(
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(options.profile)
-    out.put((whole, wire, outcomes))
+    out.put((whole, wire, outcomes, clocks))
 
 
 def dispatch(
@@ -549,6 +554,12 @@ def dispatch(
         for status, n in answer[2].items():
             outcomes[status] = outcomes.get(status, 0) + n
 
+    cpu = 0.0
+    for answer in answers:
+        inside = [used for at, used in answer[3] if start <= at <= end + 0.05]
+        if inside:
+            cpu += inside[-1] - inside[0]
+
     async def check() -> tuple[dict[str, Any], dict[str, int]]:
         received = await standin_call(base, "GET", "/stats")
         connection = await asyncpg.connect(asyncpg_dsn(url))
@@ -573,10 +584,35 @@ def dispatch(
         "received": received,
         "statuses": statuses,
         "errors": sum(n for status, n in outcomes.items() if status != "sent"),
+        "cpu_ms": cpu * 1000 / sent if sent else float("nan"),
+        "busy": cpu / elapsed if elapsed > 0 else float("nan"),
     }
 
 
 # --- the run -----------------------------------------------------------------------------------
+
+
+def standin_cpu(base: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`run`'s figures, with the stand-in's CPU per message it received meanwhile (the warm-up
+    included: the stand-in cannot tell the measured window)."""
+    before = asyncio.run(standin_call(base, "GET", "/stats"))
+    figures = run()
+    after = asyncio.run(standin_call(base, "GET", "/stats"))
+    received = after["sent"] - before["sent"]
+    figures["standin_cpu_ms"] = (after["cpu_s"] - before["cpu_s"]) * 1000 / received if received else 0.0
+    return figures
+
+
+
+def cpu_cell(figures: dict[str, Any]) -> str:
+    if not figures.get("cpu_ms"):
+        return "-"
+    busy = f" ({figures['busy']:.0%})" if "busy" in figures else ""
+    return f"{figures['cpu_ms']:.2f}{busy}"
+
+
+def standin_cell(figures: dict[str, Any]) -> str:
+    return f"{figures['standin_cpu_ms']:.2f}" if "standin_cpu_ms" in figures else "-"
 
 
 def print_profile(path: str, lines: int = 30) -> None:
@@ -630,10 +666,10 @@ def main() -> None:
         print("dispatch: the stand-in's ceiling ...", flush=True)
         top = ceiling(base, options)
         print("dispatch: the channel alone ...", flush=True)
-        alone = channel_alone(base, options)
+        alone = standin_cpu(base, lambda: channel_alone(base, options))
         asyncio.run(standin_call(base, "POST", "/reset"))
         print("dispatch: contactdesk dispatch_once ...", flush=True)
-        ours = dispatch(url, base, options, expanded["campaign_id"])
+        ours = standin_cpu(base, lambda: dispatch(url, base, options, expanded["campaign_id"]))
         print("dispatch: contactdesk dispatch_once with a channel that sends nothing ...", flush=True)
         bare = dispatch(url, base, options, expanded["campaign_id"], null=True)
     finally:
@@ -678,6 +714,7 @@ def main() -> None:
     )
     print(
         f"{'target':44} {'msgs':>8} {'msgs/s':>8} {'p50 ms':>14} {'p99 ms':>8} {'errors':>7} {'vs ceiling':>11}"
+        f" {'CPU ms/msg':>11} {'stand-in':>9}"
     )
     rows = (
         ("stand-in ceiling: raw aiohttp POSTs", top, ""),
@@ -690,6 +727,7 @@ def main() -> None:
         print(
             f"{label:44} {int(r['messages']):8,} {r['rate']:8.0f} {p50:>14} {r['p99_ms']:8.2f} "
             f"{int(r['errors']):7d} {r['rate'] / top['rate']:10.2f}x"
+            f" {cpu_cell(r):>11} {standin_cell(r):>9}"
         )
     received = ours["received"]
     print(
@@ -697,6 +735,11 @@ def main() -> None:
         f"the stand-in received {received['sent']:,} sendMessage for {received['chats']:,} chats "
         f"(duplicates: {received['sent'] - received['chats']}); "
         f"targets now {json.dumps(ours['statuses'], sort_keys=True)}"
+    )
+    print(
+        "CPU ms/msg: the sending process's own CPU per message in the measured window (for "
+        "dispatch, the share of one core it kept busy in brackets); stand-in: the Bot API "
+        "stand-in's CPU per sendMessage it answered. PostgreSQL's is not counted."
     )
     if options.profile:
         print_profile(options.profile)
@@ -712,6 +755,9 @@ def main() -> None:
         dispatch_vs_channel=ours["rate"] / alone["rate"],
         dispatch_vs_ceiling=ours["rate"] / top["rate"],
         dispatch_p99_ms=ours["p99_ms"],
+        dispatch_cpu_ms=ours["cpu_ms"],
+        noop_cpu_ms=bare["cpu_ms"],
+        channel_cpu_ms=alone["cpu_ms"],
         duplicates=received["sent"] - received["chats"],
     )
 
