@@ -603,7 +603,6 @@ def standin_cpu(base: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return figures
 
 
-
 def cpu_cell(figures: dict[str, Any]) -> str:
     if not figures.get("cpu_ms"):
         return "-"
