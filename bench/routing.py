@@ -213,8 +213,41 @@ def peak_rss_mb(pid: int | None) -> float:
         return float("nan")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """A process's CPU time so far (user + system, Linux), NaN where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def backends(dsn: str) -> list[int]:
+    """The PostgreSQL backends connected to the bench database (the server's pools)."""
+    import asyncpg
+
+    async def read() -> list[int]:
+        connection = await asyncpg.connect(dsn)
+        try:
+            rows = await connection.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await connection.close()
+        return [row["pid"] for row in rows]
+
+    return asyncio.run(read())
+
+
 def measure(
-    target: Any, args: tuple[Any, ...], port: int, path: str, make: Any, options: argparse.Namespace
+    target: Any,
+    args: tuple[Any, ...],
+    port: int,
+    path: str,
+    make: Any,
+    options: argparse.Namespace,
+    dsn: str,
 ) -> dict[str, float]:
     server = multiprocessing.Process(target=target, args=args, daemon=True)
     server.start()
@@ -223,6 +256,9 @@ def measure(
         out: Any = multiprocessing.Queue()
         # warm-up, then the measured run
         for duration, count in ((1.0, 500), (options.seconds, options.max_requests)):
+            database = backends(dsn)
+            server_cpu = cpu_seconds(server.pid)
+            database_cpu = sum(cpu_seconds(pid) for pid in database)
             client = multiprocessing.Process(
                 target=drive,
                 args=(f"http://127.0.0.1:{port}{path}", make, options.concurrency, duration, count, out),
@@ -230,8 +266,15 @@ def measure(
             client.start()
             latencies, elapsed, errors = out.get(timeout=duration + 120)
             client.join()
+            server_cpu = cpu_seconds(server.pid) - server_cpu
+            database_cpu = sum(cpu_seconds(pid) for pid in database) - database_cpu
         result = summary(latencies, elapsed)
         result["errors"] = errors
+        # CPU per request: the server process's own, and its database backends' (those open
+        # after the warm-up; on these benches the pools open there and stay)
+        result["server_cpu_ms"] = server_cpu * 1000 / max(len(latencies), 1)
+        result["server_busy"] = server_cpu / elapsed
+        result["database_cpu_ms"] = database_cpu * 1000 / max(len(latencies), 1)
         result["server_mb"] = peak_rss_mb(server.pid)
         return result
     finally:
@@ -277,13 +320,13 @@ def main() -> None:
     make_cti = cti_request(options.customers)
     results = {
         "floor: parse + fixed answer": measure(
-            serve_floor, ("bare", 18601, dsn), 18601, "/telephony/cti", make_cti, options
+            serve_floor, ("bare", 18601, dsn), 18601, "/telephony/cti", make_cti, options, dsn
         ),
         "floor: parse + 1 indexed fetch": measure(
-            serve_floor, ("fetch", 18602, dsn), 18602, "/telephony/cti", make_cti, options
+            serve_floor, ("fetch", 18602, dsn), 18602, "/telephony/cti", make_cti, options, dsn
         ),
         "contactdesk CTI newCall": measure(
-            serve_app, (18603, url, not options.async_commit), 18603, "/telephony/cti", make_cti, options
+            serve_app, (18603, url, not options.async_commit), 18603, "/telephony/cti", make_cti, options, dsn
         ),
         "contactdesk Twilio voice": measure(
             serve_app,
@@ -292,6 +335,7 @@ def main() -> None:
             "/telephony/twilio/voice",
             twilio_request(options.customers, 18604),
             options,
+            dsn,
         ),
     }
     floor = results["floor: parse + 1 indexed fetch"]["rps"]
@@ -301,19 +345,25 @@ def main() -> None:
     )
     print(
         f"{'target':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs fetch floor':>15}"
-        f" {'server MB':>10}"
+        f" {'server MB':>10} {'server CPU ms':>14} {'db CPU ms':>10}"
     )
     for label, r in results.items():
         print(
             f"{label:34} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['errors']):7d} {r['rps'] / floor:14.2f}x"
-            f" {r['server_mb']:10.0f}"
+            f" {r['server_mb']:10.0f} {r['server_cpu_ms']:7.3f} ({r['server_busy']:3.0%}) {r['database_cpu_ms']:10.3f}"
         )
+    print(
+        "CPU ms: per request, the server process's own (the share of one core it kept busy in "
+        "brackets) and its PostgreSQL backends'; the load generator's is not counted"
+    )
     values: dict[str, float] = {}
     for (_label, r), short in zip(results.items(), ("bare", "floor", "cti", "twilio"), strict=True):
         values.update(
             {f"{short}_rps": r["rps"], f"{short}_p99_ms": r["p99_ms"], f"{short}_errors": r["errors"]}
         )
         values[f"{short}_server_mb"] = r["server_mb"]
+        values[f"{short}_server_cpu_ms"] = r["server_cpu_ms"]
+        values[f"{short}_database_cpu_ms"] = r["database_cpu_ms"]
         values[f"{short}_vs_floor"] = r["rps"] / floor
     for short in ("cti", "twilio"):
         values[f"{short}_p99_vs_floor_p99"] = values[f"{short}_p99_ms"] / max(values["floor_p99_ms"], 1e-9)

@@ -84,7 +84,7 @@ async def ended(
 ) -> CallUpdate:
     compiled = app[ROUTING].compiled
     if compiled is not None:  # on PostgreSQL: one statement, as routing
-        update = await end_compiled(compiled, call_id, cause=cause, duration=duration, now=now)
+        update = await end_compiled(compiled, app[EVENTS], call_id, cause=cause, duration=duration, now=now)
         if update is not None:
             return update
     async with app[SESSIONS]() as session:
@@ -107,7 +107,7 @@ async def _let_routing_unwind(app: web.Application) -> None:
 
 
 async def _compiled_routing(app: web.Application) -> AsyncIterator[None]:
-    """On PostgreSQL with its event bus (the statements NOTIFY): route new calls with the
+    """On PostgreSQL with its event bus: route new calls with the
     compiled rules, and end calls in one statement. A rule file the compiler cannot take
     keeps the Python engine (and the ORM's hangup)."""
     settings = app[SETTINGS]

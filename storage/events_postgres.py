@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 
 PREFIX = "contactdesk_"
 NOTIFY_LIMIT = 7900  # PostgreSQL refuses payloads of 8000 bytes or more
+# Every event waiting at that moment, in one transaction, in the order they were published.
+# (PostgreSQL delivers identical events of one transaction once: they say the same thing.)
+NOTIFY_MANY = (
+    "SELECT count(pg_notify(e.channel, e.payload)) FROM unnest($1::text[], $2::text[]) AS e(channel, payload)"
+)
 
 
 async def no_reset(_connection: asyncpg.Connection) -> None:
@@ -26,8 +31,15 @@ async def no_reset(_connection: asyncpg.Connection) -> None:
 
 class PostgresBus:
     """One LISTEN connection per instance fans notifications out to local subscribers; NOTIFY
-    goes through a small pool of its own, so a publisher never waits behind the listener and
-    concurrent calls do not share one connection (asyncpg refuses overlapping operations)."""
+    goes through a connection of its own, so a publisher never waits behind the listener.
+
+    Events are sent in batches: whatever was published while the previous batch was on its
+    way goes as one statement. A transaction that NOTIFYs holds a lock of the whole cluster
+    from its NOTIFY until its commit is on disk (PostgreSQL's async.c: the notification queue
+    is kept in commit order), so one transaction per event serialises every publisher on
+    that lock, and a NOTIFY inside a routing transaction serialised the routing itself
+    (docs/telephony.md). The publisher's transactions skip the wait for the disk: a
+    notification does not outlive a crash of the server anyway."""
 
     def __init__(self, dsn: str, *, timeout: float = 10.0) -> None:
         self._dsn = dsn
@@ -40,6 +52,8 @@ class PostgresBus:
         self._reconnecting: asyncio.Task[None] | None = None
         self._channels: dict[str, int] = {}
         self._lock = asyncio.Lock()
+        self._waiting: list[tuple[str, str, asyncio.Future[None]]] = []
+        self._sending: asyncio.Task[None] | None = None
 
     async def _connection(self) -> asyncpg.Connection:
         current = self._listener
@@ -82,23 +96,54 @@ class PostgresBus:
         task.add_done_callback(lambda _t: None)
 
     async def publish(self, channel: str, event: Event) -> None:
+        """Returns once the event's batch is committed (the subscribers of every instance
+        hear it from then on); raises what sending the batch raised."""
         payload = json.dumps(event, separators=(",", ":"), default=str)
         if len(payload.encode()) > NOTIFY_LIMIT:
             raise ValueError("event too large for NOTIFY: publish ids, let receivers load the rest")
+        sent = asyncio.get_running_loop().create_future()
+        self._waiting.append((PREFIX + channel, payload, sent))
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.get_running_loop().create_task(self._send_waiting())
+        await sent
+
+    async def _publisher(self) -> asyncpg.Pool:
         if self._publishers is None:
             async with self._lock:
                 if self._publishers is None:
                     self._publishers = await asyncpg.create_pool(
                         self._dsn,
                         min_size=1,
-                        max_size=4,
+                        max_size=1,
                         timeout=self._timeout,
                         command_timeout=self._timeout,
+                        server_settings={"synchronous_commit": "off"},
                         # A NOTIFY leaves no session state behind: no reset query (a second
-                        # round trip) each time a publisher hands its connection back.
+                        # round trip) each time the publisher hands its connection back.
                         reset=no_reset,
                     )
-        await self._publishers.execute("SELECT pg_notify($1, $2)", PREFIX + channel, payload)
+        return self._publishers
+
+    async def _send_waiting(self) -> None:
+        """One batch at a time, so that events arrive in the order they were published."""
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                publisher = await self._publisher()
+                await publisher.execute(NOTIFY_MANY, [b[0] for b in batch], [b[1] for b in batch])
+            except Exception as error:
+                for _channel, _payload, sent in batch:
+                    if not sent.done():
+                        sent.set_exception(error)
+                continue
+            except BaseException:  # cancelled (a close that could not wait): nobody waits on
+                for _channel, _payload, sent in batch + self._waiting:
+                    sent.cancel()
+                self._waiting = []
+                raise
+            for _channel, _payload, sent in batch:
+                if not sent.done():
+                    sent.set_result(None)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Event]]:
@@ -129,6 +174,11 @@ class PostgresBus:
 
     async def close(self) -> None:
         self._channels.clear()  # no reconnecting from here on
+        if self._sending is not None and not self._sending.done():
+            # what was published before the close still goes out, within the timeout
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._sending), self._timeout)
+            self._sending.cancel()
         if self._reconnecting is not None:
             self._reconnecting.cancel()
         if self._listener is not None and not self._listener.is_closed():

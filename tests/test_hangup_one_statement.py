@@ -236,7 +236,12 @@ async def play(url: str, scene: Scene, *, one_statement: bool) -> tuple[Any, ...
                 if one_statement:
                     answers.append(
                         await end_compiled(
-                            compiled, hangup.call_id, cause=hangup.cause, duration=hangup.duration, now=NOW
+                            compiled,
+                            bus,
+                            hangup.call_id,
+                            cause=hangup.cause,
+                            duration=hangup.duration,
+                            now=NOW,
                         )
                     )
                 else:

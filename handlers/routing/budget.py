@@ -145,16 +145,15 @@ async def decide(
         reason = "fallback-timeout" if isinstance(error, TimeoutError) else "fallback-database"
         log.warning("routing call %s fell back to the default queue: %s", call.call_id, type(error).__name__)
         return fallback_decision(routing.rules, reason)
-    if not decision.repeat and not decision.announced:
-        if decision.agent:
-            await publish.call_event(
+    if not decision.repeat:
+        try:
+            await publish.routed(
                 events,
-                "call_offered",
                 call.call_id,
                 agent=decision.agent,
                 customer_id=decision.customer_id,
                 queue=decision.queue,
             )
-            await publish.agent_state(events, decision.agent, "busy")
-        await publish.queues_changed(events)
+        except Exception:  # the call is routed and logged: the PBX gets its answer without the pop
+            log.exception("call %s routed, but its events could not be published", call.call_id)
     return decision

@@ -159,12 +159,9 @@ async def ended(
             await presence.release_agent(session, contact.agent_id, now)
         await session.commit()
     update = CallUpdate(call_id, contact.agent_login, contact.customer_id, contact.queue, known=True)
-    await publish.call_event(
-        events, "call_ended", call_id, agent=update.agent, customer_id=update.customer_id, queue=update.queue
+    await publish.ended(
+        events, call_id, agent=update.agent, customer_id=update.customer_id, queue=update.queue
     )
-    await publish.queues_changed(events)
-    if update.agent:
-        await publish.agent_state(events, update.agent, "available")
     return update
 
 

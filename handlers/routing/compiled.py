@@ -1,7 +1,9 @@
 """Routing a new call with the rules compiled into one PostgreSQL statement
-(storage/routing/hot_path.py): the same decision as `route.route_call`, in one round trip,
-its events sent by the statement itself. A call id already logged (a repeated webhook, or
-the caller's answer to the IVR menu) goes the Python engine's way, which knows both.
+(storage/routing/hot_path.py): the same decision as `route.route_call`, in one round trip;
+its events are published after the commit, as the Python engine's are (a NOTIFY inside
+the statement held PostgreSQL's notification lock across the commit: docs/telephony.md).
+A call id already logged (a repeated webhook, or the caller's answer to the IVR menu) goes
+the Python engine's way, which knows both.
 A call's end is one statement too (`end_compiled`): `calls.ended`'s work and events."""
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from datetime import datetime
 
 from handlers.errors import InvalidInput
 from handlers.identities import mask
+from handlers.routing import publish
 from handlers.routing.calls import CallUpdate
 from handlers.routing.route import Decision, caller_language, caller_number, log, new_decision
 from handlers.routing.rules import InboundCall, Rules, call_holds, no_rule_matched, resolve_queue
+from storage.events import EventBus
 from storage.models.base import utcnow
 from storage.routing.hot_path import REFUSED, CompiledRouting, CompiledRule, PerCall
 from storage.routing.presence import AgentEndpoint
@@ -67,8 +71,8 @@ async def route_compiled(
     region: str,
     now: datetime,
 ) -> Decision | None:
-    """The decision for a new call, announced already (`announced`); None when the call id
-    was logged before: then nothing was claimed, logged or announced."""
+    """The decision for a new call, to be announced by the caller (`budget.decide`); None
+    when the call id was logged before: then nothing was claimed or logged."""
     if not call.call_id.strip():
         raise InvalidInput("call_id is required", field="call_id")
     values, caller = per_call(rules, call, queues, region=region, now=now)
@@ -97,12 +101,12 @@ async def route_compiled(
         language=routed.language,
         tier=routed.tier,
         contact_id=routed.contact_id,
-        announced=True,
     )
 
 
 async def end_compiled(
     compiled: CompiledRouting,
+    events: EventBus,
     call_id: str,
     *,
     channel: str = "phone",
@@ -110,12 +114,13 @@ async def end_compiled(
     duration: int | None = None,
     now: datetime | None = None,
 ) -> CallUpdate | None:
-    """`calls.ended` in one statement, its events sent by the statement. None when the
-    database refuses a value: the ORM's path reports it as usual."""
+    """`calls.ended` in one statement, then its events. None when the database refuses a
+    value: the ORM's path reports it as usual."""
     try:
         ended = await compiled.end(channel, call_id, now or utcnow(), cause, duration)
     except REFUSED:
         return None
     if ended is None:
         return CallUpdate(call_id, None, None, None, known=False)
+    await publish.ended(events, call_id, agent=ended.agent, customer_id=ended.customer_id, queue=ended.queue)
     return CallUpdate(call_id, ended.agent, ended.customer_id, ended.queue, known=True)

@@ -49,8 +49,6 @@ class Decision:
     fallback: bool = False
     repeat: bool = False
     contact_id: int | None = field(default=None, compare=False)
-    # Told to the screen pop and the supervisor view already (the compiled statement's NOTIFYs).
-    announced: bool = field(default=False, compare=False)
 
 
 def caller_language(known: bool, language: str | None, caller: str | None, region: str) -> str:

@@ -1,8 +1,10 @@
 """Routing a new call on PostgreSQL in one round trip: the rules, compiled at start into one
 prepared statement that reads the caller's facts, picks the first matching rule, claims an
-agent (SKIP LOCKED), logs the contact and NOTIFYs the screen pop and the supervisor view,
-all in the statement's own transaction. asyncpg directly, not the ORM: this runs for every
-call (bench/routing.py, docs/telephony.md).
+agent (SKIP LOCKED) and logs the contact, in the statement's own transaction. asyncpg
+directly, not the ORM: this runs for every call (bench/routing.py, docs/telephony.md).
+The events (the screen pop, the supervisor view) are the caller's to publish once the
+statement has committed: a NOTIFY in here would hold PostgreSQL's cluster-wide notification
+lock until the commit is on disk, and so let one routed call commit at a time.
 
 What does not depend on the caller (the IVR input, the number dialled, hours and days, the
 queue after business hours and overflow, whether the rule offers the menu first) is worked
@@ -10,8 +12,8 @@ out in Python before the statement and passed as one array per rule; the conditi
 caller are compiled into a CASE. The Python engine (handlers/routing/rules.py) stays the
 reference: tests/test_routing_compiled.py compares the two on random rule files.
 
-A call's end (`HANG_UP`) is one statement on the same connections too: the stamp, the agent
-freed and the three events; the ORM's `handlers/routing/calls.py::ended` stays its
+A call's end (`HANG_UP`) is one statement on the same connections too: the stamp and the
+agent freed (its three events published after it); the ORM's `handlers/routing/calls.py::ended` stays its
 reference (tests/test_hangup_one_statement.py)."""
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from typing import Any
 import asyncpg
 
 from storage.complaints import OPEN_STATES
-from storage.events import CALLS, SUPERVISOR
-from storage.events_postgres import PREFIX, no_reset
+from storage.events_postgres import no_reset
 
 # asyncpg's errors, for callers that fall back when the database cannot answer.
 ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -149,7 +150,6 @@ def compile_rules(rules: Sequence[CompiledRule]) -> str:
               AND u.skills @> d.skills
               AND (NOT d.by_language OR u.languages @> jsonb_build_array(d.lang))
             ORDER BY a.since LIMIT 1"""
-    calls, supervisor = _text(PREFIX + CALLS), _text(PREFIX + SUPERVISOR)
     # Built from the operator's rule file at start, every value quoted by _text: no request
     # text reaches the statement but as a parameter.
     return f"""
@@ -196,13 +196,7 @@ WITH f AS (
 )
 SELECT ins.id AS contact_id, d.rule, d.id AS customer_id, d.name, d.tier, d.lang,
        u.login, u.twilio_client, u.phone,
-       ins.id IS NOT NULL AND d.claim AND claimed.user_id IS NULL AND EXISTS ({candidates}) AS locked_out,
-       CASE WHEN ins.id IS NOT NULL AND u.login IS NOT NULL THEN pg_notify({calls}, json_build_object(
-           'type', 'call_offered', 'call_id', $2::text, 'agent', u.login, 'customer_id', d.id,
-           'queue', d.queue)::text) END AS offered,
-       CASE WHEN ins.id IS NOT NULL AND u.login IS NOT NULL THEN pg_notify({supervisor}, json_build_object(
-           'type', 'agent_state', 'agent', u.login, 'state', 'busy')::text) END AS busy,
-       CASE WHEN ins.id IS NOT NULL THEN pg_notify({supervisor}, '{{"type":"queues_changed"}}') END AS moved
+       ins.id IS NOT NULL AND d.claim AND claimed.user_id IS NULL AND EXISTS ({candidates}) AS locked_out
 FROM d LEFT JOIN ins ON true LEFT JOIN claimed ON true LEFT JOIN users u ON u.id = claimed.user_id
 """  # noqa: S608
 
@@ -210,7 +204,7 @@ FROM d LEFT JOIN ins ON true LEFT JOIN claimed ON true LEFT JOIN users u ON u.id
 # A second try at the agent claim, for a call logged without one because every agent who
 # qualified was being claimed by another call at that instant (rare: each lock lasts one
 # statement). It takes the agent and gives the contact to them in one statement.
-CLAIM_AGAIN = f"""
+CLAIM_AGAIN = """
 WITH picked AS (
     SELECT a.user_id FROM agent_states a JOIN users u ON u.id = a.user_id
     WHERE a.state = 'available' AND a.active_contacts < a.capacity AND u.active
@@ -229,21 +223,15 @@ WITH picked AS (
     FROM logged WHERE s.user_id = logged.agent_id
     RETURNING s.user_id
 )
-SELECT u.login, u.twilio_client, u.phone,
-       pg_notify({_text(PREFIX + CALLS)}, json_build_object(
-           'type', 'call_offered', 'call_id', $6::text, 'agent', u.login, 'customer_id', $7::bigint,
-           'queue', $8::text)::text) AS offered,
-       pg_notify({_text(PREFIX + SUPERVISOR)}, json_build_object(
-           'type', 'agent_state', 'agent', u.login, 'state', 'busy')::text) AS busy
+SELECT u.login, u.twilio_client, u.phone
 FROM claimed JOIN users u ON u.id = claimed.user_id
-"""  # noqa: S608
-# A call's end (handlers/routing/calls.py::ended, the reference): stamp it, free its agent and
-# announce it, in one statement. The stamp is conditional (`ended_at IS NULL`, rechecked on the
+"""
+# A call's end (handlers/routing/calls.py::ended, the reference): stamp it and free its agent
+# in one statement; the caller announces it. The stamp is conditional (`ended_at IS NULL`, rechecked on the
 # row's latest version once a concurrent hangup commits) and only the statement that stamped
 # the call releases its agent, so two hangups that cross free the agent once. A call ended
-# already is announced again and changes nothing; an unknown call returns no row and
-# announces nothing.
-HANG_UP = f"""
+# already changes nothing (and is announced again); an unknown call returns no row.
+HANG_UP = """
 WITH known AS (
     SELECT k.customer_id, k.queue, u.login
     FROM contacts k LEFT JOIN users u ON u.id = k.agent_id
@@ -265,15 +253,9 @@ WITH known AS (
     FROM stamped WHERE s.user_id = stamped.agent_id
     RETURNING s.user_id
 )
-SELECT known.login, known.customer_id, known.queue, EXISTS (SELECT 1 FROM stamped) AS stamped,
-       pg_notify({_text(PREFIX + CALLS)}, json_build_object(
-           'type', 'call_ended', 'call_id', $2::text, 'agent', known.login,
-           'customer_id', known.customer_id, 'queue', known.queue)::text) AS ended,
-       pg_notify({_text(PREFIX + SUPERVISOR)}, '{{"type":"queues_changed"}}') AS moved,
-       CASE WHEN known.login IS NOT NULL THEN pg_notify({_text(PREFIX + SUPERVISOR)}, json_build_object(
-           'type', 'agent_state', 'agent', known.login, 'state', 'available')::text) END AS available
+SELECT known.login, known.customer_id, known.queue, EXISTS (SELECT 1 FROM stamped) AS stamped
 FROM known
-"""  # noqa: S608
+"""
 
 # How long to wait before each further try: the locks in the way last one statement.
 CLAIM_RETRIES = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.1, 0.2)
@@ -283,7 +265,7 @@ _QUEUES = "SELECT name, opens, closes, days, timezone, overflow FROM queues"
 
 @dataclass(frozen=True)
 class Ended:
-    """A known call's end, announced already; `stamped` False: it had ended before."""
+    """A known call's end; `stamped` False: it had ended before."""
 
     agent: str | None
     customer_id: int | None
@@ -388,9 +370,6 @@ class CompiledRouting:
                 bool(spec and spec.agent_language),
                 routed["lang"],
                 call.now,
-                call.call_id,
-                routed["customer_id"],
-                call.queues[rule],
             )
             if row is not None:
                 return row
