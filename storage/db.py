@@ -94,9 +94,12 @@ def create_engine(
 
 # SQLSTATE classes that mean "the database cannot serve now", not "the request is wrong":
 # connection exceptions, insufficient resources (too many connections), operator
-# intervention (57014 is a statement timeout, 57P01 an admin shutdown), a lock not granted.
+# intervention (57014 is a statement timeout, 57P01 an admin shutdown), a lock not granted,
+# and a transaction the server rolled back for a retry to pass: a serialization failure
+# (40001, also what a hot standby raises when replaying the primary cancels a report's
+# statement: "conflict with recovery") or a deadlock (40P01).
 _UNAVAILABLE_CLASSES = ("08", "53", "57")
-_UNAVAILABLE_STATES = ("55P03",)
+_UNAVAILABLE_STATES = ("55P03", "40001", "40P01")
 
 
 def _sqlstate(error: BaseException) -> str:

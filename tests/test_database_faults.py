@@ -146,3 +146,57 @@ async def test_with_the_database_down_the_api_answers_503_json_at_once() -> None
         hangup = await client.post("/telephony/cti", json={"event": "hangup", "call_id": "x"}, headers=CTI)
     assert (status, body["error"]) == (503, "database-unavailable")
     assert hangup.status == 503
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "conflict",
+    [
+        # Two REPEATABLE READ transactions change one row: the second must start again (40001,
+        # the state a hot standby gives a report cancelled by replay, "conflict with recovery").
+        "serialization",
+        # Two transactions lock two rows in opposite orders: one is rolled back (40P01).
+        "deadlock",
+    ],
+)
+async def test_a_transaction_the_database_rolled_back_for_a_retry_is_a_503(
+    postgres_database: str, conflict: str
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.db import create_engine, unavailable
+
+    engine = create_engine(postgres_database)
+    try:
+        async with engine.begin() as setup:
+            await setup.execute(text("CREATE TABLE IF NOT EXISTS fault_rows (id int PRIMARY KEY, n int)"))
+            await setup.execute(text("DELETE FROM fault_rows"))
+            await setup.execute(text("INSERT INTO fault_rows VALUES (1, 0), (2, 0)"))
+        async with engine.connect() as first, engine.connect() as second:
+            if conflict == "serialization":
+                await first.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+                await first.execute(text("SELECT n FROM fault_rows WHERE id = 1"))
+                await second.execute(text("UPDATE fault_rows SET n = 1 WHERE id = 1"))
+                await second.commit()
+                with pytest.raises(DBAPIError) as raised:
+                    await first.execute(text("UPDATE fault_rows SET n = 2 WHERE id = 1"))
+                failure: BaseException = raised.value
+            else:
+                await first.execute(text("UPDATE fault_rows SET n = 1 WHERE id = 1"))
+                await second.execute(text("UPDATE fault_rows SET n = 1 WHERE id = 2"))
+                crossing = asyncio.ensure_future(
+                    second.execute(text("UPDATE fault_rows SET n = 2 WHERE id = 1"))
+                )
+                await asyncio.sleep(0.2)  # the second waits for the first's row
+                outcomes = await asyncio.gather(
+                    first.execute(text("UPDATE fault_rows SET n = 2 WHERE id = 2")),
+                    crossing,
+                    return_exceptions=True,
+                )
+                (failure,) = [o for o in outcomes if isinstance(o, BaseException)]
+        assert unavailable(failure)
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DROP TABLE fault_rows"))
+    finally:
+        await engine.dispose()
