@@ -278,6 +278,48 @@ async def test_a_repeated_webhook_gets_the_same_answer_and_no_second_agent(datab
     assert await claims(database) == {"agent1": 1}
 
 
+async def test_64_calls_on_a_fresh_instance_open_no_more_connections_than_its_pool(database: str) -> None:
+    """The first calls find neither the queues read nor the routing connections open: one of
+    them reads and opens, the others wait for it (they used to open a pool and read the
+    queues each, 64 backends forked and closed again at every start)."""
+    from handlers.routing.budget import CallRouting, decide
+    from storage.events import InProcessBus
+
+    await agents(database, 20, 1000)
+    connection = await asyncpg.connect(dsn(database))
+    sessions_so_far = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    engine = create_engine(database)
+    routing = CallRouting(rules=ONE_RULE, budget=30)
+    routing.compiled = CompiledRouting(
+        dsn(database), compiled_rules(ONE_RULE), pool_size=4, statement_timeout=5
+    )
+    events = InProcessBus()
+    try:
+        before = await connection.fetchval(sessions_so_far)
+        decisions = await asyncio.gather(
+            *(
+                decide(
+                    create_sessionmaker(engine),
+                    events,
+                    routing,
+                    InboundCall(f"start-{n}", PHONE),
+                    region="CN",
+                )
+                for n in range(64)
+            )
+        )
+        await connection.execute("SELECT pg_stat_clear_snapshot()")
+        opened = await connection.fetchval(sessions_so_far) - before
+    finally:
+        await routing.compiled.close()
+        await engine.dispose()
+        await events.close()
+        await connection.close()
+    assert [d.fallback for d in decisions] == [False] * 64
+    assert all(d.agent for d in decisions)
+    assert opened <= 4
+
+
 @pytest.mark.parametrize("capacity", [1, 1000])
 async def test_64_calls_at_once_with_20_agents_get_an_agent_whenever_one_is_free(
     database: str, capacity: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # What sends a call to the default queue: the budget spent, or a database that cannot answer
 # (through the ORM, or the compiled statement's own connections).
 FAILURES: tuple[type[BaseException], ...] = (TimeoutError, SQLAlchemyError, OSError, *ERRORS)
+Queues = Mapping[str, QueueView]
 
 
 @dataclass
@@ -45,6 +46,7 @@ class CallRouting:
     unwinding: set[asyncio.Task[Decision]] = field(default_factory=set)
     # The rules compiled into one statement, on PostgreSQL with its event bus (set at start).
     compiled: CompiledRouting | None = None
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def unwound(self, task: asyncio.Task[Decision]) -> None:
         self.unwinding.discard(task)
@@ -52,18 +54,30 @@ class CallRouting:
             log.info("a routing task past its budget ended with %s", type(task.exception()).__name__)
 
     async def current_queues(self, session: AsyncSession) -> Mapping[str, QueueView]:
-        now = time.monotonic()
-        if self.queues is None or now - self.queues_read_at > self.queues_ttl:
-            self.queues = await queues_repo.queues(session)
-            self.queues_read_at = now
-        return self.queues
+        return await self._read_queues(lambda: queues_repo.queues(session))
 
     async def compiled_queues(self, compiled: CompiledRouting) -> Mapping[str, QueueView]:
-        now = time.monotonic()
-        if self.queues is None or now - self.queues_read_at > self.queues_ttl:
-            self.queues = {q["name"]: QueueView(**q) for q in await compiled.queues()}
-            self.queues_read_at = now
-        return self.queues
+        async def read() -> Mapping[str, QueueView]:
+            return {q["name"]: QueueView(**q) for q in await compiled.queues()}
+
+        return await self._read_queues(read)
+
+    async def _read_queues(
+        self, read: Callable[[], Awaitable[Mapping[str, QueueView]]]
+    ) -> Mapping[str, QueueView]:
+        """One call reads the queues again when they are due; the calls meanwhile keep the
+        copy they have, or, before the first read, wait for it. (Every call in flight used to
+        read them at once: 64 reads, and at start 64 connections, every five seconds.)"""
+        if self._fresh() or (self.queues is not None and self._reading.locked()):
+            return self.queues  # type: ignore[return-value]
+        async with self._reading:
+            if not self._fresh():
+                self.queues = await read()
+                self.queues_read_at = time.monotonic()
+        return self.queues  # type: ignore[return-value]
+
+    def _fresh(self) -> bool:
+        return self.queues is not None and time.monotonic() - self.queues_read_at <= self.queues_ttl
 
     async def let_unwind(self, seconds: float) -> None:
         """Before the engine closes: give cancelled routing tasks a moment to return their

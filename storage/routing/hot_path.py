@@ -297,28 +297,28 @@ class CompiledRouting:
         # the disk (docs/scale.md: 3× the statements a second on a loaded machine).
         self._synchronous_commit = synchronous_commit
         self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
 
     async def _connections(self) -> asyncpg.Pool:
-        if self._pool is None:
-            pool = await asyncpg.create_pool(
-                self._dsn,
-                min_size=1,
-                max_size=self._pool_size,
-                timeout=self._timeout,
-                command_timeout=self._timeout + 1,
-                server_settings={
-                    "jit": "off",
-                    "statement_timeout": str(max(1, round(self._timeout * 1000))),
-                    "synchronous_commit": "on" if self._synchronous_commit else "off",
-                },
-                # Nothing on these connections leaves session state behind: no reset query
-                # per release (asyncpg would send one).
-                reset=no_reset,
-            )
+        if self._pool is not None:
+            return self._pool
+        async with self._opening:  # the first calls at start open one pool, not one each
             if self._pool is None:
-                self._pool = pool
-            else:
-                await pool.close()
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    timeout=self._timeout,
+                    command_timeout=self._timeout + 1,
+                    server_settings={
+                        "jit": "off",
+                        "statement_timeout": str(max(1, round(self._timeout * 1000))),
+                        "synchronous_commit": "on" if self._synchronous_commit else "off",
+                    },
+                    # Nothing on these connections leaves session state behind: no reset
+                    # query per release (asyncpg would send one).
+                    reset=no_reset,
+                )
         return self._pool
 
     async def route(self, call: PerCall) -> Routed:
