@@ -20,6 +20,7 @@ from handlers.identities import normalise_phone
 from handlers.importing import CsvSource, Rejected, Summary, import_customers, tier_quota
 from handlers.importing import source as source_module
 from handlers.phone_fast import PhoneReader
+from storage import importing as store
 from storage.audit import Actor
 from storage.customers import Identity
 from storage.importing import ImportRow
@@ -190,6 +191,31 @@ async def test_a_row_joining_two_existing_customers_is_rejected_not_merged(
     assert a is not None
     assert a.name == "A"
     assert len(a.identities) == 1
+
+
+async def test_a_number_another_session_takes_during_the_batch_stays_with_its_holder(
+    session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = await create_customer(session, None, NewCustomer(name="Holder", phones=("13800000071",)))
+    looked_up = store.owners
+
+    async def before_the_other_session(session: AsyncSession, wanted: set[Identity]) -> dict[Identity, int]:
+        # The owners as they were before another session took +8613800000071.
+        owners = await looked_up(session, wanted)
+        return {identity: owner for identity, owner in owners.items() if identity.value != "+8613800000071"}
+
+    monkeypatch.setattr(store, "owners", before_the_other_session)
+    path = write(tmp_path, "name,phone\nNew,13800000071;13900000071\nOther,13800000072\n")
+    summary, rejected = await load(session, path)
+
+    # Written as a merge instead: the new customer is made without the number taken.
+    assert (summary.created, rejected) == (2, [])
+    new, taken = [await identify(session, "phone", number) for number in ("13900000071", "13800000071")]
+    assert new is not None
+    assert taken is not None
+    assert {i.value for i in new.identities} == {"+8613900000071"}
+    assert (taken.id, taken.name) == (holder.id, "Holder")
+    assert await count(session) == (3, 3)
 
 
 async def test_one_person_twice_in_one_batch_is_one_customer_with_the_last_values(
