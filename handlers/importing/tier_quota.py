@@ -179,7 +179,11 @@ async def check_tiers(
     if "tier" not in source.columns.known or not limits.shares:
         return []
     before = await customers_repo.count_by_tier(session)
-    if not could_go_over(before, await asyncio.to_thread(tiers_named, source), limits):
+    # Into an empty base the count lets through only a file naming no limited tier: rare
+    # enough not to read the file a third time for it.
+    if any(before.values()) and not could_go_over(
+        before, await asyncio.to_thread(tiers_named, source), limits
+    ):
         await session.rollback()  # only read: end the transaction before the import opens its own
         return []
     async with aclosing(parsed_batches(source, phones, batch_size, pool)) as batches:
