@@ -1,8 +1,9 @@
 """Set-based writes for the bulk customer import.
 
-PostgreSQL: each batch is COPYed into two temporary staging tables and merged into
-`customers` and `customer_identities` with three statements sent in one round trip, so
-a batch of thousands of rows costs a handful of round trips. SQLite: executemany.
+PostgreSQL: new customers and their identities are COPYed straight into `customers` and
+`customer_identities`; updates are COPYed into two temporary staging tables and merged
+with three statements sent in one round trip, so a batch of thousands of rows costs a
+handful of round trips. SQLite: executemany.
 Both keep the same rules: an empty field (None) leaves the stored value alone, extra
 attributes are merged key by key, an identity the customer already has is kept.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
+import asyncpg
 from sqlalchemy import Boolean, Select, String, Table, any_, bindparam, func, select, text, union_all, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -25,6 +28,9 @@ from storage.models.base import utcnow
 
 # Set on a customer blacklisted by a file, so the record says where the flag came from.
 IMPORT_REASON = "set by bulk import"
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,13 @@ class ImportRow:
     region: str | None
     attributes: Mapping[str, str] = field(default_factory=dict)
     identities: tuple[Identity, ...] = ()
+    # The attributes as written to the database, encoded where the row is made: rows are
+    # parsed in a thread while the event loop waits on the database, and the encoding was
+    # a fifth of the loop's own Python time.
+    attributes_json: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attributes_json", _JSON(dict(self.attributes)) if self.attributes else "{}")
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -173,9 +186,14 @@ DELETE FROM import_customers;
 DELETE FROM import_identities;
 """
 
+# The columns a new customer is written with, by COPY or by the merge below.
+_NEW_CUSTOMER = (
+    "id, name, tier, blacklisted, blacklist_reason, language, region,"
+    " attributes, marketing_opt_out, created_at, updated_at"
+)
+
 _MERGE = f"""
-INSERT INTO customers (id, name, tier, blacklisted, blacklist_reason, language, region,
-                       attributes, marketing_opt_out, created_at, updated_at)
+INSERT INTO customers ({_NEW_CUSTOMER})
 SELECT id, coalesce(name, ''), coalesce(tier, 'regular'), coalesce(blacklisted, false),
        CASE WHEN blacklisted THEN '{IMPORT_REASON}' END, language, region,
        attributes, false, now(), now()
@@ -198,40 +216,94 @@ ON CONFLICT (kind, value) DO NOTHING;
 
 
 async def _upsert_postgres(session: AsyncSession, writes: Sequence[tuple[int | None, ImportRow]]) -> None:
-    new_count = sum(1 for customer_id, _ in writes if customer_id is None)
+    creates = [row for customer_id, row in writes if customer_id is None]
     # Ids for new customers come from the table's own sequence, so identities can be
-    # staged with their customer id before the customers exist. This first statement
+    # written with their customer id before the customers exist. This first statement
     # goes through SQLAlchemy so that the session's transaction is open on the
     # connection before we use the driver directly.
-    new_ids = iter(
-        (
-            await session.execute(
-                text("SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, :n)"),
-                {"n": new_count},
-            )
-        ).scalars()
-    )
+    now, new_ids = (
+        await session.execute(
+            text(
+                "SELECT now(), array(SELECT nextval(pg_get_serial_sequence('customers', 'id'))"
+                " FROM generate_series(1, :n))"
+            ),
+            {"n": len(creates)},
+        )
+    ).one()
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = cast(Any, raw.driver_connection)  # asyncpg.Connection: COPY has no SQLAlchemy API
-    customers: list[tuple[Any, ...]] = []
-    identities: list[tuple[int, str, str]] = []
-    for customer_id, row in writes:
-        is_new = customer_id is None
-        resolved = next(new_ids) if customer_id is None else customer_id
-        customers.append(
-            (
-                resolved,
-                is_new,
-                row.name,
-                row.tier,
-                row.blacklisted,
-                row.language,
-                row.region,
-                json.dumps(dict(row.attributes), ensure_ascii=False),
-            )
+    staged: list[tuple[int, bool, ImportRow]] = [
+        (customer_id, False, row) for customer_id, row in writes if customer_id is not None
+    ]
+    created = list(zip(new_ids, creates, strict=True))
+    if created and not await _copy_new(driver, created, now):
+        staged.extend((customer_id, True, row) for customer_id, row in created)
+    if staged:
+        await _merge(driver, staged)
+
+
+async def _copy_new(driver: Any, created: Sequence[tuple[int, ImportRow]], now: datetime) -> bool:
+    """COPY new customers and their identities straight into the tables: the work of
+    PostgreSQL's own COPY, without a staging table to fill and read back (a fifth of the
+    database's time for a batch of new customers).
+
+    Their identities were free when the batch looked up their owners; another session may
+    have taken one since. Then nothing is written (a savepoint) and False is returned: the
+    caller merges them instead, where ON CONFLICT leaves that identity to its holder."""
+    customers = [
+        (
+            customer_id,
+            row.name or "",
+            row.tier or "regular",
+            bool(row.blacklisted),
+            IMPORT_REASON if row.blacklisted else None,
+            row.language,
+            row.region,
+            row.attributes_json,
+            False,
+            now,
+            now,
         )
-        identities.extend((resolved, identity.kind, identity.value) for identity in row.identities)
+        for customer_id, row in created
+    ]
+    identities = [
+        (customer_id, identity.kind, identity.value, now)
+        for customer_id, row in created
+        for identity in row.identities
+    ]
+    await driver.execute("SAVEPOINT import_new")
+    try:
+        await driver.copy_records_to_table("customers", records=customers, columns=_NEW_CUSTOMER.split(", "))
+        await driver.copy_records_to_table(
+            "customer_identities", records=identities, columns=("customer_id", "kind", "value", "created_at")
+        )
+    except asyncpg.UniqueViolationError:
+        await driver.execute("ROLLBACK TO SAVEPOINT import_new")
+        return False
+    return True
+
+
+async def _merge(driver: Any, staged: Sequence[tuple[int, bool, ImportRow]]) -> None:
+    """Stage the rows (customer id, whether new, row) and merge them into the tables."""
+    customers = [
+        (
+            customer_id,
+            is_new,
+            row.name,
+            row.tier,
+            row.blacklisted,
+            row.language,
+            row.region,
+            row.attributes_json,
+        )
+        for customer_id, is_new, row in staged
+    ]
+    identities = [
+        (customer_id, identity.kind, identity.value)
+        for customer_id, _, row in staged
+        for identity in row.identities
+    ]
     await driver.execute(_STAGING)
     await driver.copy_records_to_table("import_customers", records=customers)
     await driver.copy_records_to_table("import_identities", records=identities)
@@ -289,7 +361,7 @@ async def _upsert_sqlite(session: AsyncSession, writes: Sequence[tuple[int | Non
                     "u_blacklisted": row.blacklisted,
                     "u_language": row.language,
                     "u_region": row.region,
-                    "u_attributes": json.dumps(dict(row.attributes), ensure_ascii=False),
+                    "u_attributes": row.attributes_json,
                 }
                 for customer_id, row in updates
             ],

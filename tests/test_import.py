@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import io
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,13 @@ from callcenter.cli_import import Progress
 from handlers.customers import NewCustomer, TierLimits, create_customer, identify
 from handlers.errors import InvalidInput
 from handlers.identities import normalise_phone
-from handlers.importing import CsvSource, Rejected, Summary, import_customers
+from handlers.importing import CsvSource, Rejected, Summary, import_customers, tier_quota
 from handlers.importing import source as source_module
 from handlers.phone_fast import PhoneReader
+from storage import importing as store
 from storage.audit import Actor
+from storage.customers import Identity
+from storage.importing import ImportRow
 from storage.models import AuditEntry, Customer, CustomerIdentity
 from tests.test_cli import contactdesk
 
@@ -46,7 +50,9 @@ def write(tmp_path: Path, content: str, name: str = "customers.csv") -> Path:
 NO_QUOTAS = TierLimits(shares={})
 
 
-async def load(session: AsyncSession, path: Path, batch_size: int = 2000) -> tuple[Summary, list[Rejected]]:
+async def load(
+    session: AsyncSession, path: Path, batch_size: int = 2000, limits: TierLimits = NO_QUOTAS
+) -> tuple[Summary, list[Rejected]]:
     rejected: list[Rejected] = []
     with CsvSource(path) as source:
         summary = await import_customers(
@@ -54,7 +60,7 @@ async def load(session: AsyncSession, path: Path, batch_size: int = 2000) -> tup
             source,
             actor=Actor(name="test", via="import"),
             region="CN",
-            limits=NO_QUOTAS,
+            limits=limits,
             force_tiers=False,
             batch_size=batch_size,
             on_batch=lambda _summary, bad: rejected.extend(bad),
@@ -185,6 +191,31 @@ async def test_a_row_joining_two_existing_customers_is_rejected_not_merged(
     assert a is not None
     assert a.name == "A"
     assert len(a.identities) == 1
+
+
+async def test_a_number_another_session_takes_during_the_batch_stays_with_its_holder(
+    session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = await create_customer(session, None, NewCustomer(name="Holder", phones=("13800000071",)))
+    looked_up = store.owners
+
+    async def before_the_other_session(session: AsyncSession, wanted: set[Identity]) -> dict[Identity, int]:
+        # The owners as they were before another session took +8613800000071.
+        owners = await looked_up(session, wanted)
+        return {identity: owner for identity, owner in owners.items() if identity.value != "+8613800000071"}
+
+    monkeypatch.setattr(store, "owners", before_the_other_session)
+    path = write(tmp_path, "name,phone\nNew,13800000071;13900000071\nOther,13800000072\n")
+    summary, rejected = await load(session, path)
+
+    # Written as a merge instead: the new customer is made without the number taken.
+    assert (summary.created, rejected) == (2, [])
+    new, taken = [await identify(session, "phone", number) for number in ("13900000071", "13800000071")]
+    assert new is not None
+    assert taken is not None
+    assert {i.value for i in new.identities} == {"+8613900000071"}
+    assert (taken.id, taken.name) == (holder.id, "Holder")
+    assert await count(session) == (3, 3)
 
 
 async def test_one_person_twice_in_one_batch_is_one_customer_with_the_last_values(
@@ -375,6 +406,61 @@ async def test_a_customer_reached_through_a_number_an_earlier_row_gave_them_is_c
 
     assert result.returncode == 3
     assert "vip would be 2 of 11 customers (18.2%), above the 15% limit" in result.stderr
+
+
+async def test_a_file_that_cannot_push_a_tier_over_loads_without_the_quota_pass(
+    session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load(session, write(tmp_path, people(vip=1, preferred=2, regular=17), "base.csv"))
+
+    async def no_pass(*_args: object) -> None:
+        raise AssertionError("the quota pass ran")
+
+    # One VIP made regular, one new VIP, one new preferred: whoever the rows turned out to
+    # be, at most 2 VIP (10%) and 3 preferred (15%) of at least 20 customers.
+    monkeypatch.setattr(tier_quota, "shares_after", no_pass)
+    more = "name,phone,tier\nP0,13800010000,regular\nP20,13800010020,vip\nP21,13800010021,preferred\n"
+    summary, _ = await load(session, write(tmp_path, more, "more.csv"), limits=TierLimits())
+
+    assert (summary.created, summary.updated) == (2, 1)
+    tiers = await session.execute(select(Customer.tier, func.count()).group_by(Customer.tier))
+    assert dict(tiers.all()) == {"vip": 1, "preferred": 3, "regular": 18}
+
+
+TIER_NAMES = ("vip", "preferred", "regular")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stored=st.lists(st.sampled_from(TIER_NAMES), max_size=30),
+    rows=st.lists(
+        st.tuples(
+            st.lists(st.integers(-8, 30), min_size=1, max_size=2), st.sampled_from((*TIER_NAMES, None))
+        ),
+        max_size=30,
+    ),
+    vip=st.floats(0, 1),
+    preferred=st.floats(0, 1),
+)
+def test_a_file_the_tier_count_lets_through_is_never_over_a_quota(
+    stored: list[str], rows: list[tuple[list[int], str | None]], vip: float, preferred: float
+) -> None:
+    """The count of the tier column skips the quota pass only when the pass, whoever the
+    rows turn out to be, would not refuse the file. Identity n >= 0 is held by customer
+    n + 1 when there is one, any other is new; rows may repeat or join customers."""
+    limits = TierLimits(shares={"vip": vip, "preferred": preferred})
+    owners = {Identity("phone", str(n)): n + 1 for n in range(len(stored))}
+    tally = tier_quota._Tally()
+    for line, (numbers, tier) in enumerate(rows):
+        identities = tuple(dict.fromkeys(Identity("phone", str(n)) for n in numbers))
+        row = ImportRow(line, None, tier, None, None, None, identities=identities)
+        tally.row(row, owners, {n + 1: t for n, t in enumerate(stored)})
+    before = Counter(stored)
+    named = Counter(tier or "regular" for _numbers, tier in rows)
+
+    over = tier_quota.Shares(before=before, after=tally.after(before)).over(limits)
+
+    assert not over or tier_quota.could_go_over(before, named, limits)
 
 
 def test_without_a_terminal_progress_is_plain_lines(tmp_path: Path) -> None:
