@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 Event = dict[str, Any]
@@ -26,6 +26,9 @@ INBOX = "inbox"
 
 class EventBus(Protocol):
     async def publish(self, channel: str, event: Event) -> None: ...
+
+    async def publish_all(self, events: Sequence[tuple[str, Event]]) -> None:
+        """Several events at once, in this order (one transaction on PostgreSQL)."""
 
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]: ...
 
@@ -58,6 +61,10 @@ class InProcessBus:
             # A subscriber that stopped reading loses events rather than stalling publishers.
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)
+
+    async def publish_all(self, events: Sequence[tuple[str, Event]]) -> None:
+        for channel, event in events:
+            await self.publish(channel, event)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Event]]:

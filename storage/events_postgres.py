@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
@@ -52,7 +52,8 @@ class PostgresBus:
         self._reconnecting: asyncio.Task[None] | None = None
         self._channels: dict[str, int] = {}
         self._lock = asyncio.Lock()
-        self._waiting: list[tuple[str, str, asyncio.Future[None]]] = []
+        # what each publisher sent, (channel, payload) in order, and its answer
+        self._waiting: list[tuple[list[tuple[str, str]], asyncio.Future[None]]] = []
         self._sending: asyncio.Task[None] | None = None
 
     async def _connection(self) -> asyncpg.Connection:
@@ -98,13 +99,20 @@ class PostgresBus:
     async def publish(self, channel: str, event: Event) -> None:
         """Returns once the event's batch is committed (the subscribers of every instance
         hear it from then on); raises what sending the batch raised."""
-        payload = json.dumps(event, separators=(",", ":"), default=str)
-        if len(payload.encode()) > NOTIFY_LIMIT:
+        await self.publish_all([(channel, event)])
+
+    async def publish_all(self, events: Sequence[tuple[str, Event]]) -> None:
+        payloads = [
+            (PREFIX + channel, json.dumps(event, separators=(",", ":"), default=str))
+            for channel, event in events
+        ]
+        if any(len(payload.encode()) > NOTIFY_LIMIT for _channel, payload in payloads):
             raise ValueError("event too large for NOTIFY: publish ids, let receivers load the rest")
-        sent = asyncio.get_running_loop().create_future()
-        self._waiting.append((PREFIX + channel, payload, sent))
+        loop = asyncio.get_running_loop()
+        sent = loop.create_future()
+        self._waiting.append((payloads, sent))
         if self._sending is None or self._sending.done():
-            self._sending = asyncio.get_running_loop().create_task(self._send_waiting())
+            self._sending = loop.create_task(self._send_waiting())
         await sent
 
     async def _publisher(self) -> asyncpg.Pool:
@@ -128,20 +136,25 @@ class PostgresBus:
         """One batch at a time, so that events arrive in the order they were published."""
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            notifications = [notification for payloads, _sent in batch for notification in payloads]
             try:
                 publisher = await self._publisher()
-                await publisher.execute(NOTIFY_MANY, [b[0] for b in batch], [b[1] for b in batch])
+                await publisher.execute(
+                    NOTIFY_MANY,
+                    [channel for channel, _ in notifications],
+                    [payload for _, payload in notifications],
+                )
             except Exception as error:
-                for _channel, _payload, sent in batch:
+                for _payloads, sent in batch:
                     if not sent.done():
                         sent.set_exception(error)
                 continue
             except BaseException:  # cancelled (a close that could not wait): nobody waits on
-                for _channel, _payload, sent in batch + self._waiting:
+                for _payloads, sent in batch + self._waiting:
                     sent.cancel()
                 self._waiting = []
                 raise
-            for _channel, _payload, sent in batch:
+            for _payloads, sent in batch:
                 if not sent.done():
                     sent.set_result(None)
 

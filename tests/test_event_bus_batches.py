@@ -63,3 +63,20 @@ async def test_a_publisher_hears_that_its_event_could_not_be_sent() -> None:
                 await bus.publish("calls", {"type": "ping"})
     finally:
         await bus.close()
+
+
+async def test_a_group_of_events_reaches_each_channel_in_its_order(postgres_database: str) -> None:
+    publisher, listener = PostgresBus(dsn(postgres_database)), PostgresBus(dsn(postgres_database))
+    group = [
+        ("calls", {"type": "call_offered", "call_id": "g1", "agent": "li"}),
+        ("supervisor", {"type": "agent_state", "agent": "li", "state": "busy"}),
+        ("supervisor", {"type": "queues_changed"}),
+    ]
+    try:
+        async with listener.subscribe("calls") as calls, listener.subscribe("supervisor") as floor:
+            await publisher.publish_all(group)
+            got = (await heard(calls, 1), await heard(floor, 2))
+    finally:
+        await publisher.close()
+        await listener.close()
+    assert got == ([group[0][1]], [group[1][1], group[2][1]])
