@@ -245,6 +245,7 @@ class Bootstrap:
             url,
             statement_timeout=settings.database_statement_timeout_seconds,
             connect_timeout=settings.database_connect_timeout_seconds,
+            prepared_statements=settings.database_prepared_statements,
             pool_size=pool_size,
             **kwargs,
         )
@@ -252,7 +253,9 @@ class Bootstrap:
     @asynccontextmanager
     async def command_session(self) -> AsyncIterator[AsyncSession]:
         """For one-off commands: no timeouts (a migration or a demo load may take its time)."""
-        engine = create_engine(self.settings.database_url)
+        engine = create_engine(
+            self.settings.database_url, prepared_statements=self.settings.database_prepared_statements
+        )
         try:
             async with create_sessionmaker(engine)() as session:
                 yield session

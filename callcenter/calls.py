@@ -128,6 +128,7 @@ async def _compiled_routing(app: web.Application) -> AsyncIterator[None]:
             pool_size=settings.routing_pool_size,
             synchronous_commit=settings.routing_synchronous_commit,
             statement_timeout=settings.database_statement_timeout_seconds,
+            prepared_statements=settings.database_prepared_statements,
         )
     except ValueError as error:
         log.warning("routing rules not compiled, the Python engine routes: %s", error)

@@ -74,7 +74,9 @@ class Progress:
 async def _run(settings: Settings, path: str, batch_size: int, force_tiers: bool) -> Summary:
     with CsvSource(path) as source:
         progress = Progress(source, sys.stdout, sys.stderr)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url, prepared_statements=settings.database_prepared_statements
+        )
         try:
             async with create_sessionmaker(engine)() as session:
                 return await import_customers(

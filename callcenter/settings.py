@@ -191,6 +191,11 @@ class Settings(BaseSettings):
     # CONTACTDESK_DATABASE_URL goes through PgBouncer in transaction pooling, where LISTEN
     # cannot work (docs/scale.md). Unset: the database URL.
     events_database_url: str | None = None
+    # Off behind PgBouncer older than 1.21 in transaction pooling, which hands each transaction
+    # to any server connection and so loses a statement prepared on another ("prepared
+    # statement … does not exist"): every statement is then prepared unnamed, in its own
+    # transaction, and the routing statement is planned at each call (docs/scale.md).
+    database_prepared_statements: bool = True
     # The reports' own database, a PostgreSQL streaming replica (docs/scale.md): the reads that
     # aggregate history and write nothing go there, through a pool of this many connections
     # opened read-only. Unset: the reports read the database URL; ignored, like the events URL,

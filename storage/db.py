@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 from sqlalchemy import event
@@ -27,6 +28,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# asyncpg's and SQLAlchemy's statement caches off, and the statements SQLAlchemy still
+# prepares within a transaction named uniquely: another client's transaction may have left a
+# statement of the same number on the server connection PgBouncer hands us.
+UNPREPARED: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4().hex}__",
+}
+
+
 def normalise_url(url: str) -> str:
     """Accept the URLs people paste (postgres://, postgresql://) and pick our async drivers."""
     parsed = make_url(url)
@@ -43,13 +54,15 @@ def create_engine(
     *,
     statement_timeout: float | None = None,
     connect_timeout: float | None = None,
+    prepared_statements: bool = True,
     **kwargs: Any,
 ) -> AsyncEngine:
     """The engine for `url`. With `statement_timeout` a statement that runs longer is
     cancelled (SQLite has no such thing: its busy timeout bounds the wait for a lock instead);
     with `connect_timeout` nobody waits longer for a connection, new or from the pool. The
     web application sets both, so a hung database is an error to report, not a hang; the
-    command line (migrations, imports) sets neither."""
+    command line (migrations, imports) sets neither. Without `prepared_statements` (behind
+    PgBouncer before 1.21 in transaction pooling) no statement outlives its transaction."""
     url = normalise_url(url)
     if is_sqlite(url):
         kwargs.pop("pool_size", None)  # SQLite keeps SQLAlchemy's own pool (one file, one writer)
@@ -76,6 +89,8 @@ def create_engine(
     # connections are recycled instead, and a failed statement surfaces as an error.
     kwargs.setdefault("pool_recycle", 1800)
     connect_args: dict[str, Any] = kwargs.pop("connect_args", {})
+    if not prepared_statements:
+        connect_args.update(UNPREPARED)
     # No JIT: our statements are short, and a day's worth of calls on the dashboard passed its
     # cost threshold and spent 57 ms compiling a query that runs in less (bench/dashboard.py).
     connect_args.setdefault("server_settings", {}).setdefault("jit", "off")

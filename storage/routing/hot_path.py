@@ -285,6 +285,7 @@ class CompiledRouting:
         pool_size: int,
         statement_timeout: float,
         synchronous_commit: bool = True,
+        prepared_statements: bool = True,
     ) -> None:
         self.statement = compile_rules(rules)
         self.rules = tuple(rules)
@@ -296,6 +297,9 @@ class CompiledRouting:
         # (their contact-log rows and agent claims together); the statement no longer waits on
         # the disk (docs/scale.md: 3× the statements a second on a loaded machine).
         self._synchronous_commit = synchronous_commit
+        # False behind PgBouncer before 1.21 in transaction pooling: no statement kept on a
+        # server connection; the statement is then parsed and planned at every call.
+        self._statement_cache = 100 if prepared_statements else 0
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -310,6 +314,7 @@ class CompiledRouting:
                     max_size=self._pool_size,
                     timeout=self._timeout,
                     command_timeout=self._timeout + 1,
+                    statement_cache_size=self._statement_cache,
                     server_settings={
                         "jit": "off",
                         "statement_timeout": str(max(1, round(self._timeout * 1000))),
