@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import io
 from collections import Counter
@@ -525,3 +526,23 @@ def test_the_fast_phone_path_agrees_with_phonenumbers(nsn: str, shape: str, regi
     except InvalidInput:
         got = None
     assert got == expected
+
+
+async def test_the_collector_is_called_less_often_during_an_import_and_as_before_after(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    with CsvSource(write(tmp_path, "phone\n13800000091\n")) as source:
+        await import_customers(
+            session,
+            source,
+            actor=Actor(name="test", via="import"),
+            region="CN",
+            limits=NO_QUOTAS,
+            force_tiers=False,
+            on_batch=lambda _summary, _rejected: during.append(gc.get_threshold()),
+        )
+    assert during[0][0] >= 50_000
+    assert during[0][1:] == before[1:]
+    assert gc.get_threshold() == before
