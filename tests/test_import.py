@@ -511,12 +511,15 @@ def test_without_a_terminal_progress_is_plain_lines(tmp_path: Path) -> None:
 @given(
     nsn=st.from_regex(r"1[3-9][0-9]{9}|[2-9][0-9]{6,10}", fullmatch=True),
     shape=st.sampled_from(
-        ["{n}", "0{n}", "+86{n}", "0086{n}", "86{n}", "+86 {a} {b}", "{a}-{b}", "({a}) {b}"]
+        ["{n}", "0{n}", "+86{n}", "0086{n}", "86{n}", "+86 {a} {b}", "{a}-{b}", "({a}) {b}", " {n} ", "{w}"]
     ),
     region=st.sampled_from(["CN", "US", "DE", "GB"]),
 )
 def test_the_fast_phone_path_agrees_with_phonenumbers(nsn: str, shape: str, region: str) -> None:
-    raw = shape.format(n=nsn, a=nsn[:3], b=nsn[3:])
+    # {w}: full-width digits, digits to phonenumbers but not to the fast path's bare-digits test
+    raw = shape.format(
+        n=nsn, a=nsn[:3], b=nsn[3:], w=nsn.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    )
     try:
         expected: str | None = normalise_phone(raw, region)
     except InvalidInput:
