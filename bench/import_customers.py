@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -96,6 +97,8 @@ def generate(path: Path, rows: int, first: int = 0) -> None:
 
 def child(path: str, url: str, batch_size: int) -> None:
     """Runs in its own process: import one file, print seconds, counts and ru_maxrss."""
+    from sqlalchemy import text
+
     from handlers.customers import TierLimits
     from handlers.importing import CsvSource, import_customers
     from storage.audit import Actor
@@ -106,6 +109,10 @@ def child(path: str, url: str, batch_size: int) -> None:
         started = time.perf_counter()
         with CsvSource(path) as source:
             async with create_sessionmaker(engine)() as session:
+                # The import keeps this one connection (its batches run one after another):
+                # its backend's CPU is PostgreSQL's part of the import.
+                backend = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                backend_cpu = _cpu_of(backend)
                 # The operator's quotas (15% VIP, 30% preferred); TIERS above stays within them,
                 # so the import pays for its first pass over the file (the shares) as in use.
                 summary = await import_customers(
@@ -118,9 +125,13 @@ def child(path: str, url: str, batch_size: int) -> None:
                     batch_size=batch_size,
                 )
         seconds = time.perf_counter() - started
+        backend_cpu = _cpu_of(backend) - backend_cpu
         await engine.dispose()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
             "seconds": seconds,
+            "cpu_s": usage.ru_utime + usage.ru_stime,  # the whole process, its start included
+            "backend_cpu_s": backend_cpu,
             "created": summary.created,
             "updated": summary.updated,
             "rejected": summary.rejected,
@@ -129,6 +140,16 @@ def child(path: str, url: str, batch_size: int) -> None:
     result = asyncio.run(run())
     result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds a process on this machine has used (user and system); 0 if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def import_in_child(path: Path, url: str, batch_size: int) -> dict[str, float]:
@@ -151,9 +172,13 @@ async def empty(dsn: str) -> None:
     await connection.close()
 
 
+FLOOR_CPU: dict[str, float] = {}
+
+
 async def copy_floor(dsn: str, rows: int, first: int = 0, keep: bool = True) -> tuple[float, int]:
     """COPY the already-normalised rows into the same tables (rolled back unless `keep`);
-    returns (seconds, customers)."""
+    returns (seconds, customers). FLOOR_CPU gets the CPU seconds of the COPY, this process's
+    (encoding the records) and its PostgreSQL backend's."""
     import asyncpg
 
     now = datetime.now(UTC)
@@ -187,8 +212,9 @@ async def copy_floor(dsn: str, rows: int, first: int = 0, keep: bool = True) -> 
             identities.append((cid, "email", c["email"], now))
     customer_columns = [column for column in CUSTOMER_COLUMNS if column != "timezone"]
     identity_columns = ["customer_id", "kind", "value", "created_at"]
+    backend = int(await connection.fetchval("SELECT pg_backend_pid()"))
     transaction = connection.transaction()
-    started = time.perf_counter()
+    started, cpu, backend_cpu = time.perf_counter(), time.process_time(), _cpu_of(backend)
     await transaction.start()
     await connection.copy_records_to_table("customers", records=customers, columns=customer_columns)
     await connection.copy_records_to_table(
@@ -197,6 +223,7 @@ async def copy_floor(dsn: str, rows: int, first: int = 0, keep: bool = True) -> 
     if keep:
         await transaction.commit()
     seconds = time.perf_counter() - started
+    FLOOR_CPU.update(client=time.process_time() - cpu, backend=_cpu_of(backend) - backend_cpu)
     if not keep:
         await transaction.rollback()
         await connection.execute("VACUUM customers")
@@ -257,7 +284,8 @@ async def main(rows: int, batch_size: int) -> None:
         )
         print(
             f"{'':<44}created {measured['created']:.0f}, updated {measured['updated']:.0f}, "
-            f"rejected {measured['rejected']:.0f}"
+            f"rejected {measured['rejected']:.0f}; CPU: importer {measured['cpu_s']:.2f} s, "
+            f"backend {measured['backend_cpu_s']:.2f} s"
         )
     print(
         f"{'COPY of the normalised rows, empty tables':<44}{rows:>10,}{copy_seconds:>9.2f}{copy_rate:>10,.0f}"
@@ -310,13 +338,22 @@ async def into(database: str, rows: int, batch_size: int) -> None:
         f"{f'import, {rows:,} new into {held:,}':<44}{rows:>10,}{grown['seconds']:>9.2f}{rate:>10,.0f}"
         f"{rate / copy_rate:>9.2f}{grown['maxrss_mb']:>11.0f}"
     )
+    print(
+        f"{'':<44}CPU of the COPY: this process {FLOOR_CPU['client']:.2f} s, "
+        f"its PostgreSQL backend {FLOOR_CPU['backend']:.2f} s"
+    )
     print(f"{'':<44}created {grown['created']:.0f}, rejected {grown['rejected']:.0f}")
+    print(
+        f"{'':<44}CPU: importer {grown['cpu_s']:.2f} s, its PostgreSQL backend {grown['backend_cpu_s']:.2f} s"
+    )
     result(
         held=held,
         rows=rows,
         copy_into_rows_per_s=copy_rate,
         into_rows_per_s=rate,
         into_vs_copy=rate / copy_rate,
+        into_cpu_s=grown["cpu_s"],
+        into_backend_cpu_s=grown["backend_cpu_s"],
         maxrss_mb=grown["maxrss_mb"],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import io
 from collections import Counter
@@ -22,7 +23,6 @@ from handlers.importing import source as source_module
 from handlers.phone_fast import PhoneReader
 from storage import importing as store
 from storage.audit import Actor
-from storage.customers import Identity
 from storage.importing import ImportRow
 from storage.models import AuditEntry, Customer, CustomerIdentity
 from tests.test_cli import contactdesk
@@ -159,6 +159,23 @@ async def test_extra_columns_land_in_attributes_and_merge_on_update(
     assert dict(customer.attributes) == {"plan": "platinum", "contract ends": "2026-06", "segment": "b2b"}
 
 
+async def test_attribute_cells_are_stored_as_written_quotes_backslashes_and_all(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    # The attributes' JSON is written from the cells directly, not by json.dumps of a dict.
+    content = 'phone,"Note ""A""",备注,empty\n13800000035,"He said ""hi"" \\ a\tb\x01",客户 ✓,\n'
+    summary, rejected = await load(session, write(tmp_path, content))
+    assert (summary.created, rejected) == (1, [])
+    customer = await identify(session, "phone", "13800000035")
+    assert customer is not None
+    assert dict(customer.attributes) == {'note "a"': 'He said "hi" \\ a\tb\x01', "备注": "客户 ✓"}
+
+
+async def test_a_line_of_empty_cells_is_not_a_row(session: AsyncSession, tmp_path: Path) -> None:
+    summary, rejected = await load(session, write(tmp_path, "name,phone\n , \nA,13800000036\n,\n"))
+    assert (summary.created, summary.rejected, rejected) == (1, 0, [])
+
+
 async def test_two_phones_on_one_row_make_one_customer_with_both(
     session: AsyncSession, tmp_path: Path
 ) -> None:
@@ -193,16 +210,30 @@ async def test_a_row_joining_two_existing_customers_is_rejected_not_merged(
     assert len(a.identities) == 1
 
 
+async def test_a_row_with_two_numbers_of_one_customer_and_the_email_of_another_is_rejected(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    first = await create_customer(session, None, NewCustomer(name="A", phones=("13800000053", "13900000053")))
+    second = await create_customer(session, None, NewCustomer(name="B", email="b53@example.com"))
+    path = write(tmp_path, "name,phone,email\nAll,13800000053;13900000053,b53@example.com\n")
+    summary, rejected = await load(session, path)
+
+    assert (summary.created, summary.updated, summary.rejected) == (0, 0, 1)
+    [rejection] = rejected
+    assert rejection.reason.count(f"belongs to customer {first.id}") == 2
+    assert f"belongs to customer {second.id}" in rejection.reason
+
+
 async def test_a_number_another_session_takes_during_the_batch_stays_with_its_holder(
     session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     holder = await create_customer(session, None, NewCustomer(name="Holder", phones=("13800000071",)))
     looked_up = store.owners
 
-    async def before_the_other_session(session: AsyncSession, wanted: set[Identity]) -> dict[Identity, int]:
+    async def before_the_other_session(session: AsyncSession, wanted: set[store.Key]) -> dict[store.Key, int]:
         # The owners as they were before another session took +8613800000071.
         owners = await looked_up(session, wanted)
-        return {identity: owner for identity, owner in owners.items() if identity.value != "+8613800000071"}
+        return {identity: owner for identity, owner in owners.items() if identity[1] != "+8613800000071"}
 
     monkeypatch.setattr(store, "owners", before_the_other_session)
     path = write(tmp_path, "name,phone\nNew,13800000071;13900000071\nOther,13800000072\n")
@@ -449,10 +480,10 @@ def test_a_file_the_tier_count_lets_through_is_never_over_a_quota(
     rows turn out to be, would not refuse the file. Identity n >= 0 is held by customer
     n + 1 when there is one, any other is new; rows may repeat or join customers."""
     limits = TierLimits(shares={"vip": vip, "preferred": preferred})
-    owners = {Identity("phone", str(n)): n + 1 for n in range(len(stored))}
+    owners = {("phone", str(n)): n + 1 for n in range(len(stored))}
     tally = tier_quota._Tally()
     for line, (numbers, tier) in enumerate(rows):
-        identities = tuple(dict.fromkeys(Identity("phone", str(n)) for n in numbers))
+        identities = tuple(dict.fromkeys(("phone", str(n)) for n in numbers))
         row = ImportRow(line, None, tier, None, None, None, identities=identities)
         tally.row(row, owners, {n + 1: t for n, t in enumerate(stored)})
     before = Counter(stored)
@@ -480,12 +511,15 @@ def test_without_a_terminal_progress_is_plain_lines(tmp_path: Path) -> None:
 @given(
     nsn=st.from_regex(r"1[3-9][0-9]{9}|[2-9][0-9]{6,10}", fullmatch=True),
     shape=st.sampled_from(
-        ["{n}", "0{n}", "+86{n}", "0086{n}", "86{n}", "+86 {a} {b}", "{a}-{b}", "({a}) {b}"]
+        ["{n}", "0{n}", "+86{n}", "0086{n}", "86{n}", "+86 {a} {b}", "{a}-{b}", "({a}) {b}", " {n} ", "{w}"]
     ),
     region=st.sampled_from(["CN", "US", "DE", "GB"]),
 )
 def test_the_fast_phone_path_agrees_with_phonenumbers(nsn: str, shape: str, region: str) -> None:
-    raw = shape.format(n=nsn, a=nsn[:3], b=nsn[3:])
+    # {w}: full-width digits, digits to phonenumbers but not to the fast path's bare-digits test
+    raw = shape.format(
+        n=nsn, a=nsn[:3], b=nsn[3:], w=nsn.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    )
     try:
         expected: str | None = normalise_phone(raw, region)
     except InvalidInput:
@@ -495,3 +529,23 @@ def test_the_fast_phone_path_agrees_with_phonenumbers(nsn: str, shape: str, regi
     except InvalidInput:
         got = None
     assert got == expected
+
+
+async def test_the_collector_is_called_less_often_during_an_import_and_as_before_after(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    with CsvSource(write(tmp_path, "phone\n13800000091\n")) as source:
+        await import_customers(
+            session,
+            source,
+            actor=Actor(name="test", via="import"),
+            region="CN",
+            limits=NO_QUOTAS,
+            force_tiers=False,
+            on_batch=lambda _summary, _rejected: during.append(gc.get_threshold()),
+        )
+    assert during[0][0] >= 10_000
+    assert during[0][1:] == before[1:]
+    assert gc.get_threshold() == before

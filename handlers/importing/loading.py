@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.identities import mask
 from handlers.importing.rows import Rejected
 from storage import importing as store
-from storage.customers import Identity
 
 
 @dataclass
@@ -25,11 +24,9 @@ class Summary:
         return self.created + self.updated
 
 
-def _conflict(row: store.ImportRow, owners: dict[Identity, int]) -> Rejected:
+def _conflict(row: store.ImportRow, owners: dict[store.Key, int]) -> Rejected:
     held = sorted((owners[i], i) for i in row.identities if i in owners)
-    parts = [
-        f"{identity.kind} {mask(identity.value)} belongs to customer {owner}" for owner, identity in held
-    ]
+    parts = [f"{kind} {mask(value)} belongs to customer {owner}" for owner, (kind, value) in held]
     return Rejected(
         row.line, "; ".join(parts) + " — one row cannot be two customers; merge them first or fix the row"
     )
@@ -48,20 +45,23 @@ async def load_rows(
     rejected: list[Rejected] = []
     while pending:
         owners = await store.owners(session, {i for row in pending for i in row.identities})
-        claimed_identities: set[Identity] = set()
+        claimed_identities: set[store.Key] = set()
         claimed_customers: set[int] = set()
         deferred: list[store.ImportRow] = []
         writes: list[tuple[int | None, store.ImportRow]] = []
         for row in pending:
-            found = {owners[i] for i in row.identities if i in owners}
-            if len(found) > 1:
-                rejected.append(_conflict(row, owners))
-                continue
-            customer_id = found.pop() if found else None
-            busy = claimed_identities.intersection(row.identities) or customer_id in claimed_customers
+            identities = row.identities
+            customer_id: int | None = None
+            if owners:
+                found = {owners[i] for i in identities if i in owners}
+                if len(found) > 1:
+                    rejected.append(_conflict(row, owners))
+                    continue
+                customer_id = found.pop() if found else None
+            busy = not claimed_identities.isdisjoint(identities) or customer_id in claimed_customers
             # A deferred row still claims its identities and customer, so that rows after
             # it in the file are applied after it too.
-            claimed_identities.update(row.identities)
+            claimed_identities.update(identities)
             if customer_id is not None:
                 claimed_customers.add(customer_id)
             if busy:

@@ -3,9 +3,10 @@ one transaction each (the unit of work), and one audit entry at the end."""
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable
-from contextlib import aclosing
+from collections.abc import Callable, Iterator
+from contextlib import aclosing, contextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,16 @@ from storage.audit import Actor, audit
 # per 100,000 new customers, not at every doubling of the rows this import created.
 ANALYZE_GROWTH = 0.1
 ANALYZE_MIN_ROWS = 1000
+
+# CPython's cyclic garbage collector looks at its youngest generation every 700 containers
+# allocated and not yet freed. A batch of parsed rows alone keeps some 10,000 alive while it
+# is written, so an import of 100,000 rows set off about 800 collections, each going over
+# the batches alive at the time: 0.4-0.5 s of the 2.3-2.5 s of CPU the import itself took
+# (a gc callback's count; the process's objects frozen first saved only half of it). While
+# an import runs the threshold is raised, and put back after. At 10,000: 47 collections,
+# 0.1 s, peak memory as before; at 20,000 or more almost none, but 8-9 MB more memory
+# (cyclic garbage left longer).
+YOUNG_COLLECTION_THRESHOLD = 10_000
 
 
 async def import_customers(
@@ -51,17 +62,18 @@ async def import_customers(
     summary = Summary()
     complete = False
     try:
-        await _load(
-            session,
-            source,
-            summary,
-            actor=actor,
-            region=region,
-            limits=limits,
-            force_tiers=force_tiers,
-            batch_size=batch_size,
-            on_batch=on_batch,
-        )
+        with _fewer_collections():
+            await _load(
+                session,
+                source,
+                summary,
+                actor=actor,
+                region=region,
+                limits=limits,
+                force_tiers=force_tiers,
+                batch_size=batch_size,
+                on_batch=on_batch,
+            )
         complete = True
     finally:
         await session.rollback()  # a batch cut short leaves nothing half-written behind
@@ -82,6 +94,21 @@ async def import_customers(
         )
         await session.commit()
     return summary
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The youngest generation collected every YOUNG_COLLECTION_THRESHOLD containers, not
+    every 700, until the import ends (for the whole process: its other work only has its
+    cyclic garbage collected a little later). A collector switched off stays off."""
+    young, *older = gc.get_threshold()
+    if young:
+        gc.set_threshold(max(young, YOUNG_COLLECTION_THRESHOLD), *older)
+    try:
+        yield
+    finally:
+        if young:
+            gc.set_threshold(young, *older)
 
 
 async def _load(

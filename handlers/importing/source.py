@@ -80,7 +80,7 @@ class CsvSource:
             if values is None:
                 return
             start, line = line + 1, self._reader.line_num
-            if values and any(v.strip() for v in values):  # blank lines are not rows
+            if values and "".join(values).strip():  # blank lines (or only empty cells) are not rows
                 yield start, values
 
     def batches(self, size: int) -> Iterator[list[tuple[int, list[str]]]]:

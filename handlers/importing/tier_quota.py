@@ -38,7 +38,6 @@ from handlers.phone_fast import PhoneReader
 from storage import customers as customers_repo
 from storage import importing as store
 from storage.audit import Actor, audit
-from storage.customers import Identity
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +57,10 @@ class Shares:
         return {"before": dict(self.before), "after": dict(self.after)}
 
 
-def _key(identity: Identity) -> int:
+def _key(identity: store.Key) -> int:
     # A 64-bit hash instead of the strings: two identities colliding would at worst count
     # two new customers as one, off by one in a share; the import itself is not affected.
-    return hash((identity.kind, identity.value))
+    return hash(identity)
 
 
 class _Tally:
@@ -72,7 +71,7 @@ class _Tally:
         self.new_tiers = bytearray()  # index into TIERS for new customer number -key - 1
         self.changed: dict[int, tuple[str, str]] = {}  # existing id → (stored tier, file's tier)
 
-    def row(self, row: store.ImportRow, owners: Mapping[Identity, int], stored: Mapping[int, str]) -> None:
+    def row(self, row: store.ImportRow, owners: Mapping[store.Key, int], stored: Mapping[int, str]) -> None:
         found: set[int] = set()
         for identity in row.identities:
             owner = owners.get(identity, self.seen.get(_key(identity)))
@@ -96,7 +95,7 @@ class _Tally:
             if identity not in owners:
                 self.seen[_key(identity)] = key
 
-    def existing(self, identities: Iterable[Identity]) -> set[int]:
+    def existing(self, identities: Iterable[store.Key]) -> set[int]:
         """Customers in the database that earlier rows gave some of these identities."""
         return {key for i in identities if (key := self.seen.get(_key(i), 0)) > 0}
 

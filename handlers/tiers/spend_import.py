@@ -21,7 +21,6 @@ from handlers.identities import normalise
 from handlers.importing.rows import BOOLEANS
 from storage import importing as customers_found
 from storage import tier_review as repo
-from storage.customers import Identity
 from storage.tier_review import SpendRow
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -100,15 +99,13 @@ async def import_spend(
     """Load every good row, a batch per transaction; returns what was loaded and rejected."""
     outcome = SpendImport()
     for batch in _batches(text, batch_size, region, outcome):
-        phones = {Identity("phone", r.phone) for r in batch if r.phone}
+        phones = {("phone", r.phone) for r in batch if r.phone}
         owners, _ = await customers_found.owners_and_tiers(session, phones)
         ids = {r.customer_id for r in batch if r.customer_id is not None}
         known = set(await customers_found.tiers(session, ids)) if ids else set()
         rows: dict[tuple[int, date], SpendRow] = {}
         for r in batch:
-            customer = (
-                r.customer_id if r.customer_id is not None else owners.get(Identity("phone", r.phone or ""))
-            )
+            customer = r.customer_id if r.customer_id is not None else owners.get(("phone", r.phone or ""))
             if customer is None or (r.customer_id is not None and customer not in known):
                 outcome.rejected.append((r.line, "no such customer"))
                 continue
